@@ -1,0 +1,275 @@
+"""``client.batches``: send up to 100 contacts in one request, then follow their processing.
+
+``POST /batches`` is not idempotent: if its answer is lost, the batch may exist anyway, so the
+client raises :class:`OutcomeUnknownError` instead of resending, and the caller reconciles with
+:meth:`Batches.list`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from omnisend_sdk._constants import (
+    DEFAULT_BATCH_WAIT_TIMEOUT_SECONDS,
+    DEFAULT_POLL_INTERVAL_SECONDS,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_ITEMS,
+    MAX_POLL_INTERVAL_SECONDS,
+    ApiVersion,
+)
+from omnisend_sdk._contacts import check_contact
+from omnisend_sdk._errors import BatchWaitTimeoutError, InvalidRequestError
+from omnisend_sdk._http import Operation, RequestSpec, json_body, parse_with, read_object
+from omnisend_sdk._models import Batch, BatchItem, BatchItems, BatchStatus, ContactInput
+from omnisend_sdk._wire import contact_to_json, format_datetime, from_json
+
+if TYPE_CHECKING:
+    from omnisend_sdk._client import AsyncOmnisendClient, OmnisendClient
+
+#: Growth of the polling interval between two looks at a batch.
+_POLL_BACKOFF = 1.5
+
+
+def encode_batch(
+    items: Sequence[ContactInput], version: ApiVersion, *, origin: str | None = None
+) -> bytes:
+    """The ``POST /batches`` body for contacts, refused if Omnisend would refuse it.
+
+    Raises:
+        InvalidRequestError: No items, more than the version allows (100, v3 1000), a contact
+            without identifier, or a body over about 1 MB.
+    """
+    limit = MAX_BATCH_ITEMS[version]
+    if not 1 <= len(items) <= limit:
+        raise InvalidRequestError(f"a batch holds 1 to {limit} items, got {len(items)}")
+    for contact in items:
+        check_contact(contact)
+    envelope: dict[str, Any] = {
+        "method": "POST",
+        "endpoint": "contacts",
+        "items": [contact_to_json(contact, version) for contact in items],
+    }
+    if origin is not None:
+        envelope["origin"] = origin
+    body = json_body(envelope)
+    if len(body) > MAX_BATCH_BYTES:
+        raise InvalidRequestError(
+            f"the batch body is {len(body):,} bytes; Omnisend accepts about {MAX_BATCH_BYTES:,}: "
+            "send fewer items per batch"
+        )
+    return body
+
+
+def create_operation(body: bytes, version: ApiVersion) -> Operation[Batch]:
+    """``POST /batches`` with an encoded body (see :func:`encode_batch`)."""
+    spec = RequestSpec(method="POST", path="/batches", body=body, idempotent=False)
+    return Operation(spec, lambda response: _parse_batch(response, version))
+
+
+def get_operation(batch_id: str, version: ApiVersion) -> Operation[Batch]:
+    """``GET /batches/{id}``."""
+    spec = RequestSpec(method="GET", path=f"/batches/{_checked_id(batch_id)}")
+    return Operation(spec, lambda response: _parse_batch(response, version))
+
+
+def items_operation(batch_id: str, version: ApiVersion) -> Operation[BatchItems]:
+    """``GET /batches/{id}/items``: the batch with each item's answer."""
+    spec = RequestSpec(method="GET", path=f"/batches/{_checked_id(batch_id)}/items")
+
+    def parse(response: httpx.Response) -> BatchItems:
+        def read(body: Mapping[str, Any]) -> BatchItems:
+            return BatchItems(
+                batch=from_json(Batch, body, version),
+                responses=tuple(from_json(BatchItem, i, version) for i in _list(body, "responses")),
+                errors=tuple(from_json(BatchItem, i, version) for i in _list(body, "errors")),
+            )
+
+        return parse_with(read, response)
+
+    return Operation(spec, parse)
+
+
+def list_operation(
+    version: ApiVersion,
+    *,
+    status: BatchStatus | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> Operation[tuple[Batch, ...]]:
+    """``GET /batches?endpoint=contacts``: recent contact batches, newest first."""
+    if offset < 0 or limit < 1:
+        raise InvalidRequestError("offset must be >= 0 and limit >= 1")
+    values: list[tuple[str, str | None]] = [
+        ("endpoint", "contacts"),
+        ("status", status),
+        ("dateFrom", format_datetime(created_from) if created_from else None),
+        ("dateTo", format_datetime(created_to) if created_to else None),
+        ("offset", str(offset)),
+        ("limit", str(limit)),
+    ]
+    params = tuple((k, v) for k, v in values if v is not None)
+
+    def parse(response: httpx.Response) -> tuple[Batch, ...]:
+        body = read_object(response)
+        # The listing's envelope is unconfirmed: accept the likely names of its array.
+        listed: object = next((body[k] for k in ("batches", "data", "items") if k in body), [])
+        raw = listed if isinstance(listed, list) else []
+        return parse_with(lambda _: tuple(from_json(Batch, b, version) for b in raw), response)
+
+    return Operation(RequestSpec(method="GET", path="/batches", params=params), parse)
+
+
+def next_poll_interval(previous: float) -> float:
+    """Poll less often the longer a batch takes: each look spends the brand's shared budget."""
+    return min(MAX_POLL_INTERVAL_SECONDS, previous * _POLL_BACKOFF)
+
+
+def _parse_batch(response: httpx.Response, version: ApiVersion) -> Batch:
+    return parse_with(lambda body: from_json(Batch, body, version), response)
+
+
+def _list(body: Mapping[str, Any], key: str) -> list[Any]:
+    value = body.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _checked_id(batch_id: str) -> str:
+    if not batch_id or "/" in batch_id:
+        raise InvalidRequestError(f"not a batch id: {batch_id!r}")
+    return batch_id
+
+
+class Batches:
+    """Batches of contact requests: ``client.batches``."""
+
+    def __init__(self, client: OmnisendClient) -> None:
+        self._client = client
+
+    def create(self, items: Sequence[ContactInput], *, origin: str | None = None) -> Batch:
+        """Send contacts to be created or updated asynchronously.
+
+        Raises:
+            InvalidRequestError: Too many items, a contact without identifier, or over ~1 MB.
+            OutcomeUnknownError: The answer was lost; the batch may exist. Look it up with
+                :meth:`list` before sending the items again.
+        """
+        body = encode_batch(items, self._client.api_version, origin=origin)
+        return self._client.execute(create_operation(body, self._client.api_version))
+
+    def get(self, batch_id: str) -> Batch:
+        """The batch's status and counts."""
+        return self._client.execute(get_operation(batch_id, self._client.api_version))
+
+    def items(self, batch_id: str) -> BatchItems:
+        """Each item's request and answer; match them to your rows by email, not by position."""
+        return self._client.execute(items_operation(batch_id, self._client.api_version))
+
+    def list(
+        self,
+        *,
+        status: BatchStatus | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[Batch, ...]:
+        """Recent contact batches (Omnisend keeps them 7 days)."""
+        operation = list_operation(
+            self._client.api_version,
+            status=status,
+            created_from=created_from,
+            created_to=created_to,
+            offset=offset,
+            limit=limit,
+        )
+        return self._client.execute(operation)
+
+    def wait(
+        self,
+        batch_id: str,
+        *,
+        timeout: float = DEFAULT_BATCH_WAIT_TIMEOUT_SECONDS,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
+    ) -> Batch:
+        """Poll until the batch is ``finished`` or ``stopped``, less often as time passes.
+
+        Raises:
+            BatchWaitTimeoutError: Still pending or in progress after ``timeout`` seconds.
+        """
+        clock = self._client.rate_limiter.clock
+        deadline = clock() + timeout
+        while True:
+            batch = self.get(batch_id)
+            if batch.done:
+                return batch
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise BatchWaitTimeoutError(batch_id, batch.status, timeout)
+            self._client.sleep(min(poll_interval, remaining))
+            poll_interval = next_poll_interval(poll_interval)
+
+
+class AsyncBatches:
+    """Batches of contact requests: ``client.batches`` of :class:`AsyncOmnisendClient`."""
+
+    def __init__(self, client: AsyncOmnisendClient) -> None:
+        self._client = client
+
+    async def create(self, items: Sequence[ContactInput], *, origin: str | None = None) -> Batch:
+        """Like :meth:`Batches.create`."""
+        body = encode_batch(items, self._client.api_version, origin=origin)
+        return await self._client.execute(create_operation(body, self._client.api_version))
+
+    async def get(self, batch_id: str) -> Batch:
+        """Like :meth:`Batches.get`."""
+        return await self._client.execute(get_operation(batch_id, self._client.api_version))
+
+    async def items(self, batch_id: str) -> BatchItems:
+        """Like :meth:`Batches.items`."""
+        return await self._client.execute(items_operation(batch_id, self._client.api_version))
+
+    async def list(
+        self,
+        *,
+        status: BatchStatus | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[Batch, ...]:
+        """Like :meth:`Batches.list`."""
+        operation = list_operation(
+            self._client.api_version,
+            status=status,
+            created_from=created_from,
+            created_to=created_to,
+            offset=offset,
+            limit=limit,
+        )
+        return await self._client.execute(operation)
+
+    async def wait(
+        self,
+        batch_id: str,
+        *,
+        timeout: float = DEFAULT_BATCH_WAIT_TIMEOUT_SECONDS,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
+    ) -> Batch:
+        """Like :meth:`Batches.wait`."""
+        clock = self._client.rate_limiter.clock
+        deadline = clock() + timeout
+        while True:
+            batch = await self.get(batch_id)
+            if batch.done:
+                return batch
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise BatchWaitTimeoutError(batch_id, batch.status, timeout)
+            await self._client.sleep(min(poll_interval, remaining))
+            poll_interval = next_poll_interval(poll_interval)

@@ -1,0 +1,416 @@
+"""The Omnisend clients: pace, send, retry and translate errors, around the sans-I/O core.
+
+:class:`OmnisendClient` and :class:`AsyncOmnisendClient` differ only in how they wait and send;
+everything they say to Omnisend is built and read by :mod:`omnisend_sdk._http` and the resource
+modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import attrs
+import httpx
+
+from omnisend_sdk import _http
+from omnisend_sdk._auth import ApiKey, OmnisendAuth
+from omnisend_sdk._batches import AsyncBatches, Batches
+from omnisend_sdk._config import (
+    checked_api_version,
+    checked_base_url,
+    checked_timeout,
+    refuse_unverified_tls,
+)
+from omnisend_sdk._constants import (
+    DEFAULT_API_VERSION,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_TIMEOUT_SECONDS,
+    ENV_API_KEY,
+    ENV_API_VERSION,
+    ENV_BASE_URL,
+    LOGGER_NAME,
+    ApiVersion,
+)
+from omnisend_sdk._contacts import AsyncContacts, Contacts, verify_operation
+from omnisend_sdk._errors import (
+    APIStatusError,
+    AuthenticationError,
+    ConfigurationError,
+    PermissionDeniedError,
+    RateLimitError,
+    translate_transport_error,
+)
+from omnisend_sdk._ratelimit import RateLimiter
+from omnisend_sdk._retry import RetryPolicy
+from omnisend_sdk._tags import AsyncTags, Tags
+from omnisend_sdk._version import __version__
+
+T = TypeVar("T")
+
+logger = logging.getLogger(LOGGER_NAME)
+
+_USER_AGENT = f"omnisend-sdk-python/{__version__}"
+
+
+@attrs.frozen
+class ClientStats:
+    """What a client has sent so far: a snapshot, safe to keep.
+
+    Attributes:
+        requests: Requests sent, retries included.
+        retries: Requests sent again after a retryable failure.
+        rate_limited: 429 answers received.
+        throttled_seconds: Time spent waiting for the rate limiter.
+    """
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    throttled_seconds: float = 0.0
+
+
+class _Counters:
+    """Thread-safe counters behind :class:`ClientStats`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stats = ClientStats()
+
+    def add(self, **increments: float) -> None:
+        with self._lock:
+            current = attrs.asdict(self._stats)
+            self._stats = ClientStats(**{k: current[k] + increments.get(k, 0) for k in current})
+
+    def snapshot(self) -> ClientStats:
+        with self._lock:
+            return self._stats
+
+
+class _ClientCore:
+    """Configuration and the I/O-free halves of sending, shared by both clients."""
+
+    def __init__(
+        self,
+        api_key: str | ApiKey,
+        *,
+        base_url: str | None,
+        api_version: str,
+        timeout: float | httpx.Timeout,
+        retry: RetryPolicy,
+        rate_limiter: RateLimiter | None,
+        user_agent: str | None,
+    ) -> None:
+        self._api_key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
+        self._api_version: ApiVersion = checked_api_version(api_version)
+        self._base_url = checked_base_url(base_url, self._api_version)
+        self._timeout = checked_timeout(timeout)
+        self._retry = retry
+        self._limiter = rate_limiter if rate_limiter is not None else RateLimiter()
+        self._user_agent = f"{user_agent} {_USER_AGENT}" if user_agent else _USER_AGENT
+        self._auth = OmnisendAuth(self._api_key, self._api_version)
+        self._counters = _Counters()
+
+    @classmethod
+    def _settings_from_env(cls) -> dict[str, Any]:
+        api_key = os.environ.get(ENV_API_KEY, "").strip()
+        if not api_key:
+            raise ConfigurationError(
+                f"{ENV_API_KEY} is not set: create a key with contacts permissions in Omnisend "
+                "(Store settings > API keys) and put it in that variable"
+            )
+        settings: dict[str, Any] = {"api_key": api_key}
+        if base_url := os.environ.get(ENV_BASE_URL):
+            settings["base_url"] = base_url
+        if api_version := os.environ.get(ENV_API_VERSION):
+            settings["api_version"] = api_version
+        return settings
+
+    @property
+    def api_version(self) -> ApiVersion:
+        """The Omnisend API version this client speaks."""
+        return self._api_version
+
+    @property
+    def base_url(self) -> str:
+        """The URL requests go to."""
+        return self._base_url
+
+    @property
+    def key_fingerprint(self) -> str:
+        """A non-reversible id of the API key, safe to log and store."""
+        return self._api_key.fingerprint
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """The limiter every request of this client is paced by."""
+        return self._limiter
+
+    @property
+    def stats(self) -> ClientStats:
+        """Requests, retries and 429s so far."""
+        return self._counters.snapshot()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._base_url!r}, "
+            f"api_version={self._api_version!r}, key={self._api_key.fingerprint})"
+        )
+
+    def _build(self, spec: _http.RequestSpec) -> httpx.Request:
+        return _http.to_httpx_request(
+            spec, base_url=self._base_url, timeout=self._timeout, user_agent=self._user_agent
+        )
+
+    def _pace(self, spec: _http.RequestSpec) -> float:
+        wait = self._limiter.reserve(spec.family)
+        if wait > 0:
+            self._counters.add(throttled_seconds=wait)
+        return wait
+
+    def _note_retry(self, error: BaseException) -> None:
+        self._counters.add(retries=1)
+        logger.warning("retrying after %s", _describe(error))
+
+    def _translate(self, error: httpx.TransportError, spec: _http.RequestSpec) -> Exception:
+        return translate_transport_error(
+            error, method=spec.method, path=spec.path, idempotent=spec.idempotent
+        )
+
+    def _check(
+        self, spec: _http.RequestSpec, response: httpx.Response, elapsed: float
+    ) -> httpx.Response:
+        """Log the answer, feed the limiter, and raise for an error status."""
+        self._counters.add(requests=1)
+        logger.debug("%s %s -> %s in %.3f s", spec.method, spec.path, response.status_code, elapsed)
+        remaining, reset = _http.rate_limit_headers(response)
+        self._limiter.note_headers(remaining, reset)
+        error = _http.status_error(response, spec)
+        if error is None:
+            return response
+        if isinstance(error, RateLimitError):
+            self._counters.add(rate_limited=1)
+            self._limiter.note_rate_limited(spec.family, error.retry_after)
+        elif error.retry_after is not None:
+            self._limiter.pause(error.retry_after)
+        raise error
+
+
+def _describe(error: BaseException) -> str:
+    # The SDK's errors carry no key and no query strings, so their text is safe to log.
+    return f"{type(error).__name__}: {error}"
+
+
+def _verify_hint(error: APIStatusError) -> APIStatusError:
+    if isinstance(error, AuthenticationError):
+        error.add_note("The API key is missing, mistyped or revoked: create a new one in Omnisend.")
+    elif isinstance(error, PermissionDeniedError):
+        error.add_note(
+            "The key works but may not read contacts: give it the contacts read and write "
+            "permissions (Store settings > API keys), or it was blocked after many errors."
+        )
+    return error
+
+
+class OmnisendClient(_ClientCore):
+    """A synchronous Omnisend client, safe to share between threads.
+
+    Args:
+        api_key: An Omnisend API key with contacts read and write permissions.
+        base_url: Where the API lives; defaults to Omnisend's URL for ``api_version``.
+            Must be https, except a loopback address (an emulator).
+        api_version: ``"2026-03-15"`` (default) or ``"v3"``.
+        timeout: Seconds per request (Omnisend recommends 10), or an ``httpx.Timeout``.
+        retry: When and how long to retry; ``RetryPolicy.disabled()`` sends each request once.
+        rate_limiter: Paces requests to the brand's limits; share one between clients of the
+            same store.
+        http_client: Your own ``httpx.Client`` (any transport); it is left open on ``close()``.
+        sleep: How the client waits; inject a fake for tests in simulated time.
+        user_agent: Prepended to the SDK's User-Agent, to name your integration.
+    """
+
+    def __init__(
+        self,
+        api_key: str | ApiKey,
+        *,
+        base_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
+        rate_limiter: RateLimiter | None = None,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        user_agent: str | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            api_version=api_version,
+            timeout=timeout,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            user_agent=user_agent,
+        )
+        if http_client is not None:
+            refuse_unverified_tls(http_client)
+        self._owns_http_client = http_client is None
+        self._http = http_client or httpx.Client(
+            limits=httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS)
+        )
+        self._sleep = sleep
+        self._send = retry.decorate(self._attempt, on_retry=self._note_retry)
+        self.contacts = Contacts(self)
+        self.tags = Tags(self)
+        self.batches = Batches(self)
+
+    @classmethod
+    def from_env(cls, **options: Any) -> OmnisendClient:
+        """A client configured from ``OMNISEND_API_KEY`` (and optionally ``OMNISEND_BASE_URL``,
+        ``OMNISEND_API_VERSION``); keyword options override or add to them."""
+        return cls(**{**cls._settings_from_env(), **options})
+
+    def execute(self, operation: _http.Operation[T]) -> T:
+        """Send an operation (paced and retried) and read its answer."""
+        return operation.parse(self._send(operation.request))
+
+    def sleep(self, seconds: float) -> None:
+        """Wait with the client's (possibly injected) sleep."""
+        self._sleep(seconds)
+
+    def verify(self) -> None:
+        """Prove the key works and may read contacts, with one cheap request.
+
+        Raises:
+            AuthenticationError: The key is missing or invalid (401).
+            PermissionDeniedError: The key lacks contacts permission or is blocked (403).
+        """
+        try:
+            self.execute(verify_operation())
+        except APIStatusError as error:
+            raise _verify_hint(error) from None
+
+    def _attempt(self, spec: _http.RequestSpec) -> httpx.Response:
+        wait = self._pace(spec)
+        if wait > 0:
+            self._sleep(wait)
+        started = time.perf_counter()
+        try:
+            response = self._http.send(self._build(spec), auth=self._auth)
+            response.read()
+        except httpx.TransportError as error:
+            self._counters.add(requests=1)
+            raise self._translate(error, spec) from error
+        return self._check(spec, response, time.perf_counter() - started)
+
+    def close(self) -> None:
+        """Close the HTTP connection pool, if this client created it."""
+        if self._owns_http_client:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncOmnisendClient(_ClientCore):
+    """An asyncio Omnisend client with the same surface as :class:`OmnisendClient`.
+
+    Arguments are those of :class:`OmnisendClient`; ``http_client`` is an ``httpx.AsyncClient``
+    and ``sleep`` a coroutine function.
+    """
+
+    def __init__(
+        self,
+        api_key: str | ApiKey,
+        *,
+        base_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
+        rate_limiter: RateLimiter | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        user_agent: str | None = None,
+    ) -> None:
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            api_version=api_version,
+            timeout=timeout,
+            retry=retry,
+            rate_limiter=rate_limiter,
+            user_agent=user_agent,
+        )
+        if http_client is not None:
+            refuse_unverified_tls(http_client)
+        self._owns_http_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS)
+        )
+        self._sleep = sleep
+        self._send = retry.decorate(self._attempt, on_retry=self._note_retry)
+        self.contacts = AsyncContacts(self)
+        self.tags = AsyncTags(self)
+        self.batches = AsyncBatches(self)
+
+    @classmethod
+    def from_env(cls, **options: Any) -> AsyncOmnisendClient:
+        """Like :meth:`OmnisendClient.from_env`."""
+        return cls(**{**cls._settings_from_env(), **options})
+
+    async def execute(self, operation: _http.Operation[T]) -> T:
+        """Send an operation (paced and retried) and read its answer."""
+        return operation.parse(await self._send(operation.request))
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait with the client's (possibly injected) sleep."""
+        await self._sleep(seconds)
+
+    async def verify(self) -> None:
+        """Like :meth:`OmnisendClient.verify`."""
+        try:
+            await self.execute(verify_operation())
+        except APIStatusError as error:
+            raise _verify_hint(error) from None
+
+    async def _attempt(self, spec: _http.RequestSpec) -> httpx.Response:
+        wait = self._pace(spec)
+        if wait > 0:
+            await self._sleep(wait)
+        started = time.perf_counter()
+        try:
+            response = await self._http.send(self._build(spec), auth=self._auth)
+            await response.aread()
+        except httpx.TransportError as error:
+            self._counters.add(requests=1)
+            raise self._translate(error, spec) from error
+        return self._check(spec, response, time.perf_counter() - started)
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool, if this client created it."""
+        if self._owns_http_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,36 @@
+"""Compact JSON encoding and decoding: orjson when installed (the ``fast`` extra), else the stdlib.
+
+Both paths give the same bytes for what the SDK sends: UTF-8, no spaces, non-ASCII kept as is.
+"""
+
+from __future__ import annotations
+
+import json
+from types import ModuleType
+from typing import Any
+
+orjson: ModuleType | None
+try:  # pragma: no cover - which branch runs depends on the environment
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
+
+
+def dumps(value: Any) -> bytes:
+    """Encode ``value`` as compact UTF-8 JSON."""
+    if orjson is not None:
+        encoded: bytes = orjson.dumps(value)
+        return encoded
+    return stdlib_dumps(value)
+
+
+def stdlib_dumps(value: Any) -> bytes:
+    """The standard library's encoding, byte for byte what orjson produces for our payloads."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode JSON text."""
+    if orjson is not None:
+        return orjson.loads(data)
+    return json.loads(data)

@@ -1,0 +1,149 @@
+"""Pacing requests to Omnisend's per-brand limits before a 429 happens.
+
+Omnisend counts a brand's requests over a sliding window of one minute: 400 by default, 60 for
+``/contacts/tags``. The limiter hands each request a *slot*, a moment when sending it keeps every
+window under its limit, and remembers the slot; callers then sleep until their slot. Because a slot
+is booked under the lock, many threads or tasks share one budget without overshooting it, and no
+lock is held while anyone sleeps.
+
+Tag calls are booked against both their own limit and the brand's general one: whether Omnisend
+counts them in the 400 is unconfirmed, and counting them costs little.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Literal, TypeAlias
+
+from omnisend_sdk._constants import (
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_TAG_REQUESTS_PER_MINUTE,
+    RATE_LIMIT_WINDOW_SECONDS,
+    THROTTLED_SHARE,
+)
+from omnisend_sdk._errors import ConfigurationError
+
+EndpointFamily: TypeAlias = Literal["default", "tags"]
+
+#: Which windows a request of each family is counted in.
+_WINDOWS_BY_FAMILY: Mapping[EndpointFamily, tuple[EndpointFamily, ...]] = {
+    "default": ("default",),
+    "tags": ("tags", "default"),
+}
+
+
+class _Window:
+    """One sliding window: the slots booked within the last ``window`` seconds."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self.slots: deque[float] = deque()
+        self.throttled_until = 0.0  # while in the future, use only THROTTLED_SHARE of the limit
+
+    def effective_limit(self, now: float) -> int:
+        if now < self.throttled_until:
+            return max(1, int(self.limit * THROTTLED_SHARE))
+        return self.limit
+
+    def earliest_slot(self, now: float) -> float:
+        while self.slots and self.slots[0] <= now - self.window:
+            self.slots.popleft()
+        limit = self.effective_limit(now)
+        if len(self.slots) < limit:
+            return now
+        # The request may go once the limit-th most recent slot has left the window.
+        return self.slots[-limit] + self.window
+
+
+class RateLimiter:
+    """Books request slots so a brand's requests stay within Omnisend's sliding windows.
+
+    One limiter is shared by every thread or task using a client; pass the same instance to
+    several clients of one store (sync and async alike) to share the brand's budget.
+
+    Args:
+        requests_per_minute: The brand's general limit (400 on Omnisend's default plan).
+        tag_requests_per_minute: The limit of ``/contacts/tags`` (60).
+        window: The window's length in seconds (60). Shorten it together with the limits to
+            run against an emulator whose clock runs faster than real time.
+        clock: A monotonic clock in seconds; inject a fake one in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+        tag_requests_per_minute: int = DEFAULT_TAG_REQUESTS_PER_MINUTE,
+        window: float = RATE_LIMIT_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if requests_per_minute < 1 or tag_requests_per_minute < 1:
+            raise ConfigurationError("rate limits must allow at least one request per window")
+        if window <= 0:
+            raise ConfigurationError("the rate-limit window must be longer than zero seconds")
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._windows: dict[EndpointFamily, _Window] = {
+            "default": _Window(requests_per_minute, window),
+            "tags": _Window(tag_requests_per_minute, window),
+        }
+        self._paused_until = 0.0
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock the limiter books slots on."""
+        return self._clock
+
+    def limit(self, family: EndpointFamily = "default") -> int:
+        """Requests allowed per window for a family, before any throttling."""
+        return self._windows[family].limit
+
+    @property
+    def window(self) -> float:
+        """The window's length in seconds."""
+        return self._windows["default"].window
+
+    def reserve(self, family: EndpointFamily = "default") -> float:
+        """Book the next free slot for one request and return how long to wait for it (seconds)."""
+        with self._lock:
+            now = self._clock()
+            windows = [self._windows[name] for name in _WINDOWS_BY_FAMILY[family]]
+            # Slots stay in booking order (a later booking never gets an earlier slot), which keeps
+            # each window's deque sorted for earliest_slot().
+            slot = max(
+                now,
+                self._paused_until,
+                *(w.earliest_slot(now) for w in windows),
+                *(w.slots[-1] for w in windows if w.slots),
+            )
+            for w in windows:
+                w.slots.append(slot)
+            return slot - now
+
+    def pause(self, seconds: float) -> None:
+        """Hold back every request for ``seconds`` (the server asked for it)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def note_rate_limited(self, family: EndpointFamily, retry_after: float | None) -> None:
+        """A 429 came: wait as the server asked and use less of the limit for a window."""
+        with self._lock:
+            now = self._clock()
+            for name in _WINDOWS_BY_FAMILY[family]:
+                window = self._windows[name]
+                window.throttled_until = now + window.window
+            if retry_after is not None:
+                self._paused_until = max(self._paused_until, now + retry_after)
+
+    def note_headers(self, remaining: int | None, reset: float | None) -> None:
+        """Follow ``X-Rate-Limit-Remaining`` / ``-Reset`` when the server sends them.
+
+        Other integrations of the same store spend the same budget, so the server's count is the
+        truth: when it says nothing remains, every request waits for the reset.
+        """
+        if remaining is not None and remaining <= 0 and reset is not None:
+            self.pause(reset)

@@ -1,0 +1,80 @@
+"""``python -m omnisend_sdk.testing serve``: run the emulator as a loopback server.
+
+The first line of standard output is the base URL (flushed at once, so a parent process can read
+it); the server stops cleanly on SIGINT (Ctrl-C) or SIGTERM and exits with status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from ._auth import EMULATOR_API_KEY
+from ._emulator import OmnisendEmulator
+from ._ratelimit import RateLimits
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m omnisend_sdk.testing",
+        description="A stateful Omnisend API emulator (version 2026-03-15).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the emulator on a loopback HTTP server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default)")
+    serve.add_argument("--path", default="/api", help="base path printed in the URL (default /api)")
+    serve.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="emulator seconds per real second (default 1)",
+    )
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        help=f"accepted API key, repeatable (default {EMULATOR_API_KEY})",
+    )
+    serve.add_argument("--seed", type=int, default=None, help="seed for ids and item order")
+    serve.add_argument(
+        "--rate-limit-headers",
+        action="store_true",
+        help="send X-Rate-Limit-* headers on every answer",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = _parser().parse_args(argv)
+    emulator = OmnisendEmulator(
+        api_keys=args.api_keys or (EMULATOR_API_KEY,),
+        time_scale=args.time_scale,
+        rate_limits=RateLimits(headers=args.rate_limit_headers),
+        seed=args.seed,
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with emulator.serve(host=args.host, port=args.port, path=args.path) as url:
+            print(url, flush=True)
+            while not stop.wait(0.2):
+                pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("omnisend emulator stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,545 @@
+"""Request validation, written from the API document and nothing else.
+
+These rules deliberately share no code with the client's own validation: an emulator that reused
+the client's rules would agree with the client's mistakes instead of catching them. Every function
+here is pure: it takes decoded JSON (or query parameters) and returns field errors or parsed values.
+
+Where Omnisend's limits are unconfirmed, the emulator chooses the strict reading (unknown fields,
+nulls and naive timestamps are rejected) because the SDK promises to be strict in what it sends.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from ._problems import FieldError, validation_problem
+from ._times import parse_date, parse_rfc3339
+
+# Limits from the API document.
+MAX_TAGS_PER_CONTACT = 100
+MAX_TAGS_PER_REQUEST = 100
+MAX_SELECTOR_ITEMS = 250
+MAX_CUSTOM_PROPERTIES = 200
+MAX_PROPERTY_NAME_LENGTH = 128
+MAX_BATCH_ITEMS = 100
+MAX_LIST_LIMIT = 250
+DEFAULT_LIST_LIMIT = 100
+# Omnisend's own plugin caps tag text at 128 characters; the API's cap is unconfirmed.
+MAX_TAG_LENGTH = 128
+# RFC 5321 caps a forward path at 256 octets including the angle brackets.
+MAX_EMAIL_LENGTH = 254
+
+STATUSES = ("subscribed", "nonSubscribed", "unsubscribed")
+IDENTIFIER_TYPES = ("email", "phone")
+# The channel each identifier type carries: an email has the email channel, a phone the sms one.
+CHANNEL_OF = {"email": "email", "phone": "sms"}
+
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
+)
+# E.164: a plus, a country code that does not start with 0, at most 15 digits in all.
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_COUNTRY_CODE = re.compile(r"^[A-Z]{2}$")
+_PROPERTY_NAME = re.compile(rf"^[A-Za-z0-9_]{{1,{MAX_PROPERTY_NAME_LENGTH}}}$")
+
+_PROFILE_STRINGS = ("firstName", "lastName", "address", "city", "state", "postalCode", "country")
+_CONTACT_FIELDS = frozenset(
+    {
+        *_PROFILE_STRINGS,
+        "identifiers",
+        "countryCode",
+        "gender",
+        "birthdate",
+        "tags",
+        "customProperties",
+        "createdAt",
+    },
+)
+_IDENTIFIER_FIELDS = frozenset(
+    {"type", "id", "channels", "consent", "sendWelcomeMessage", "source"}
+)
+_CHANNEL_FIELDS = frozenset({"status", "statusChangedAt"})
+_CONSENT_FIELDS = frozenset({"source", "createdAt", "ip", "userAgent"})
+_SELECTORS = ("contactIDs", "emails", "phones", "segmentID")
+_TAGS_FIELDS = frozenset({"tags", *_SELECTORS})
+_BATCH_FIELDS = frozenset({"method", "endpoint", "items", "origin"})
+
+
+def is_email(text: str) -> bool:
+    """Whether ``text`` is a syntactically valid email address (no surrounding spaces)."""
+    return len(text) <= MAX_EMAIL_LENGTH and _EMAIL.match(text) is not None
+
+
+def is_e164(text: str) -> bool:
+    """Whether ``text`` is a phone number in E.164 form."""
+    return _E164.match(text) is not None
+
+
+class _Errors:
+    """Collects field errors with dot-separated paths, as Omnisend's ``errors[].field`` has them."""
+
+    def __init__(self) -> None:
+        self.items: list[FieldError] = []
+
+    def add(self, path: str, code: str, message: str) -> None:
+        self.items.append(FieldError(path, code, message))
+
+    def mapping(self, value: object, path: str, allowed: frozenset[str]) -> dict[str, Any] | None:
+        """Check that ``value`` is an object with only ``allowed`` members; return it or None."""
+        if not isinstance(value, dict):
+            self.add(path or "body", "invalid_type", "must be an object")
+            return None
+        for name in sorted(set(value) - allowed):
+            self.add(_join(path, name), "unknown_field", f"unknown field {name!r}")
+        return value
+
+    def string(self, value: object, path: str) -> str | None:
+        if not isinstance(value, str):
+            self.add(path, "invalid_type", "must be a string")
+            return None
+        return value
+
+    def enum(self, value: object, path: str, allowed: Sequence[str]) -> str | None:
+        text = self.string(value, path)
+        if text is not None and text not in allowed:
+            self.add(path, "invalid_value", f"must be one of: {', '.join(allowed)}")
+            return None
+        return text
+
+    def timestamp(self, value: object, path: str) -> None:
+        text = self.string(value, path)
+        if text is not None and parse_rfc3339(text) is None:
+            self.add(path, "invalid_format", "must be an RFC 3339 timestamp with a time zone")
+
+    def string_list(
+        self,
+        value: object,
+        path: str,
+        *,
+        min_items: int = 0,
+        max_items: int,
+    ) -> list[str] | None:
+        if not isinstance(value, list):
+            self.add(path, "invalid_type", "must be an array")
+            return None
+        if len(value) < min_items:
+            self.add(path, "too_few", f"must have at least {min_items} item(s)")
+        if len(value) > max_items:
+            self.add(path, "too_many", f"must have at most {max_items} items")
+        strings: list[str] = []
+        for index, item in enumerate(value):
+            text = self.string(item, _join(path, index))
+            if text is not None:
+                strings.append(text)
+        return strings
+
+    def tags(self, value: object, path: str, *, min_items: int, max_items: int) -> None:
+        for index, tag in enumerate(
+            self.string_list(value, path, min_items=min_items, max_items=max_items) or (),
+        ):
+            if not tag.strip() or len(tag) > MAX_TAG_LENGTH:
+                self.add(
+                    _join(path, index),
+                    "invalid_value",
+                    f"must be 1 to {MAX_TAG_LENGTH} characters and not blank",
+                )
+
+    def email(self, value: object, path: str) -> None:
+        text = self.string(value, path)
+        if text is not None and not is_email(text):
+            self.add(path, "invalid_format", "must be a valid email address")
+
+    def phone(self, value: object, path: str) -> None:
+        text = self.string(value, path)
+        if text is not None and not is_e164(text):
+            self.add(path, "invalid_format", "must be an E.164 phone number, e.g. +1234567890")
+
+
+def _join(path: str, name: str | int) -> str:
+    return f"{path}.{name}" if path else str(name)
+
+
+def validate_contact(body: object, *, creating: bool) -> list[FieldError]:
+    """Check a ``ContactRequest`` body.
+
+    Args:
+        body: the decoded JSON body.
+        creating: True for ``POST /contacts`` (and batch items), where an email or phone identifier
+            is required; False for ``PATCH``, where every field is optional.
+
+    Returns:
+        The field errors, empty when the body is valid.
+    """
+    errors = _Errors()
+    contact = errors.mapping(body, "", _CONTACT_FIELDS)
+    if contact is None:
+        return errors.items
+    for name in _PROFILE_STRINGS:
+        if name in contact:
+            errors.string(contact[name], name)
+    if "countryCode" in contact:
+        code = errors.string(contact["countryCode"], "countryCode")
+        if code is not None and not _COUNTRY_CODE.match(code):
+            errors.add("countryCode", "invalid_format", "must be an ISO 3166-1 alpha-2 code")
+    if "gender" in contact:
+        errors.enum(contact["gender"], "gender", ("m", "f"))
+    if "birthdate" in contact:
+        text = errors.string(contact["birthdate"], "birthdate")
+        if text is not None and parse_date(text) is None:
+            errors.add("birthdate", "invalid_format", "must be a date in YYYY-MM-DD format")
+    if "createdAt" in contact:
+        errors.timestamp(contact["createdAt"], "createdAt")
+    if "tags" in contact:
+        errors.tags(contact["tags"], "tags", min_items=0, max_items=MAX_TAGS_PER_CONTACT)
+    if "customProperties" in contact:
+        _check_custom_properties(errors, contact["customProperties"])
+    identifiers = contact.get("identifiers")
+    if "identifiers" in contact:
+        _check_identifiers(errors, identifiers)
+    if creating and not identifiers:
+        errors.add("identifiers", "required", "an email or phone identifier is required")
+    return errors.items
+
+
+def _check_identifiers(errors: _Errors, value: object) -> None:
+    if not isinstance(value, list):
+        errors.add("identifiers", "invalid_type", "must be an array")
+        return
+    for index, item in enumerate(value):
+        path = _join("identifiers", index)
+        identifier = errors.mapping(item, path, _IDENTIFIER_FIELDS)
+        if identifier is None:
+            continue
+        kind = None
+        if "type" not in identifier:
+            errors.add(_join(path, "type"), "required", "type is required")
+        else:
+            kind = errors.enum(identifier["type"], _join(path, "type"), IDENTIFIER_TYPES)
+        if "id" not in identifier:
+            errors.add(_join(path, "id"), "required", "id is required")
+        elif kind == "email":
+            errors.email(identifier["id"], _join(path, "id"))
+        elif kind == "phone":
+            errors.phone(identifier["id"], _join(path, "id"))
+        else:
+            errors.string(identifier["id"], _join(path, "id"))
+        if "channels" in identifier:
+            _check_channels(errors, identifier["channels"], _join(path, "channels"), kind)
+        if "consent" in identifier:
+            consent = errors.mapping(identifier["consent"], _join(path, "consent"), _CONSENT_FIELDS)
+            for name, member in (consent or {}).items():
+                if name == "createdAt":
+                    errors.timestamp(member, _join(path, "consent.createdAt"))
+                elif name in _CONSENT_FIELDS:
+                    errors.string(member, _join(path, f"consent.{name}"))
+        if "sendWelcomeMessage" in identifier and not isinstance(
+            identifier["sendWelcomeMessage"],
+            bool,
+        ):
+            errors.add(_join(path, "sendWelcomeMessage"), "invalid_type", "must be a boolean")
+        if "source" in identifier:
+            errors.string(identifier["source"], _join(path, "source"))
+
+
+def _check_channels(errors: _Errors, value: object, path: str, kind: str | None) -> None:
+    channels = errors.mapping(value, path, frozenset(CHANNEL_OF.values()))
+    for name, member in (channels or {}).items():
+        if name not in CHANNEL_OF.values():
+            continue  # already reported as an unknown field
+        channel_path = _join(path, name)
+        if kind is not None and CHANNEL_OF[kind] != name:
+            errors.add(
+                channel_path,
+                "invalid_value",
+                f"a {kind} identifier carries only the {CHANNEL_OF[kind]} channel",
+            )
+        channel = errors.mapping(member, channel_path, _CHANNEL_FIELDS)
+        if channel is None:
+            continue
+        if "status" not in channel:
+            errors.add(_join(channel_path, "status"), "required", "status is required")
+        else:
+            errors.enum(channel["status"], _join(channel_path, "status"), STATUSES)
+        if "statusChangedAt" in channel:
+            errors.timestamp(channel["statusChangedAt"], _join(channel_path, "statusChangedAt"))
+
+
+def _check_custom_properties(errors: _Errors, value: object) -> None:
+    if not isinstance(value, dict):
+        errors.add("customProperties", "invalid_type", "must be an object")
+        return
+    if len(value) > MAX_CUSTOM_PROPERTIES:
+        errors.add(
+            "customProperties",
+            "too_many",
+            f"must have at most {MAX_CUSTOM_PROPERTIES} properties",
+        )
+    for name, member in value.items():
+        path = _join("customProperties", name)
+        if not _PROPERTY_NAME.match(name):
+            errors.add(
+                path,
+                "invalid_format",
+                f"names are letters, digits and _, 1 to {MAX_PROPERTY_NAME_LENGTH} characters",
+            )
+        if not is_property_value(member):
+            errors.add(path, "invalid_type", "must be a string, number, boolean or string array")
+
+
+def is_property_value(value: object) -> bool:
+    """Whether ``value`` is an allowed custom property value (no nulls, no nesting)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str | int | bool):
+        return True
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def validate_tags_request(body: object) -> list[FieldError]:
+    """Check an ``AddTagsRequest``/``RemoveTagsRequest`` body."""
+    errors = _Errors()
+    request = errors.mapping(body, "", _TAGS_FIELDS)
+    if request is None:
+        return errors.items
+    if "tags" not in request:
+        errors.add("tags", "required", "tags is required")
+    else:
+        errors.tags(request["tags"], "tags", min_items=1, max_items=MAX_TAGS_PER_REQUEST)
+    for name, check in (("emails", errors.email), ("phones", errors.phone), ("contactIDs", None)):
+        if name not in request:
+            continue
+        for index, item in enumerate(
+            errors.string_list(request[name], name, max_items=MAX_SELECTOR_ITEMS) or (),
+        ):
+            if check is not None:
+                check(item, _join(name, index))
+    if "segmentID" in request:
+        errors.string(request["segmentID"], "segmentID")
+    if not any(request.get(name) for name in _SELECTORS):
+        errors.add(
+            "contactIDs",
+            "required",
+            "at least one of contactIDs, emails, phones or segmentID is required",
+        )
+    return errors.items
+
+
+def validate_batch_request(body: object) -> list[FieldError]:
+    """Check a ``CreateBatchRequest`` body; the items themselves are checked when processed."""
+    errors = _Errors()
+    request = errors.mapping(body, "", _BATCH_FIELDS)
+    if request is None:
+        return errors.items
+    for name in ("method", "endpoint", "items"):
+        if name not in request:
+            errors.add(name, "required", f"{name} is required")
+    if "method" in request:
+        method = errors.enum(request["method"], "method", ("POST", "PUT"))
+        if method == "PUT":
+            errors.add("method", "unsupported", "the emulator supports POST batches only")
+    if "endpoint" in request:
+        endpoint = errors.enum(
+            request["endpoint"],
+            "endpoint",
+            ("products", "contacts", "events", "categories"),
+        )
+        if endpoint not in (None, "contacts"):
+            errors.add("endpoint", "unsupported", "the emulator emulates contacts only")
+    if "items" in request:
+        items = request["items"]
+        if not isinstance(items, list):
+            errors.add("items", "invalid_type", "must be an array")
+        elif not 1 <= len(items) <= MAX_BATCH_ITEMS:
+            errors.add("items", "too_many" if items else "too_few", "must have 1 to 100 items")
+    if "origin" in request:
+        errors.string(request["origin"], "origin")
+    return errors.items
+
+
+Direction = Literal["asc", "desc"]
+
+
+@attrs.frozen
+class ContactQuery:
+    """The parsed query of ``GET /contacts``."""
+
+    limit: int = DEFAULT_LIST_LIMIT
+    after: str | None = None
+    before: str | None = None
+    sort: Literal["createdAt", "updatedAt"] = "createdAt"
+    direction: Direction = "desc"
+    email: str | None = None
+    phone: str | None = None
+    status: str | None = None
+    segment_id: str | None = None
+    tag: str | None = None
+    updated_at_from: float | None = None
+
+
+_CONTACT_FILTERS = ("email", "phone", "status", "segmentID", "tag")
+
+
+def parse_contact_query(params: Mapping[str, str]) -> ContactQuery:
+    """Parse and check the query of ``GET /contacts``.
+
+    Raises:
+        ApiProblem: 400 for unknown parameters, bad values or forbidden filter combinations.
+    """
+    errors = _Errors()
+    allowed = {"limit", "after", "before", "sort", "direction", "updatedAtFrom", *_CONTACT_FILTERS}
+    _unknown_params(errors, params, allowed)
+    limit = _int_param(
+        errors,
+        params=params,
+        name="limit",
+        default=DEFAULT_LIST_LIMIT,
+        minimum=1,
+        maximum=MAX_LIST_LIMIT,
+    )
+    sort = errors.enum(params.get("sort", "createdAt"), "sort", ("createdAt", "updatedAt"))
+    direction = errors.enum(params.get("direction", "desc"), "direction", ("asc", "desc"))
+    status = params.get("status")
+    if status is not None:
+        errors.enum(status, "status", STATUSES)
+    if "after" in params and "before" in params:
+        errors.add("before", "conflict", "after and before cannot be combined")
+    if "tag" in params and "status" in params:
+        errors.add("tag", "conflict", "tag and status cannot be combined")
+    updated_from = None
+    if "updatedAtFrom" in params:
+        updated_from = parse_rfc3339(params["updatedAtFrom"])
+        if updated_from is None:
+            errors.add("updatedAtFrom", "invalid_format", "must be an RFC 3339 timestamp")
+        if any(name in params for name in _CONTACT_FILTERS):
+            errors.add(
+                "updatedAtFrom",
+                "conflict",
+                "updatedAtFrom cannot be combined with email, phone, status, segmentID or tag",
+            )
+    if errors.items:
+        raise validation_problem(errors.items, "Invalid query parameters")
+    return ContactQuery(
+        limit=limit,
+        after=params.get("after"),
+        before=params.get("before"),
+        sort="updatedAt" if sort == "updatedAt" else "createdAt",
+        direction="asc" if direction == "asc" else "desc",
+        email=params.get("email"),
+        phone=params.get("phone"),
+        status=status,
+        segment_id=params.get("segmentID"),
+        tag=params.get("tag"),
+        updated_at_from=updated_from,
+    )
+
+
+@attrs.frozen
+class BatchQuery:
+    """The parsed query of ``GET /batches``."""
+
+    endpoint: str
+    status: str | None
+    date_from: float | None
+    date_to: float | None
+    offset: int
+    limit: int
+
+
+BATCH_STATUSES = ("pending", "inProgress", "finished", "stopped")
+_DAY = 86400.0
+
+
+def parse_batch_query(params: Mapping[str, str]) -> BatchQuery:
+    """Parse and check the query of ``GET /batches``.
+
+    ``dateFrom``/``dateTo`` are calendar dates (``yyyy-mm-dd``) in UTC; ``dateTo`` includes its
+    whole day. ``endpoint`` is required.
+
+    Raises:
+        ApiProblem: 400 for unknown parameters or bad values.
+    """
+    errors = _Errors()
+    _unknown_params(
+        errors,
+        params,
+        {"endpoint", "status", "dateFrom", "dateTo", "offset", "limit"},
+    )
+    endpoint = None
+    if "endpoint" not in params:
+        errors.add("endpoint", "required", "endpoint is required")
+    else:
+        endpoint = errors.enum(
+            params["endpoint"],
+            "endpoint",
+            ("products", "contacts", "events", "categories"),
+        )
+    status = params.get("status")
+    if status is not None:
+        errors.enum(status, "status", BATCH_STATUSES)
+    bounds: dict[str, float | None] = {}
+    for name in ("dateFrom", "dateTo"):
+        bounds[name] = None
+        if name in params:
+            day = parse_date(params[name])
+            if day is None:
+                errors.add(name, "invalid_format", "must be a date in yyyy-mm-dd format")
+            else:
+                start = parse_rfc3339(f"{day.isoformat()}T00:00:00Z")
+                assert start is not None  # a valid date always makes a valid timestamp
+                bounds[name] = start + (_DAY if name == "dateTo" else 0.0)
+    offset = _int_param(errors, params=params, name="offset", default=0, minimum=0, maximum=None)
+    limit = _int_param(
+        errors,
+        params=params,
+        name="limit",
+        default=DEFAULT_LIST_LIMIT,
+        minimum=1,
+        maximum=MAX_LIST_LIMIT,
+    )
+    if errors.items:
+        raise validation_problem(errors.items, "Invalid query parameters")
+    assert endpoint is not None
+    return BatchQuery(endpoint, status, bounds["dateFrom"], bounds["dateTo"], offset, limit)
+
+
+def _unknown_params(errors: _Errors, params: Mapping[str, str], allowed: set[str]) -> None:
+    # Rejecting unknown parameters catches misspelt paging parameters, which would otherwise loop on
+    # the first page forever.
+    for name in sorted(set(params) - allowed):
+        errors.add(name, "unknown_parameter", f"unknown query parameter {name!r}")
+
+
+def _int_param(
+    errors: _Errors,
+    *,
+    params: Mapping[str, str],
+    name: str,
+    default: int,
+    minimum: int,
+    maximum: int | None,
+) -> int:
+    if name not in params:
+        return default
+    text = params[name]
+    if not re.fullmatch(r"-?\d+", text):
+        errors.add(name, "invalid_type", "must be an integer")
+        return default
+    value = int(text)
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" to {maximum}" if maximum is not None else " or more"
+        errors.add(name, "out_of_range", f"must be {minimum}{upper}")
+        return default
+    return value
+
+
+def require_valid(errors: list[FieldError]) -> None:
+    """Raise the 400 validation problem when ``errors`` is not empty."""
+    if errors:
+        raise validation_problem(errors)

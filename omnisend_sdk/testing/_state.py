@@ -1,0 +1,144 @@
+"""The emulator's in-memory store: contacts, their identifier index, segments, batches, counters.
+
+Nothing here knows HTTP. Every mutation happens under the emulator's lock, held by the caller.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import attrs
+
+from ._settings import Settings
+from ._work import WorkQueue
+
+
+@attrs.define
+class StoredIdentifier:
+    """An identifier of a contact with the state of its one channel (email or sms)."""
+
+    type: str
+    id: str
+    status: str
+    status_changed_at: float
+    source: str | None = None
+
+
+@attrs.define
+class StoredContact:
+    """A contact as the emulator keeps it; rendered to JSON only when answered."""
+
+    id: str
+    seq: int
+    created_at: float
+    updated_at: float
+    identifiers: list[StoredIdentifier] = attrs.Factory(list)
+    profile: dict[str, str] = attrs.Factory(dict)
+    tags: list[str] = attrs.Factory(list)
+    custom_properties: dict[str, Any] = attrs.Factory(dict)
+    consents: list[dict[str, str]] = attrs.Factory(list)
+    opt_ins: list[dict[str, str]] = attrs.Factory(list)
+
+
+@attrs.define
+class BatchItem:
+    """One item of a batch and, once processed, its answer."""
+
+    item_id: str
+    request: Any
+    response_code: int | None = None
+    response: Any = None
+
+
+@attrs.define
+class Batch:
+    """A batch and its progress."""
+
+    id: str
+    method: str
+    endpoint: str
+    origin: str | None
+    created_at: float
+    items: list[BatchItem]
+    report_order: list[int]
+    status: str = "pending"
+    started_at: float | None = None
+    ended_at: float | None = None
+    finished_count: int = 0
+    errors_count: int = 0
+
+
+@attrs.define
+class EmulatorStats:
+    """Counters for tests; ``OmnisendEmulator.stats`` returns a copy.
+
+    Attributes:
+        requests: requests received per endpoint family (``contacts``, ``tags``, ``batches``,
+            ``other``), whatever their answer.
+        rate_limited: 429 answers sent (limit reached or injected).
+        faults_injected: injected faults of any kind.
+        contacts_created: contacts created (single calls and batch items).
+        contacts_updated: existing contacts written to.
+        welcome_messages: welcome messages Omnisend would have sent (new identifiers, welcome
+            workflow on, ``sendWelcomeMessage`` not false).
+        status_changes: channel statuses of existing identifiers that changed value.
+        resubscriptions: channel statuses that went from ``unsubscribed`` to ``subscribed``.
+        tag_replacements: contact writes whose ``tags`` removed at least one existing tag.
+        batches_created: batches accepted by ``POST /batches``.
+    """
+
+    requests: dict[str, int] = attrs.Factory(dict)
+    rate_limited: int = 0
+    faults_injected: int = 0
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    welcome_messages: int = 0
+    status_changes: int = 0
+    resubscriptions: int = 0
+    tag_replacements: int = 0
+    batches_created: int = 0
+
+    def copy(self) -> EmulatorStats:
+        """A snapshot that later requests do not change."""
+        return attrs.evolve(self, requests=dict(self.requests))
+
+
+class State:
+    """All the emulator's data."""
+
+    def __init__(self, settings: Settings, seed: int | None) -> None:
+        """Create an empty store.
+
+        Args:
+            settings: the behaviour switches.
+            seed: seed for ids and item order; None draws one from the operating system.
+        """
+        self.settings = settings
+        self.rng = random.Random(seed)  # noqa: S311 - ids must be unique, not unguessable
+        self.contacts: dict[str, StoredContact] = {}
+        # (type, id) -> contact id. Compared exactly: Omnisend treats identifiers case-sensitively.
+        self.owners: dict[tuple[str, str], str] = {}
+        self.segments: dict[str, set[str]] = {}
+        self.batches: dict[str, Batch] = {}
+        self.stats = EmulatorStats()
+        self.work = WorkQueue()
+        self._seq = 0
+
+    def new_id(self) -> str:
+        """A fresh 24-hex-digit id, the shape of Omnisend's ids."""
+        return f"{self.rng.getrandbits(96):024x}"
+
+    def next_seq(self) -> int:
+        """A creation sequence number, the tie-breaker for equal timestamps."""
+        self._seq += 1
+        return self._seq
+
+    def owner(self, kind: str, value: str) -> StoredContact | None:
+        """The contact holding identifier ``(kind, value)``, if any."""
+        contact_id = self.owners.get((kind, value))
+        return self.contacts[contact_id] if contact_id is not None else None
+
+    def segment_ids_of(self, contact_id: str) -> list[str]:
+        """The segments a contact belongs to, sorted."""
+        return sorted(name for name, members in self.segments.items() if contact_id in members)

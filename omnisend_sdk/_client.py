@@ -40,11 +40,14 @@ from omnisend_sdk._constants import (
 )
 from omnisend_sdk._contacts import AsyncContacts, Contacts, verify_operation
 from omnisend_sdk._errors import (
+    APIConnectionError,
     APIStatusError,
     AuthenticationError,
     ConfigurationError,
+    OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
+    outcome_unknown_for,
     translate_transport_error,
 )
 from omnisend_sdk._ratelimit import RateLimiter
@@ -178,7 +181,9 @@ class _ClientCore:
         self._counters.add(retries=1)
         logger.warning("retrying after %s", _describe(error))
 
-    def _translate(self, error: httpx.TransportError, spec: _http.RequestSpec) -> Exception:
+    def _translate(
+        self, error: httpx.TransportError, spec: _http.RequestSpec
+    ) -> APIConnectionError | OutcomeUnknownError:
         return translate_transport_error(
             error, method=spec.method, path=spec.path, idempotent=spec.idempotent
         )
@@ -199,6 +204,9 @@ class _ClientCore:
             self._limiter.note_rate_limited(spec.family, error.retry_after)
         elif error.retry_after is not None:
             self._limiter.pause(error.retry_after)
+        unknown = None if spec.idempotent else outcome_unknown_for(error)
+        if unknown is not None:
+            raise unknown from error
         raise error
 
 
@@ -207,7 +215,7 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _verify_hint(error: APIStatusError) -> APIStatusError:
+def _add_verify_hint(error: APIStatusError) -> None:
     if isinstance(error, AuthenticationError):
         error.add_note("The API key is missing, mistyped or revoked: create a new one in Omnisend.")
     elif isinstance(error, PermissionDeniedError):
@@ -215,7 +223,6 @@ def _verify_hint(error: APIStatusError) -> APIStatusError:
             "The key works but may not read contacts: give it the contacts read and write "
             "permissions (Store settings > API keys), or it was blocked after many errors."
         )
-    return error
 
 
 class OmnisendClient(_ClientCore):
@@ -293,7 +300,8 @@ class OmnisendClient(_ClientCore):
         try:
             self.execute(verify_operation())
         except APIStatusError as error:
-            raise _verify_hint(error) from None
+            _add_verify_hint(error)
+            raise
 
     def _attempt(self, spec: _http.RequestSpec) -> httpx.Response:
         wait = self._pace(spec)
@@ -384,7 +392,8 @@ class AsyncOmnisendClient(_ClientCore):
         try:
             await self.execute(verify_operation())
         except APIStatusError as error:
-            raise _verify_hint(error) from None
+            _add_verify_hint(error)
+            raise
 
     async def _attempt(self, spec: _http.RequestSpec) -> httpx.Response:
         wait = self._pace(spec)

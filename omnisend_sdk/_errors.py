@@ -8,8 +8,8 @@
     ├── MappingError                a mapping that cannot work on this source (ValueError)
     ├── PrivacyAcknowledgementError an export through a connection nobody acknowledged
     ├── APIConnectionError          no answer from Omnisend (httpx transport errors, translated)
-    │   ├── APITimeoutError         the request timed out
-    │   └── OutcomeUnknownError     a non-idempotent request may or may not have taken effect
+    │   └── APITimeoutError         the request timed out
+    ├── OutcomeUnknownError         a request not safe to repeat may or may not have taken effect
     ├── BatchWaitTimeoutError       a batch did not finish within the time allowed
     ├── UnexpectedResponseError     a 2xx answer the SDK could not read
     └── APIStatusError              Omnisend answered with an error status
@@ -68,12 +68,19 @@ class APITimeoutError(APIConnectionError):
     """The request timed out."""
 
 
-class OutcomeUnknownError(APIConnectionError):
-    """A request that is not safe to repeat was sent, but its answer never arrived.
+class OutcomeUnknownError(OmnisendError):
+    """A request that is not safe to repeat was sent, and what became of it is unknown.
 
-    ``POST /batches`` may have created the batch: look it up (``client.batches.list``) before
-    sending the items again.
+    Its answer was lost (a read timeout, a dropped connection), or a gateway error (500, 502, 504)
+    came back after the request may have reached Omnisend. ``POST /batches`` may have created the
+    batch: look it up (``client.batches.list``) before sending the items again. The cause is
+    chained as ``__cause__``.
     """
+
+    def __init__(self, reason: str, *, method: str, path: str) -> None:
+        super().__init__(f"{reason}; the request may have taken effect ({method} {path})")
+        self.method = method
+        self.path = path
 
 
 class BatchWaitTimeoutError(OmnisendError):
@@ -285,9 +292,25 @@ def error_class_for(status: int) -> type[APIStatusError]:
     return _STATUS_ERRORS.get(status, APIStatusError)
 
 
+#: Gateway answers that may come after the origin already did the work.
+_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+
+
+def outcome_unknown_for(error: APIStatusError) -> OutcomeUnknownError | None:
+    """For a request not safe to repeat: the error to raise instead of a possibly ambiguous 5xx.
+
+    503 and 429 say the request was not processed, so they stay retryable.
+    """
+    if error.status_code not in _AMBIGUOUS_STATUSES:
+        return None
+    return OutcomeUnknownError(
+        f"Omnisend answered {error.status_code}", method=error.method, path=error.path
+    )
+
+
 def translate_transport_error(
     error: httpx.TransportError, *, method: str, path: str, idempotent: bool
-) -> APIConnectionError:
+) -> APIConnectionError | OutcomeUnknownError:
     """Turn an httpx transport error into the SDK's own, without the request's URL or headers.
 
     A read timeout (or a dropped connection after sending) on a request that is not idempotent
@@ -296,9 +319,7 @@ def translate_transport_error(
     sent = isinstance(error, httpx.ReadTimeout | httpx.RemoteProtocolError | httpx.ReadError)
     if sent and not idempotent:
         return OutcomeUnknownError(
-            f"no answer after sending ({type(error).__name__}); the request may have taken effect",
-            method=method,
-            path=path,
+            f"no answer after sending ({type(error).__name__})", method=method, path=path
         )
     if isinstance(error, httpx.TimeoutException):
         return APITimeoutError(f"timed out ({type(error).__name__})", method=method, path=path)

@@ -26,7 +26,6 @@ from omnisend_sdk._errors import (
     APIConnectionError,
     APIStatusError,
     ConfigurationError,
-    OutcomeUnknownError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -69,8 +68,6 @@ class RetryPolicy:
 
     def is_retryable(self, error: BaseException) -> bool:
         """Whether another attempt can help after ``error``."""
-        if isinstance(error, OutcomeUnknownError):
-            return False  # the first attempt may have taken effect: the caller must reconcile
         if isinstance(error, APIConnectionError):
             return True
         if isinstance(error, APIStatusError):

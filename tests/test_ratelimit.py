@@ -1,0 +1,139 @@
+"""The rate limiter: never more than the limit in any sliding window, shared by threads."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pytest_httpx import HTTPXMock
+
+from omnisend_sdk import ConfigurationError, RateLimiter
+from tests.conftest import BASE_URL, FakeClock
+
+
+def _send_times(limiter: RateLimiter, clock: FakeClock, families: list[Any]) -> list[float]:
+    """Book a slot per request, sleep until it, and return when each request went out."""
+    times = []
+    for family in families:
+        clock.sleep(limiter.reserve(family))
+        times.append(clock.now)
+    return times
+
+
+def _max_in_any_window(times: list[float], window: float) -> int:
+    ordered = sorted(times)
+    return max(
+        (bisect.bisect_left(ordered, t + window) - i for i, t in enumerate(ordered)), default=0
+    )
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    limit=st.integers(1, 50),
+    gaps=st.lists(st.floats(0, 5, allow_nan=False), min_size=1, max_size=300),
+)
+def test_no_window_ever_holds_more_than_the_limit(limit: int, gaps: list[float]) -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(requests_per_minute=limit, clock=clock)
+    times = []
+    for gap in gaps:
+        clock.sleep(gap)  # callers arrive at random moments
+        clock.sleep(limiter.reserve())
+        times.append(clock.now)
+
+    assert _max_in_any_window(times, 60.0) <= limit
+
+
+def test_a_full_budget_is_used_without_waiting_then_paced(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=400, clock=clock)
+
+    times = _send_times(limiter, clock, ["default"] * 1200)
+
+    assert times[399] == times[0]  # the first 400 go at once
+    assert times[400] == pytest.approx(times[0] + 60)
+    assert times[-1] == pytest.approx(times[0] + 120)  # 1200 requests take two full windows
+    assert _max_in_any_window(times, 60.0) == 400
+
+
+def test_tag_calls_count_against_both_limits(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=100, tag_requests_per_minute=10, clock=clock)
+
+    tag_times = _send_times(limiter, clock, ["tags"] * 30)
+    other_times = _send_times(limiter, clock, ["default"] * 90)
+
+    assert _max_in_any_window(tag_times, 60.0) == 10
+    assert _max_in_any_window(tag_times + other_times, 60.0) <= 100
+
+
+def test_threads_share_one_budget() -> None:
+    clock = FakeClock()
+    lock = threading.Lock()
+    limiter = RateLimiter(requests_per_minute=50, clock=clock)
+    slots: list[float] = []
+
+    def worker() -> None:
+        for _ in range(40):
+            wait = limiter.reserve()
+            with lock:
+                slots.append(clock.now + wait)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(slots) == 320
+    assert _max_in_any_window(slots, 60.0) == 50
+
+
+def test_after_a_429_it_pauses_and_uses_less_of_the_limit(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=100, clock=clock)
+    limiter.note_rate_limited("default", retry_after=5)
+
+    first = limiter.reserve()
+    times = _send_times(limiter, clock, ["default"] * 200)
+
+    assert first == 5
+    assert _max_in_any_window(times, 60.0) <= 100
+    # for a window after the 429, only 80% of the limit is booked
+    assert sum(1 for t in times if t < 1_000 + 60) <= 80
+
+
+def test_exhausted_server_headers_pause_every_request(clock: FakeClock) -> None:
+    limiter = RateLimiter(clock=clock)
+
+    limiter.note_headers(remaining=3, reset=20)
+    assert limiter.reserve() == 0
+    limiter.note_headers(remaining=0, reset=20)
+    assert limiter.reserve() == pytest.approx(20)
+
+
+def test_the_client_feeds_rate_limit_headers_to_its_limiter(
+    api: Any, httpx_mock: HTTPXMock, clock: FakeClock
+) -> None:
+    headers = {
+        "X-Rate-Limit-Limit": "400",
+        "X-Rate-Limit-Remaining": "0",
+        "X-Rate-Limit-Reset": "15",
+    }
+    httpx_mock.add_response(url=f"{BASE_URL}/contacts/a", json={"id": "a"}, headers=headers)
+    httpx_mock.add_response(url=f"{BASE_URL}/contacts/b", json={"id": "b"})
+
+    api.contacts.get("a")
+    api.contacts.get("b")
+
+    assert clock.sleeps == [15.0]
+
+
+@pytest.mark.parametrize(
+    "settings_",
+    [{"requests_per_minute": 0}, {"tag_requests_per_minute": 0}, {"window": 0}],
+)
+def test_nonsense_limits_are_refused(settings_: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        RateLimiter(**settings_)

@@ -1,0 +1,79 @@
+"""Duplicate emails inside one export: each address is sent once, every dropped row reported.
+
+Two policies:
+
+- ``"first"``: the first row with an address is sent, later ones are dropped. Streams: each row is
+  decided as it arrives.
+- ``"last"``: the last row is sent (the newest data, when a segment is appended to). This needs
+  to know the future, so it reads the source twice: a first pass notes, for each address, the last
+  row that will be sent; the second pass maps and sends only those rows. Both passes keep one entry
+  per distinct address (the address and a row number, about 120 bytes), never the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Final, Literal, TypeAlias
+
+from omnisend_sdk.mapping._issues import RowIssue
+from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
+from omnisend_sdk.mapping._row import Row
+
+DuplicatePolicy: TypeAlias = Literal["first", "last"]
+DUPLICATE_POLICIES: Final[tuple[DuplicatePolicy, ...]] = ("first", "last")
+
+
+def _dropped(row: MappedRow, kept: int, policy: DuplicatePolicy) -> MappedRow:
+    issue = RowIssue(
+        row=row.row,
+        field="email",
+        severity="error",
+        code="duplicate_email",
+        message=f"same email as row {kept}, which is sent instead ({policy} row wins)",
+        related_row=kept,
+    )
+    return MappedRow(row.row, row.email, (*row.issues, issue))
+
+
+def keep_first(rows: Iterable[MappedRow]) -> Iterator[MappedRow]:
+    """Pass rows through, dropping (and reporting) each repeat of an email already sent."""
+    first: dict[str, int] = {}
+    for row in rows:
+        email = row.email
+        if email is not None and row.ok:
+            kept = first.setdefault(email, row.row)
+            if kept != row.row:
+                row = _dropped(row, kept, "first")  # noqa: PLW2901 - the row as it is reported
+        yield row
+
+
+def last_rows(mapper: RowMapper, rows: Iterable[Row]) -> dict[str, int]:
+    """First pass of the "last" policy: each email -> the number of the last row sent for it.
+
+    Only rows that will be sent count, so an invalid last row never hides a valid earlier one.
+    When nothing but the email can reject a row, only emails are normalised (much faster).
+    """
+    last: dict[str, int] = {}
+    emails_only = mapper.rejects_only_on_email
+    for number, values, source_issues in rows:
+        if values is None:
+            continue
+        if emails_only:
+            email = mapper.email_of(values)
+        else:
+            mapped = mapper.map(number, values, source_issues)
+            email = mapped.email if mapped.ok else None
+        if email is not None:
+            last[email] = number
+    return last
+
+
+def keep_last(rows: Iterable[MappedRow], last: dict[str, int]) -> Iterator[MappedRow]:
+    """Second pass of the "last" policy: drop (and report) every row that is not the last."""
+    for row in rows:
+        email = row.email
+        if email is not None and row.ok:
+            kept = last.get(email, row.row)
+            if kept != row.row:
+                row = _dropped(row, kept, "last")  # noqa: PLW2901 - the row as it is reported
+        yield row

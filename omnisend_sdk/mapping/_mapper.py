@@ -1,0 +1,643 @@
+"""The row mapper: one source row in, one :class:`MappedRow` (a contact and its issues) out.
+
+Speed matters here (a million rows should map in seconds), so :class:`RowMapper` resolves all the
+mapping's decisions once, when it is bound to a source's columns, and the per-row loop only reads
+values and applies the rules. A mapped row keeps the contact in its JSON form, ready to encode;
+:attr:`MappedRow.contact` turns it into a :class:`~omnisend_sdk.ContactInput` on demand, and
+:meth:`MappedRow.to_json` gives exactly what :func:`omnisend_sdk._wire.contact_to_json` would give
+for that contact, about four times faster (the tests hold the two to the same bytes).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from omnisend_sdk._constants import (
+    MAX_CUSTOM_PROPERTY_VALUE_LENGTH,
+    MAX_TEXT_LENGTH,
+    ApiVersion,
+)
+from omnisend_sdk._models import (
+    Channel,
+    ChannelState,
+    ChannelStatus,
+    Consent,
+    ContactInput,
+    Identifier,
+)
+from omnisend_sdk._wire import format_datetime
+from omnisend_sdk.mapping._country import normalise_country
+from omnisend_sdk.mapping._custom import normalise_property_value
+from omnisend_sdk.mapping._dates import parse_birthdate, parse_timestamp
+from omnisend_sdk.mapping._email import normalise_email
+from omnisend_sdk.mapping._gender import normalise_gender
+from omnisend_sdk.mapping._issues import InvalidValueError, RowIssue, Severity, mask_value
+from omnisend_sdk.mapping._phone import normalise_phone
+from omnisend_sdk.mapping._status import channel_state, normalise_status
+from omnisend_sdk.mapping._targets import SOURCE_FIELDS, Constant, RowFunction, describe
+from omnisend_sdk.mapping._text import clean_text, to_text, truncate
+
+if TYPE_CHECKING:
+    from omnisend_sdk.mapping._mapping import ContactMapping
+
+#: Contact fields in the order Omnisend's ContactRequest (and so ``contact_to_json``) lists them,
+#: with their JSON names. The mapper fills a row's fields in this order, so its JSON needs no sort.
+_TEXT_FIELDS: Final = (
+    ("first_name", "firstName"),
+    ("last_name", "lastName"),
+    ("address", "address"),
+    ("city", "city"),
+    ("state", "state"),
+    ("postal_code", "postalCode"),
+)
+_PYTHON_NAMES: Final = {
+    **{json_name: name for name, json_name in _TEXT_FIELDS},
+    "country": "country",
+    "countryCode": "country_code",
+    "gender": "gender",
+    "birthdate": "birthdate",
+    "tags": "tags",
+    "customProperties": "custom_properties",
+}
+#: Issue codes that reject the whole row, whatever field they come from.
+_REJECTING: Final = frozenset({"callable_failed", "too_long"})
+
+# (welcome flag, email channel state, consent, phone in E.164)
+_Identity = tuple[bool, ChannelState | None, Consent | None, str | None]
+# (column, None) to read a column; ("", function) to call a function of the row
+_Getter = tuple[str, RowFunction | None]
+# (JSON name, issue field name, column, function, length limit)
+_TextStep = tuple[str, str, str, RowFunction | None, int]
+
+
+class MappedRow:
+    """What one source row became: the contact to send (or ``None`` if rejected) and the issues.
+
+    Read-only. Attributes:
+        row: The row's number in its source (see :class:`~omnisend_sdk.mapping.Row`).
+        email: The normalised email address, ``None`` when the row had no valid one.
+        issues: Problems found, errors and warnings; empty for a clean row.
+    """
+
+    __slots__ = ("_contact", "_fields", "_identity", "email", "issues", "row")
+
+    def __init__(
+        self,
+        row: int,
+        email: str | None,
+        issues: tuple[RowIssue, ...],
+        fields: dict[str, Any] | None = None,
+        identity: _Identity | None = None,
+    ) -> None:
+        self.row = row
+        self.email = email
+        self.issues = issues
+        self._fields = fields
+        self._identity = identity
+        self._contact: ContactInput | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the row is to be sent (it may still carry warnings)."""
+        return self._fields is not None
+
+    @property
+    def contact(self) -> ContactInput | None:
+        """The contact to send, or ``None`` when the row was rejected."""
+        if self._contact is None and self._fields is not None and self._identity is not None:
+            self._contact = _build_contact(self.email or "", self._fields, self._identity)
+        return self._contact
+
+    def to_json(self, version: ApiVersion = "2026-03-15") -> dict[str, Any] | None:
+        """The contact's request body for an API version, or ``None`` when the row was rejected.
+
+        Equal, and encoded byte for byte equal, to ``contact_to_json(row.contact, version)``.
+        The dict is new; the lists and dicts inside it are shared with the row: do not change them.
+        """
+        fields, identity = self._fields, self._identity
+        if fields is None or identity is None:
+            return None
+        welcome, channel, consent, phone = identity
+        v3 = version == "v3"
+        email: dict[str, Any] = {"type": "email", "id": self.email}
+        if channel is not None:
+            email["channels"] = {"email": _channel_json(channel, v3)}
+        if consent is not None:
+            email["consent"] = _consent_json(consent)
+        if not v3:
+            email["sendWelcomeMessage"] = welcome
+        identifiers = [email]
+        if phone is not None:
+            identifiers.append(
+                {"type": "phone", "id": phone}
+                if v3
+                else {"type": "phone", "id": phone, "sendWelcomeMessage": welcome}
+            )
+        body: dict[str, Any] = {"identifiers": identifiers}
+        body.update(fields)
+        if v3:
+            body["sendWelcomeEmail"] = welcome
+        return body
+
+    def __repr__(self) -> str:
+        state = "ok" if self.ok else "rejected"
+        return (
+            f"MappedRow(row={self.row}, {state}, contact={self.contact!r}, issues={self.issues!r})"
+        )
+
+
+def _channel_json(channel: ChannelState, v3: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": channel.status}
+    if channel.status_changed_at is not None:
+        body["statusDate" if v3 else "statusChangedAt"] = format_datetime(channel.status_changed_at)
+    return body
+
+
+def _consent_json(consent: Consent) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if consent.source is not None:
+        body["source"] = consent.source
+    if consent.created_at is not None:
+        body["createdAt"] = format_datetime(consent.created_at)
+    if consent.ip is not None:
+        body["ip"] = consent.ip
+    if consent.user_agent is not None:
+        body["userAgent"] = consent.user_agent
+    return body
+
+
+def _build_contact(email: str, fields: Mapping[str, Any], identity: _Identity) -> ContactInput:
+    welcome, channel, consent, phone = identity
+    channels: dict[Channel, ChannelState] | None = {"email": channel} if channel else None
+    identifiers = [
+        Identifier(
+            type="email",
+            id=email,
+            channels=channels,
+            consent=consent,
+            send_welcome_message=welcome,
+        )
+    ]
+    if phone is not None:
+        identifiers.append(Identifier(type="phone", id=phone, send_welcome_message=welcome))
+    values: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key == "birthdate":
+            values["birthdate"] = date.fromisoformat(value)
+        elif key == "tags":
+            values["tags"] = tuple(value)
+        elif key == "customProperties":
+            values["custom_properties"] = {
+                name: tuple(item) if isinstance(item, list) else item
+                for name, item in value.items()
+            }
+        else:
+            values[_PYTHON_NAMES[key]] = value
+    return ContactInput(identifiers=tuple(identifiers), **values)
+
+
+class _Rejected(Exception):  # noqa: N818 - internal control flow, never escapes the mapper
+    """Stops mapping a row that has an error."""
+
+
+class RowMapper:
+    """A :class:`ContactMapping` bound to a source's columns; maps that source's rows.
+
+    Made by :meth:`ContactMapping.bind`. Safe to reuse for every row of the source; not for
+    another source with other columns.
+    """
+
+    def __init__(
+        self,
+        mapping: ContactMapping,
+        columns: Mapping[str, str],
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        """Resolve every decision the mapping makes once, so each row only applies them.
+
+        Args:
+            mapping: The mapping.
+            columns: The mapping's column names -> the source's spelling of them.
+            now: The time status times may not be later than (default: now); today's date
+                bounds birthdates.
+        """
+        self.mapping = mapping
+        self._columns = columns
+        self._now = now or datetime.now(UTC)
+        self._today = self._now.date()
+        self._email = self._getter("email", mapping.email)
+        self._texts: list[_TextStep] = [
+            (json_name, name, *self._getter(name, source), MAX_TEXT_LENGTH)
+            for name, json_name in _TEXT_FIELDS
+            if (source := getattr(mapping, name)) is not None
+        ]
+        self._country = self._optional("country")
+        self._gender = self._optional("gender")
+        self._birthdate = self._optional("birthdate")
+        self._phone = self._optional("phone")
+        self._status = self._optional("email_status")
+        self._status_time = self._optional("email_status_changed_at")
+        self._consent_source = self._optional("consent_source")
+        self._consent_ip = self._optional("consent_ip")
+        self._consent_agent = self._optional("consent_user_agent")
+        self._custom = [
+            (name, columns[column]) for column, name in mapping.custom_properties.items()
+        ]
+        self._tags = list(mapping.tags)
+        self._plain_identity: _Identity = (mapping.send_welcome_message, None, None, None)
+        self._long_text = mapping.long_text
+        self._needs_identity = any(
+            step is not None for step in (self._phone, self._status, self._consent_source)
+        )
+
+    @property
+    def rejects_only_on_email(self) -> bool:
+        """Whether a row with a valid email is always sent (no function, no "reject" policy)."""
+        sources = [getattr(self.mapping, name) for name in SOURCE_FIELDS]
+        return self._long_text != "reject" and not any(
+            callable(source) and not isinstance(source, Constant) for source in sources
+        )
+
+    def email_of(self, values: Mapping[str, object]) -> str | None:
+        """The row's normalised email, or ``None`` without a valid one (for duplicate checks)."""
+        try:
+            return self._map_email(0, values, [])
+        except _Rejected:
+            return None
+
+    @property
+    def columns(self) -> Mapping[str, str]:
+        """The mapping's column names -> the source's spelling of them."""
+        return self._columns
+
+    def _optional(self, field: str) -> _Getter | None:
+        source = getattr(self.mapping, field)
+        return None if source is None else self._getter(field, source)
+
+    def _getter(self, field: str, source: object) -> _Getter:
+        """(column, None) for a column; ("", function) for anything else."""
+        if isinstance(source, str):
+            return self._columns[source], None
+        if isinstance(source, Constant):
+            constant = source.value
+            return "", lambda _: constant
+        if isinstance(source, tuple):
+            return "", self._joiner([self._columns[column] for column in source])
+        function: Callable[[Mapping[str, object]], object] = source  # type: ignore[assignment]
+        return "", _guarded(field, function)
+
+    def _joiner(self, columns: list[str]) -> RowFunction:
+        separator = self.mapping.address_separator
+
+        def join(values: Mapping[str, object]) -> object:
+            parts = (to_text(values.get(column)) for column in columns)
+            return separator.join(part for part in parts if part)
+
+        return join
+
+    def map(
+        self, number: int, values: Mapping[str, object], source_issues: tuple[RowIssue, ...] = ()
+    ) -> MappedRow:
+        """Map one row.
+
+        Never raises for bad data: every problem becomes a :class:`RowIssue`.
+
+        Args:
+            number: The row's number in its source.
+            values: Column name -> value.
+            source_issues: Problems the source met reading this row, kept with the row's own.
+        """
+        issues: list[RowIssue] = list(source_issues)
+        email: str | None = None
+        try:
+            email = self._map_email(number, values, issues)
+            fields = self._map_fields(number, values, issues)
+            identity = (
+                self._map_identity(number, values, issues)
+                if self._needs_identity
+                else self._plain_identity
+            )
+        except _Rejected:
+            return MappedRow(number, email, tuple(issues))
+        return MappedRow(number, email, tuple(issues) if issues else (), fields, identity)
+
+    def _map_email(self, number: int, values: Mapping[str, object], issues: list[RowIssue]) -> str:
+        column, function = self._email
+        raw = values.get(column) if function is None else None
+        try:
+            if function is not None:
+                raw = function(values)
+            text = raw if type(raw) is str else (to_text(raw) or "")
+            return normalise_email(text)
+        except InvalidValueError as err:
+            issues.append(_issue(number, "email", "error", err, raw))
+            raise _Rejected from None
+
+    def _map_fields(
+        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        get = values.get
+        for json_name, field, column, function, limit in self._texts:
+            value: Any = None
+            try:
+                value = get(column) if function is None else function(values)
+                if type(value) is str:
+                    text = value.strip() if value.isprintable() else clean_text(value)
+                else:
+                    text = to_text(value) or ""
+                if len(text) > limit:
+                    text = self._too_long(number, field, text, limit, issues)
+                if text:
+                    fields[json_name] = text
+            except InvalidValueError as err:
+                self._problem(number, field, err, value, issues)
+        if self._country is not None:
+            self._map_country(number, values, fields, issues)
+        if self._gender is not None:
+            value = self._read(number, "gender", self._gender, values, issues)
+            if value:
+                try:
+                    fields["gender"] = normalise_gender(value)
+                except InvalidValueError as err:
+                    self._problem(number, "gender", err, value, issues)
+        if self._birthdate is not None:
+            self._map_birthdate(number, values, fields, issues)
+        if self._tags:
+            fields["tags"] = list(self._tags)
+        if self._custom:
+            self._map_custom(number, values, fields, issues)
+        return fields
+
+    def _read(
+        self,
+        number: int,
+        field: str,
+        getter: _Getter,
+        values: Mapping[str, object],
+        issues: list[RowIssue],
+    ) -> str:
+        """A field's value as clean text ("" for no value); problems become issues."""
+        column, function = getter
+        value: Any = None
+        try:
+            value = values.get(column) if function is None else function(values)
+            return to_text(value) or ""
+        except InvalidValueError as err:
+            self._problem(number, field, err, value, issues)
+            return ""
+
+    def _map_country(
+        self,
+        number: int,
+        values: Mapping[str, object],
+        fields: dict[str, Any],
+        issues: list[RowIssue],
+    ) -> None:
+        assert self._country is not None
+        text = self._read(number, "country", self._country, values, issues)
+        if not text:
+            return
+        country = normalise_country(text)
+        if country is not None:
+            fields["country"] = country.name
+            fields["countryCode"] = country.code
+            return
+        issues.append(
+            RowIssue(
+                row=number,
+                field="country",
+                severity="warning",
+                code="unknown_country",
+                message="not a known country: sent as the country name, without a code",
+                value=mask_value("country", text),
+            )
+        )
+        if len(text) > MAX_TEXT_LENGTH:
+            text = self._too_long(number, "country", text, MAX_TEXT_LENGTH, issues)
+        if text:
+            fields["country"] = text
+
+    def _map_birthdate(
+        self,
+        number: int,
+        values: Mapping[str, object],
+        fields: dict[str, Any],
+        issues: list[RowIssue],
+    ) -> None:
+        assert self._birthdate is not None
+        column, function = self._birthdate
+        value: Any = None
+        try:
+            value = values.get(column) if function is None else function(values)
+            if not isinstance(value, date):
+                value = to_text(value)
+            if value:
+                found = parse_birthdate(value, day_first=self.mapping.day_first, today=self._today)
+                fields["birthdate"] = found.isoformat()
+        except InvalidValueError as err:
+            self._problem(number, "birthdate", err, value, issues)
+
+    def _map_custom(
+        self,
+        number: int,
+        values: Mapping[str, object],
+        fields: dict[str, Any],
+        issues: list[RowIssue],
+    ) -> None:
+        properties: dict[str, Any] = {}
+        limit = MAX_CUSTOM_PROPERTY_VALUE_LENGTH
+        for name, column in self._custom:
+            field = f"custom_properties.{name}"
+            value = values.get(column)
+            try:
+                found = normalise_property_value(value)
+                if isinstance(found, str) and len(found) > limit:
+                    found = self._too_long(number, field, found, limit, issues) or None
+                elif isinstance(found, tuple):
+                    items = (
+                        self._too_long(number, field, item, limit, issues)
+                        if len(item) > limit
+                        else item
+                        for item in found
+                    )
+                    found = [item for item in items if item] or None  # type: ignore[assignment]
+            except InvalidValueError as err:
+                self._problem(number, field, err, value, issues)
+                continue
+            if found is not None:
+                properties[name] = found
+        if properties:
+            fields["customProperties"] = properties
+
+    def _map_identity(
+        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
+    ) -> _Identity:
+        phone: str | None = None
+        if self._phone is not None:
+            text = self._read(number, "phone", self._phone, values, issues)
+            if text:
+                try:
+                    phone = normalise_phone(text, self.mapping.default_phone_country)
+                except InvalidValueError as err:
+                    self._problem(number, "phone", err, text, issues)
+        changed_at = self._map_time(number, values, issues)
+        channel = self._map_channel(number, values, changed_at, issues)
+        consent = self._map_consent(number, values, changed_at, issues)
+        return (self.mapping.send_welcome_message, channel, consent, phone)
+
+    def _map_time(
+        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
+    ) -> datetime | None:
+        if self._status_time is None:
+            return None
+        column, function = self._status_time
+        value: Any = None
+        try:
+            value = values.get(column) if function is None else function(values)
+            if isinstance(value, str):
+                value = clean_text(value)
+            if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+                return None
+            return parse_timestamp(value)
+        except InvalidValueError as err:
+            self._problem(number, "email_status_changed_at", err, value, issues)
+            return None
+
+    def _map_channel(
+        self,
+        number: int,
+        values: Mapping[str, object],
+        changed_at: datetime | None,
+        issues: list[RowIssue],
+    ) -> ChannelState | None:
+        if self._status is None:
+            return None
+        text = self._read(number, "email_status", self._status, values, issues)
+        if not text:
+            return None
+        try:
+            status: ChannelStatus = normalise_status(text)
+            return channel_state(status, changed_at, self._now)
+        except InvalidValueError as err:
+            self._problem(number, "email_status", err, text, issues)
+            return None
+
+    def _map_consent(
+        self,
+        number: int,
+        values: Mapping[str, object],
+        changed_at: datetime | None,
+        issues: list[RowIssue],
+    ) -> Consent | None:
+        if self._consent_source is None:
+            return None
+        source = self._read(number, "consent_source", self._consent_source, values, issues)
+        if not source:
+            return None
+        if changed_at is None or changed_at > self._now:
+            issues.append(
+                RowIssue(
+                    row=number,
+                    field="consent_source",
+                    severity="warning",
+                    code="consent_without_time",
+                    message="consent not sent: no valid time in the data, and Omnisend would"
+                    " record it as now",
+                )
+            )
+            return None
+        ip: str | None = None
+        if self._consent_ip is not None:
+            ip = self._read(number, "consent_ip", self._consent_ip, values, issues) or None
+            if ip is not None:
+                try:
+                    ip = str(ipaddress.ip_address(ip))
+                except ValueError:
+                    self._problem(
+                        number,
+                        "consent_ip",
+                        InvalidValueError("invalid_ip", "not an IPv4 or IPv6 address"),
+                        ip,
+                        issues,
+                    )
+                    ip = None
+        agent: str | None = None
+        if self._consent_agent is not None:
+            agent = self._read(number, "consent_user_agent", self._consent_agent, values, issues)
+            if len(agent) > MAX_TEXT_LENGTH:
+                agent = self._too_long(number, "consent_user_agent", agent, MAX_TEXT_LENGTH, issues)
+        return Consent(
+            source=truncate(source, MAX_TEXT_LENGTH),
+            created_at=changed_at,
+            ip=ip,
+            user_agent=agent or None,
+        )
+
+    def _too_long(
+        self, number: int, field: str, text: str, limit: int, issues: list[RowIssue]
+    ) -> str:
+        """Apply the long-text policy: the text to keep ("" to drop it), or reject the row."""
+        policy = self._long_text
+        severity: Severity = "error" if policy == "reject" else "warning"
+        action = {"truncate": "truncated", "drop": "not sent", "reject": "row rejected"}[policy]
+        issues.append(
+            RowIssue(
+                row=number,
+                field=field,
+                severity=severity,
+                code="too_long",
+                message=f"{len(text)} characters, over the limit of {limit}: {action}",
+                value=mask_value(field, text),
+            )
+        )
+        if policy == "reject":
+            raise _Rejected
+        return truncate(text, limit) if policy == "truncate" else ""
+
+    def _problem(
+        self,
+        number: int,
+        field: str,
+        error: InvalidValueError,
+        value: object,
+        issues: list[RowIssue],
+    ) -> None:
+        """Record a field's problem: a warning (the field is not sent), or reject the row."""
+        rejecting = error.code in _REJECTING
+        issues.append(_issue(number, field, "error" if rejecting else "warning", error, value))
+        if rejecting:
+            raise _Rejected
+
+
+def _issue(
+    number: int, field: str, severity: Severity, error: InvalidValueError, value: object
+) -> RowIssue:
+    return RowIssue(
+        row=number,
+        field=field,
+        severity=severity,
+        code=error.code,
+        message=error.message,
+        value=mask_value(field, value),
+    )
+
+
+def _guarded(field: str, function: RowFunction) -> RowFunction:
+    """Wrap a user's function so that its failure becomes an issue that rejects the row."""
+    name = describe(function)
+
+    def call(values: Mapping[str, object]) -> object:
+        try:
+            return function(values)
+        except Exception as err:
+            raise InvalidValueError(
+                "callable_failed", f"{field}: {name} raised {type(err).__name__}"
+            ) from err
+
+    return call

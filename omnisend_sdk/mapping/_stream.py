@@ -1,0 +1,55 @@
+"""Mapping a whole source: rows in source order, unreadable rows reported, duplicates handled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from omnisend_sdk._errors import MappingError
+from omnisend_sdk.mapping._dedupe import keep_first, keep_last, last_rows
+from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
+from omnisend_sdk.mapping._row import Row, RowSource
+
+if TYPE_CHECKING:
+    from omnisend_sdk.mapping._mapping import ContactMapping
+
+
+def map_rows(mapping: ContactMapping, source: RowSource) -> Iterator[MappedRow]:
+    """Map every row of a source: one :class:`MappedRow` per source row, in source order.
+
+    The columns are checked first (a :class:`MappingError` before any row is read). Rows the
+    source could not read come out rejected with the source's issues; repeated emails come out
+    rejected with a ``duplicate_email`` issue naming the row that is sent.
+
+    Args:
+        mapping: The mapping.
+        source: A row source (see :func:`omnisend_sdk.sources.open_source`).
+
+    Raises:
+        MappingError: A column the mapping needs is missing; or the ``"last"`` duplicate policy
+            on a source that can only be read once.
+    """
+    mapper = mapping.bind(source.columns)
+    if mapping.duplicates == "first":
+        return keep_first(_mapped(mapper, source))
+    if not source.reiterable:
+        raise MappingError(
+            'duplicates="last" reads the source twice, but this source can be read only once'
+            " (an iterator or generator): pass a list, a file or a DataFrame, or use"
+            ' duplicates="first"'
+        )
+    return _last_wins(mapper, source)
+
+
+def _last_wins(mapper: RowMapper, source: RowSource) -> Iterator[MappedRow]:
+    last = last_rows(mapper, source)
+    yield from keep_last(_mapped(mapper, source), last)
+
+
+def _mapped(mapper: RowMapper, rows: Iterable[Row]) -> Iterator[MappedRow]:
+    map_row = mapper.map
+    for number, values, issues in rows:
+        if values is None:
+            yield MappedRow(number, None, issues)
+        else:
+            yield map_row(number, values, issues)

@@ -1,0 +1,83 @@
+"""Text rules: any source value to a clean string, and the length policy.
+
+Sources hand over strings (CSV, JSON Lines) or Python scalars (DataFrames, Arrow). Every text field
+goes through :func:`to_text` then :func:`clean_text`; an empty result means "no value", so the field
+is left out rather than sent empty (which would erase what Omnisend has).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+from typing import Final, Literal, TypeAlias
+
+from omnisend_sdk.mapping._issues import InvalidValueError
+
+LongTextPolicy: TypeAlias = Literal["truncate", "drop", "reject"]
+LONG_TEXT_POLICIES: Final[tuple[LongTextPolicy, ...]] = ("truncate", "drop", "reject")
+
+# Line and paragraph breaks (a multi-line address cell) become one space; other control and format
+# characters are removed. Lone surrogates are removed too: they cannot be encoded as UTF-8, so
+# they would make the whole batch fail to encode.
+_BREAKS: Final = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029]+")
+_CONTROLS: Final = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u200b\ufeff\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Trim a string and remove control characters; line breaks become a space.
+
+    Idempotent: ``clean_text(clean_text(s)) == clean_text(s)``.
+
+    Args:
+        text: Any string, as read from a source.
+
+    Returns:
+        The cleaned string, possibly empty.
+    """
+    if text.isprintable():  # the common case: nothing to remove, only trim
+        return text.strip()
+    return _CONTROLS.sub("", _BREAKS.sub(" ", text)).strip()
+
+
+def to_text(value: object) -> str | None:
+    """Turn a source value into a clean string, or ``None`` when it holds no value.
+
+    ``None``, empty strings and NaN are "no value". Integral floats lose their ``.0`` (a postal
+    code read as a number by pandas: ``62701.0`` -> ``"62701"``); dates become ISO 8601.
+
+    Raises:
+        InvalidValueError: ``unreadable_value`` when the value cannot be turned into text.
+    """
+    if type(value) is str:
+        text = clean_text(value)
+    elif value is None:
+        return None
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        text = str(int(value)) if value.is_integer() else repr(value)
+    elif isinstance(value, int | datetime | date | str):
+        text = clean_text(value.isoformat() if isinstance(value, date) else str(value))
+    elif isinstance(value, bytes):
+        text = clean_text(value.decode("utf-8", "replace"))
+    else:
+        try:
+            text = clean_text(str(value))
+        except Exception as err:  # a user's object whose __str__ fails
+            raise InvalidValueError(
+                "unreadable_value", f"cannot read a {type(value).__name__} as text"
+            ) from err
+    return text or None
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters, without leaving trailing spaces.
+
+    Idempotent, and a no-op on text within the limit.
+    """
+    if len(text) <= limit:
+        return text
+    return text[:limit].rstrip()

@@ -47,11 +47,16 @@ def _processor(state: State, batch: Batch) -> Any:
     settings = state.settings.batches
     step = 1.0 / settings.items_per_second
 
+    def next_due() -> float:
+        # Multiplying instead of adding a step per item keeps float error from piling up.
+        assert batch.started_at is not None
+        return batch.started_at + (batch.finished_count + 1) * step
+
     def job(due: float) -> float | None:
         if batch.status == "pending":
             batch.status = "inProgress"
             batch.started_at = due
-            return due + step
+            return next_due()
         item = batch.items[batch.finished_count]
         try:
             item.response_code, item.response = _contacts.upsert(state, item.request, due)
@@ -67,7 +72,7 @@ def _processor(state: State, batch: Batch) -> Any:
         if batch.finished_count == len(batch.items):
             batch.status, batch.ended_at = "finished", due
             return None
-        return due + step
+        return next_due()
 
     return job
 

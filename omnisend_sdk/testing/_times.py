@@ -23,9 +23,11 @@ def format_time(epoch: float) -> str:
     Milliseconds are shown only when present, so whole-second times look like Omnisend's examples
     (``2024-01-01T00:00:00Z``) while client-sent fractions survive a round trip.
     """
-    moment = dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
-    if moment.microsecond // 1000:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Round to the millisecond first, so 3.9999999 (float error) shows as 4, not 3.999.
+    moment = dt.datetime.fromtimestamp(round(epoch, 3), tz=dt.UTC)
+    millis = round(moment.microsecond / 1000)
+    if millis:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis:03d}Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for the emulator's tests: every API test runs in-process and over the loopback server."""
+"""Fixtures for the emulator tests: every API test runs in-process and over loopback."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def connect(request: pytest.FixtureRequest) -> Iterator[Connect]:
                 )
             else:
                 url = stack.enter_context(emulator.serve())
-                # verify=False: plain HTTP needs no certificates, and loading them costs 20 ms a test.
+                # verify=False: plain HTTP needs no certificates; loading them costs 20 ms a test.
                 http = httpx.Client(
                     base_url=url,
                     headers=emulator.headers(),

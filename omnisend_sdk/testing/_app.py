@@ -216,7 +216,7 @@ def _get_batch(state: State, call: _Call) -> tuple[int, Any]:
 def _get_batch_items(state: State, call: _Call) -> tuple[int, Any]:
     _no_params(call)
     assert call.route.resource_id is not None
-    return 200, _batches.render_items(_batches.find(state, call.route.resource_id, call.now))
+    return 200, _batches.render_items(state, _batches.find(state, call.route.resource_id, call.now))
 
 
 # (route, method) -> (scope, handler)

@@ -6,6 +6,7 @@ item's ``responseCode`` and ``response`` are what the single call would have ans
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -15,6 +16,9 @@ from ._problems import ApiProblem, not_found
 from ._rules import BatchQuery, require_valid, validate_batch_request
 from ._state import Batch, BatchItem, State
 from ._times import format_time
+from ._work import Job
+
+_COMPACT = (",", ":")
 
 
 def create(state: State, body: Any, now: float) -> dict[str, Any]:
@@ -24,7 +28,10 @@ def create(state: State, body: Any, now: float) -> dict[str, Any]:
         ApiProblem: 400 when the envelope is invalid (items are checked one by one later).
     """
     require_valid(validate_batch_request(body))
-    items = [BatchItem(item_id=state.new_id(), request=item) for item in body["items"]]
+    items = [
+        BatchItem(item_id=state.new_id(), request_json=json.dumps(item, separators=_COMPACT))
+        for item in body["items"]
+    ]
     order = list(range(len(items)))
     if state.settings.batches.shuffle_items:
         state.rng.shuffle(order)
@@ -43,7 +50,7 @@ def create(state: State, body: Any, now: float) -> dict[str, Any]:
     return {"batchID": batch.id, "totalCount": len(items)}
 
 
-def _processor(state: State, batch: Batch) -> Any:
+def _processor(state: State, batch: Batch) -> Job:
     settings = state.settings.batches
     step = 1.0 / settings.items_per_second
 
@@ -59,12 +66,13 @@ def _processor(state: State, batch: Batch) -> Any:
             return next_due()
         item = batch.items[batch.finished_count]
         try:
-            item.response_code, item.response = _contacts.upsert(state, item.request, due)
+            item.response_code, answer = _contacts.upsert(state, json.loads(item.request_json), due)
+            item.contact_id = answer["id"]
         except ApiProblem as problem:
-            item.response_code, item.response = problem.status, problem.to_json()
-        batch.finished_count += 1
-        if item.response_code >= httpx.codes.BAD_REQUEST:
+            item.response_code = problem.status
+            item.problem_json = json.dumps(problem.to_json(), separators=_COMPACT)
             batch.errors_count += 1
+        batch.finished_count += 1
         threshold = settings.stop_after_errors
         if threshold is not None and batch.errors_count >= threshold:
             batch.status, batch.ended_at = "stopped", due
@@ -117,7 +125,7 @@ def render(batch: Batch) -> dict[str, Any]:
     return body
 
 
-def render_items(batch: Batch) -> dict[str, Any]:
+def render_items(state: State, batch: Batch) -> dict[str, Any]:
     """The ``Batch`` body plus processed items: ``responses`` (successes) and ``errors``."""
     responses: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
@@ -125,13 +133,18 @@ def render_items(batch: Batch) -> dict[str, Any]:
         item = batch.items[index]
         if item.response_code is None:
             continue  # not processed yet
-        failed = item.response_code >= httpx.codes.BAD_REQUEST
+        failed = item.problem_json is not None
+        if item.problem_json is not None:
+            response = json.loads(item.problem_json)
+        else:
+            assert item.contact_id is not None
+            response = _contacts.render(state, state.contacts[item.contact_id])
         (errors if failed else responses).append(
             {
                 "itemID": item.item_id,
-                "request": item.request,
+                "request": json.loads(item.request_json),
                 "responseCode": item.response_code,
-                "response": item.response,
+                "response": response,
                 "status": "failed" if failed else "finished",
             },
         )

@@ -222,6 +222,7 @@ class OmnisendEmulator:
         with self._app.lock:
             try:
                 return _batches.render_items(
+                    self._state,
                     _batches.find(self._state, batch_id, self._app.now()),
                 )
             except ApiProblem:

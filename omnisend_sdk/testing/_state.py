@@ -43,12 +43,18 @@ class StoredContact:
 
 @attrs.define
 class BatchItem:
-    """One item of a batch and, once processed, its answer."""
+    """One item of a batch and, once processed, its answer.
+
+    Kept compact because a benchmark keeps a million of them for the 7-day retention: the request
+    and an error answer as JSON text, a successful answer as the id of its contact (rendered when
+    the items are read, so it shows the contact's state at reading time).
+    """
 
     item_id: str
-    request: Any
+    request_json: str
     response_code: int | None = None
-    response: Any = None
+    contact_id: str | None = None
+    problem_json: str | None = None
 
 
 @attrs.define

@@ -63,6 +63,8 @@ _PYTHON_NAMES: Final = {
     "tags": "tags",
     "customProperties": "custom_properties",
 }
+#: Distinct raw country values remembered per source (a few hundred spellings in practice).
+_MAX_CACHED_COUNTRIES: Final = 4096
 #: Issue codes that reject the whole row, whatever field they come from.
 _REJECTING: Final = frozenset({"callable_failed", "too_long"})
 
@@ -81,9 +83,10 @@ class MappedRow:
         row: The row's number in its source (see :class:`~omnisend_sdk.mapping.Row`).
         email: The normalised email address, ``None`` when the row had no valid one.
         issues: Problems found, errors and warnings; empty for a clean row.
+        ok: True when the row is to be sent (it may still carry warnings).
     """
 
-    __slots__ = ("_contact", "_fields", "_identity", "email", "issues", "row")
+    __slots__ = ("_contact", "_fields", "_identity", "email", "issues", "ok", "row")
 
     def __init__(
         self,
@@ -96,14 +99,10 @@ class MappedRow:
         self.row = row
         self.email = email
         self.issues = issues
+        self.ok = fields is not None
         self._fields = fields
         self._identity = identity
         self._contact: ContactInput | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the row is to be sent (it may still carry warnings)."""
-        return self._fields is not None
 
     @property
     def contact(self) -> ContactInput | None:
@@ -237,6 +236,7 @@ class RowMapper:
             if (source := getattr(mapping, name)) is not None
         ]
         self._country = self._optional("country")
+        self._countries: dict[str, tuple[str, str]] = {}
         self._gender = self._optional("gender")
         self._birthdate = self._optional("birthdate")
         self._phone = self._optional("phone")
@@ -312,10 +312,19 @@ class RowMapper:
             values: Column name -> value.
             source_issues: Problems the source met reading this row, kept with the row's own.
         """
-        issues: list[RowIssue] = list(source_issues)
+        issues: list[RowIssue] = [*source_issues] if source_issues else []
         email: str | None = None
         try:
-            email = self._map_email(number, values, issues)
+            column, function = self._email
+            raw = values.get(column) if function is None else None
+            if type(raw) is str:  # the common case, without a call
+                try:
+                    email = normalise_email(raw)
+                except InvalidValueError as err:
+                    issues.append(_issue(number, "email", "error", err, raw))
+                    raise _Rejected from None
+            else:
+                email = self._map_email(number, values, issues)
             fields = self._map_fields(number, values, issues)
             identity = (
                 self._map_identity(number, values, issues)
@@ -358,7 +367,14 @@ class RowMapper:
             except InvalidValueError as err:
                 self._problem(number, field, err, value, issues)
         if self._country is not None:
-            self._map_country(number, values, fields, issues)
+            # Country columns repeat a few spellings: recognised raw values skip the rules.
+            column, function = self._country
+            raw = get(column) if function is None else None
+            known = self._countries.get(raw) if type(raw) is str else None
+            if known is not None:
+                fields["country"], fields["countryCode"] = known
+            else:
+                self._map_country(number, values, fields, issues)
         if self._gender is not None:
             value = self._read(number, "gender", self._gender, values, issues)
             if value:
@@ -407,6 +423,9 @@ class RowMapper:
         if country is not None:
             fields["country"] = country.name
             fields["countryCode"] = country.code
+            raw = values.get(self._country[0])
+            if type(raw) is str and len(self._countries) < _MAX_CACHED_COUNTRIES:
+                self._countries[raw] = (country.name, country.code)
             return
         issues.append(
             RowIssue(

@@ -25,7 +25,12 @@ from ._clock import Clock
 from ._faults import Failure, Fault, FaultInjector
 from ._problems import PROBLEM_CONTENT_TYPE, ApiProblem, FieldError, validation_problem
 from ._ratelimit import Admission, SlidingWindowLimiter, real_seconds
-from ._rules import parse_batch_query, parse_contact_query
+from ._rules import (
+    parse_batch_query,
+    parse_contact_query,
+    parse_email_param,
+    require_no_params,
+)
 from ._settings import API_VERSION
 from ._state import State
 
@@ -156,29 +161,25 @@ def _list_contacts(state: State, call: _Call) -> tuple[int, Any]:
 
 
 def _upsert_contact(state: State, call: _Call) -> tuple[int, Any]:
-    _no_params(call)
+    require_no_params(call.params)
     return _contacts.upsert(state, call.body(), call.now)
 
 
 def _patch_by_email(state: State, call: _Call) -> tuple[int, Any]:
-    unknown = sorted(set(call.params) - {"email"})
-    if unknown or "email" not in call.params:
-        raise validation_problem(
-            [FieldError("email", "required", "PATCH /contacts needs exactly the email parameter")],
-        )
+    email = parse_email_param(call.params)
     body = call.body()
-    contact = _contacts.get_by_email(state, call.params["email"])
+    contact = _contacts.get_by_email(state, email)
     return 200, _contacts.patch(state, contact, body, call.now)
 
 
 def _get_contact(state: State, call: _Call) -> tuple[int, Any]:
-    _no_params(call)
+    require_no_params(call.params)
     assert call.route.resource_id is not None
     return 200, _contacts.render(state, _contacts.get_by_id(state, call.route.resource_id))
 
 
 def _patch_contact(state: State, call: _Call) -> tuple[int, Any]:
-    _no_params(call)
+    require_no_params(call.params)
     assert call.route.resource_id is not None
     body = call.body()
     contact = _contacts.get_by_id(state, call.route.resource_id)
@@ -186,13 +187,13 @@ def _patch_contact(state: State, call: _Call) -> tuple[int, Any]:
 
 
 def _add_tags(state: State, call: _Call) -> tuple[int, Any]:
-    _no_params(call)
+    require_no_params(call.params)
     _tags.accept(state, call.body(), call.now, add=True)
     return 202, None
 
 
 def _remove_tags(state: State, call: _Call) -> tuple[int, Any]:
-    _no_params(call)
+    require_no_params(call.params)
     _tags.accept(state, call.body(), call.now, add=False)
     return 202, None
 
@@ -203,18 +204,18 @@ def _list_batches(state: State, call: _Call) -> tuple[int, Any]:
 
 
 def _create_batch(state: State, call: _Call) -> tuple[int, Any]:
-    _no_params(call)
+    require_no_params(call.params)
     return 201, _batches.create(state, call.body(), call.now)
 
 
 def _get_batch(state: State, call: _Call) -> tuple[int, Any]:
-    _no_params(call)
+    require_no_params(call.params)
     assert call.route.resource_id is not None
     return 200, _batches.render(_batches.find(state, call.route.resource_id, call.now))
 
 
 def _get_batch_items(state: State, call: _Call) -> tuple[int, Any]:
-    _no_params(call)
+    require_no_params(call.params)
     assert call.route.resource_id is not None
     return 200, _batches.render_items(state, _batches.find(state, call.route.resource_id, call.now))
 
@@ -233,17 +234,6 @@ _HANDLERS: dict[tuple[str, str], tuple[str, Handler]] = {
     ("batch", "GET"): (CONTACTS_READ, _get_batch),
     ("batch_items", "GET"): (CONTACTS_READ, _get_batch_items),
 }
-
-
-def _no_params(call: _Call) -> None:
-    if call.params:
-        raise validation_problem(
-            [
-                FieldError(name, "unknown_parameter", f"unknown query parameter {name!r}")
-                for name in sorted(call.params)
-            ],
-            "Invalid query parameters",
-        )
 
 
 def _decode_json(request: httpx.Request) -> Any:

@@ -509,6 +509,33 @@ def parse_batch_query(params: Mapping[str, str]) -> BatchQuery:
     return BatchQuery(endpoint, status, bounds["dateFrom"], bounds["dateTo"], offset, limit)
 
 
+def require_no_params(params: Mapping[str, str]) -> None:
+    """Check that a request without query parameters has none.
+
+    Raises:
+        ApiProblem: 400 naming every unexpected parameter.
+    """
+    errors = _Errors()
+    _unknown_params(errors, params, set())
+    if errors.items:
+        raise validation_problem(errors.items, "Invalid query parameters")
+
+
+def parse_email_param(params: Mapping[str, str]) -> str:
+    """The ``email`` parameter of ``PATCH /contacts``, the only one it takes.
+
+    Raises:
+        ApiProblem: 400 when it is missing or other parameters are present.
+    """
+    errors = _Errors()
+    _unknown_params(errors, params, {"email"})
+    if "email" not in params:
+        errors.add("email", "required", "PATCH /contacts needs the email parameter")
+    if errors.items:
+        raise validation_problem(errors.items, "Invalid query parameters")
+    return params["email"]
+
+
 def _unknown_params(errors: _Errors, params: Mapping[str, str], allowed: set[str]) -> None:
     # Rejecting unknown parameters catches misspelt paging parameters, which would otherwise loop on
     # the first page forever.

@@ -102,7 +102,7 @@ def test_time_scale_speeds_up_batches() -> None:
     ) as http:
         body = {"method": "POST", "endpoint": "contacts", "items": [contact("a@example.com")] * 100}
         batch_id = http.post("/batches", json=body).json()["batchID"]
-        for _ in range(500):
+        for _ in range(2000):
             if http.get(f"/batches/{batch_id}").json()["status"] == "finished":
                 break
             time.sleep(0.002)

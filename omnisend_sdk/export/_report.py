@@ -1,0 +1,526 @@
+"""What an export did: :class:`ExportReport`, and the :class:`ReportBuilder` the engine fills.
+
+Every row read is accounted for exactly once::
+
+    rows_read = exported (created + updated + upserted)
+              + skipped  (invalid + duplicates + over_limit)
+              + failed + not_sent
+
+The report checks this when it is made: an engine bug raises :class:`ReportInconsistentError`
+instead of handing the user a report that lies.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final, Literal, TypeAlias, get_args
+
+import attrs
+
+from omnisend_sdk._errors import OmnisendError
+from omnisend_sdk._privacy import mask_email
+from omnisend_sdk.export._connection import PrivacyAcknowledgement
+from omnisend_sdk.mapping._issues import RowIssue
+
+ExportStatus: TypeAlias = Literal["completed", "partial", "cancelled", "limit_exceeded"]
+Membership: TypeAlias = Literal["tag", "none"]
+#: The counters a :class:`ReportBuilder` keeps, by name.
+Counter: TypeAlias = Literal[
+    "rows_read",
+    "created",
+    "updated",
+    "upserted",
+    "invalid",
+    "duplicates",
+    "over_limit",
+    "failed",
+    "not_sent",
+    "tagged",
+    "tag_failed",
+    "requests",
+    "retries",
+    "rate_limited",
+    "batches",
+]
+COUNTERS: Final[tuple[Counter, ...]] = get_args(Counter)
+
+#: Issues shown by ``str()`` and the HTML view; the CSV and ``to_dict()`` carry them all.
+ISSUES_SHOWN: Final = 10
+#: Columns of the issues CSV, in order.
+ISSUE_COLUMNS: Final = ("row", "field", "severity", "code", "message", "value", "related_row")
+#: Why an export stopped early, for messages.
+_STATUS_REASONS: Final[dict[str, str]] = {
+    "completed": "completed",
+    "partial": "stopped by the deadline; run it again to resume",
+    "cancelled": "cancelled",
+    "limit_exceeded": "stopped: the segment is over the profile limit",
+}
+# An address-like token. Issues hold masked values already; this is the safety net for messages
+# built from Omnisend's answers, which may quote an address in full.
+_EMAIL: Final = re.compile(r"[^\s@<>()\[\]\"',;:]+@[^\s@<>()\[\]\"',;:]+")
+
+
+class ReportInconsistentError(OmnisendError):
+    """Internal: the counts given to a report do not add up (a bug in the export engine)."""
+
+
+class ExportFailedError(OmnisendError):
+    """An export left rows behind; ``report`` says which and why.
+
+    Attributes:
+        report: The full :class:`ExportReport`.
+    """
+
+    def __init__(self, message: str, report: ExportReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def _scrub(text: str | None) -> str | None:
+    """``text`` with every unmasked address masked."""
+    if not text or "@" not in text:
+        return text
+    return _EMAIL.sub(lambda m: m.group() if "***" in m.group() else mask_email(m.group()), text)
+
+
+def _safe_issue(issue: RowIssue) -> RowIssue:
+    message, value = _scrub(issue.message) or "", _scrub(issue.value)
+    if message == issue.message and value == issue.value:
+        return issue
+    return attrs.evolve(issue, message=message, value=value)
+
+
+def _sorted_issues(issues: Iterable[RowIssue]) -> tuple[RowIssue, ...]:
+    # sorted() is stable: issues of one row keep the order they were found in.
+    return tuple(sorted((_safe_issue(i) for i in issues), key=lambda issue: issue.row))
+
+
+def _count() -> Any:
+    """A count field: a non-negative int, 0 unless given."""
+    return attrs.field(
+        default=0, validator=[attrs.validators.instance_of(int), attrs.validators.ge(0)]
+    )
+
+
+def _aware(instance: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ReportInconsistentError(f"{attribute.name} must be a timezone-aware datetime")
+
+
+@attrs.frozen(kw_only=True)
+class ExportReport:
+    """What happened to every row of one export.
+
+    Attributes:
+        segment: The segment's name.
+        connection_name: The connection exported through, or ``None`` for a bare client.
+        key_fingerprint: Which API key was used (its fingerprint, never the key).
+        privacy: The privacy acknowledgement the export ran under; ``None`` for a loopback
+            emulator.
+        run_by: Who ran it, if known.
+        dry_run: Nothing was sent: the counts say what would have happened.
+        status: ``"completed"``; ``"partial"`` (stopped by the deadline, resumable);
+            ``"cancelled"``; ``"limit_exceeded"`` (over ``max_profiles`` with
+            ``on_limit="fail"``).
+        rows_read: Rows read from the source.
+        created: Contacts Omnisend created.
+        updated: Existing contacts Omnisend updated.
+        upserted: Contacts Omnisend accepted without saying whether it created or updated them
+            (the engine does not fetch the items of batches without errors, to save rate budget).
+        invalid: Rows the mapper rejected (see ``issues``).
+        duplicates: Rows whose email appeared earlier in the segment.
+        over_limit: Rows beyond ``max_profiles`` or the contract cap.
+        failed: Rows Omnisend rejected, or given up on after retries.
+        not_sent: Valid rows never attempted (deadline, cancellation, limit, dry run).
+        tagged: Contacts given the segment tag.
+        tag_failed: Contacts whose segment tag could not be added.
+        membership: ``"tag"`` (the segment tag was added) or ``"none"``.
+        segment_tag: The tag that marks segment membership, when ``membership="tag"``.
+        requests: Requests sent to Omnisend, retries included.
+        retries: Requests sent again after a retryable failure.
+        rate_limited: 429 answers met.
+        batches: Batches posted.
+        started_at: When the export started (timezone-aware).
+        finished_at: When it finished (timezone-aware).
+        max_contacts_per_minute: The most Omnisend's rate limits allow, for comparison.
+        issues: Every row issue, sorted by row.
+    """
+
+    segment: str
+    connection_name: str | None
+    key_fingerprint: str
+    privacy: PrivacyAcknowledgement | None
+    run_by: str | None
+    dry_run: bool
+    status: ExportStatus = attrs.field(validator=attrs.validators.in_(_STATUS_REASONS))
+    rows_read: int = _count()
+    created: int = _count()
+    updated: int = _count()
+    upserted: int = _count()
+    invalid: int = _count()
+    duplicates: int = _count()
+    over_limit: int = _count()
+    failed: int = _count()
+    not_sent: int = _count()
+    tagged: int = _count()
+    tag_failed: int = _count()
+    membership: Membership = attrs.field(validator=attrs.validators.in_(get_args(Membership)))
+    segment_tag: str | None
+    requests: int = _count()
+    retries: int = _count()
+    rate_limited: int = _count()
+    batches: int = _count()
+    started_at: datetime = attrs.field(validator=_aware)
+    finished_at: datetime = attrs.field(validator=_aware)
+    max_contacts_per_minute: float
+    # The repr gives the number of issues: an export may have a million, and a REPL prints reprs.
+    issues: tuple[RowIssue, ...] = attrs.field(
+        default=(), converter=_sorted_issues, repr=lambda issues: f"<{len(issues)} issues>"
+    )
+
+    def __attrs_post_init__(self) -> None:
+        accounted = self.exported + self.skipped + self.failed + self.not_sent
+        problems = []
+        if accounted != self.rows_read:
+            problems.append(
+                f"rows_read {self.rows_read} != exported {self.exported} + skipped "
+                f"{self.skipped} + failed {self.failed} + not_sent {self.not_sent} (= {accounted})"
+            )
+        if self.tagged + self.tag_failed > self.exported:
+            problems.append(
+                f"tagged {self.tagged} + tag_failed {self.tag_failed} > exported {self.exported}"
+            )
+        if self.membership == "none" and (self.tagged or self.tag_failed):
+            problems.append("contacts were tagged although membership is 'none'")
+        if self.finished_at < self.started_at:
+            problems.append("finished_at is before started_at")
+        if problems:
+            raise ReportInconsistentError("export report does not add up: " + "; ".join(problems))
+
+    @property
+    def exported(self) -> int:
+        """Contacts Omnisend accepted: created + updated + upserted."""
+        return self.created + self.updated + self.upserted
+
+    @property
+    def skipped(self) -> int:
+        """Rows not sent on purpose: invalid + duplicates + over_limit."""
+        return self.invalid + self.duplicates + self.over_limit
+
+    @property
+    def valid(self) -> int:
+        """Rows that passed mapping, duplicate and limit checks (in a dry run: would be sent)."""
+        return self.rows_read - self.skipped
+
+    @property
+    def duration(self) -> timedelta:
+        """How long the export took."""
+        return self.finished_at - self.started_at
+
+    @property
+    def contacts_per_minute(self) -> float:
+        """Exported contacts per minute of the run; 0 when no time passed."""
+        minutes = self.duration.total_seconds() / 60
+        return self.exported / minutes if minutes > 0 else 0.0
+
+    def raise_for_failures(self, *, allow_invalid: bool = False) -> ExportReport:
+        """Raise unless every row was exported or skipped as a duplicate or over the limit.
+
+        Args:
+            allow_invalid: Tolerate rows the mapper rejected (still listed in ``issues``).
+
+        Returns:
+            The report itself, so calls can be chained.
+
+        Raises:
+            ExportFailedError: Rows failed, rows were invalid (unless allowed), or the export did
+                not complete; the report is attached as ``error.report``.
+        """
+        troubles = []
+        if self.status != "completed":
+            troubles.append(_STATUS_REASONS[self.status])
+        if self.failed:
+            troubles.append(f"{self.failed:,} failed")
+        if self.invalid and not allow_invalid:
+            troubles.append(f"{self.invalid:,} invalid")
+        if self.not_sent and self.status != "completed":
+            troubles.append(f"{self.not_sent:,} not sent")
+        if troubles:
+            raise ExportFailedError(
+                f"export of segment {self.segment!r}: {'; '.join(troubles)} "
+                f"({self.exported:,} of {self.rows_read:,} rows exported)",
+                self,
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-safe data: datetimes in ISO 8601, the duration in seconds."""
+        data: dict[str, Any] = {
+            field.name: getattr(self, field.name)
+            for field in attrs.fields(ExportReport)
+            if field.name not in {"privacy", "issues", "started_at", "finished_at"}
+        }
+        data.update(
+            privacy=self.privacy.to_dict() if self.privacy else None,
+            started_at=self.started_at.isoformat(),
+            finished_at=self.finished_at.isoformat(),
+            exported=self.exported,
+            skipped=self.skipped,
+            duration_seconds=self.duration.total_seconds(),
+            contacts_per_minute=self.contacts_per_minute,
+            issues=[attrs.asdict(issue) for issue in self.issues],
+        )
+        return data
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as JSON text (see :meth:`to_dict`)."""
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def write_issues_csv(self, path: str | Path) -> Path:
+        """Write every issue to a CSV file, one per line, with a header row.
+
+        Values are masked; no full email address is ever written.
+
+        Returns:
+            The path written.
+        """
+        path = Path(path)
+        with path.open("w", encoding="utf-8", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(ISSUE_COLUMNS)
+            for issue in self.issues:
+                writer.writerow(["" if value is None else value for value in attrs.astuple(issue)])
+        return path
+
+    def _lines(self) -> list[tuple[str, str, str]]:
+        """(label, count, detail) rows shared by ``str()`` and the HTML view."""
+        rows = [
+            ("rows read", f"{self.rows_read:,}", ""),
+            (
+                "exported",
+                f"{self.exported:,}",
+                f"created {self.created:,}, updated {self.updated:,}, "
+                f"created or updated {self.upserted:,}",
+            ),
+            (
+                "skipped",
+                f"{self.skipped:,}",
+                f"invalid {self.invalid:,}, duplicates {self.duplicates:,}, "
+                f"over limit {self.over_limit:,}",
+            ),
+            ("failed", f"{self.failed:,}", "rejected by Omnisend or given up after retries"),
+            ("not sent", f"{self.not_sent:,}", "never attempted"),
+        ]
+        if self.membership == "tag":
+            rows.append(
+                (
+                    "tagged",
+                    f"{self.tagged:,}",
+                    f"tag {self.segment_tag!r}, {self.tag_failed:,} failed",
+                )
+            )
+        rows.append(
+            (
+                "requests",
+                f"{self.requests:,}",
+                f"{self.batches:,} batches, {self.retries:,} retries, "
+                f"{self.rate_limited:,} rate limited (429)",
+            )
+        )
+        return rows
+
+    def _rate(self) -> str:
+        share = (
+            f" ({self.contacts_per_minute / self.max_contacts_per_minute:.0%})"
+            if self.max_contacts_per_minute > 0
+            else ""
+        )
+        return (
+            f"{self.contacts_per_minute:,.0f} contacts/min of "
+            f"{self.max_contacts_per_minute:,.0f} allowed{share}"
+        )
+
+    def _privacy_text(self) -> str:
+        return str(self.privacy) if self.privacy else "not needed (loopback emulator)"
+
+    def _title(self) -> str:
+        mode = "Dry run" if self.dry_run else "Export"
+        return f"{mode} of segment {self.segment!r} to Omnisend: {self.status}"
+
+    def __str__(self) -> str:
+        rows = self._lines()
+        label_width = max(len(label) for label, _, _ in rows)
+        count_width = max(len(count) for _, count, _ in rows)
+        table = [
+            f"  {label:<{label_width}}  {count:>{count_width}}  {detail}".rstrip()
+            for label, count, detail in rows
+        ]
+        lines = [
+            self._title(),
+            f"  connection: {self.connection_name or '(client)'}, key {self.key_fingerprint}",
+            f"  privacy: {self._privacy_text()}; run by {self.run_by or 'unknown'}",
+            *table,
+            f"  time: {_seconds(self.duration)}, "
+            f"{self.started_at.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC",
+            f"  rate: {self._rate()}",
+        ]
+        if self.status != "completed":
+            lines.append(f"  note: {_STATUS_REASONS[self.status]}")
+        if self.issues:
+            lines.append(f"Issues ({len(self.issues):,}):")
+            lines.extend(f"  {issue}" for issue in self.issues[:ISSUES_SHOWN])
+            if len(self.issues) > ISSUES_SHOWN:
+                lines.append(f"  ... {len(self.issues) - ISSUES_SHOWN:,} more")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        counts = "".join(
+            f"<tr><th style='text-align:left'>{e(label)}</th>"
+            f"<td style='text-align:right'>{e(count)}</td><td>{e(detail)}</td></tr>"
+            for label, count, detail in self._lines()
+        )
+        facts = [
+            ("connection", f"{self.connection_name or '(client)'}, key {self.key_fingerprint}"),
+            ("privacy", self._privacy_text()),
+            ("run by", self.run_by or "unknown"),
+            ("time", _seconds(self.duration)),
+            ("rate", self._rate()),
+        ]
+        counts += "".join(
+            f"<tr><th style='text-align:left'>{e(label)}</th><td colspan='2'>{e(text)}</td></tr>"
+            for label, text in facts
+        )
+        parts = [f"<h4>{e(self._title())}</h4>", f"<table>{counts}</table>"]
+        if self.issues:
+            header = "".join(f"<th>{e(column)}</th>" for column in ISSUE_COLUMNS)
+            body = "".join(
+                "<tr>"
+                + "".join(
+                    f"<td>{e('' if value is None else str(value))}</td>"
+                    for value in attrs.astuple(issue)
+                )
+                + "</tr>"
+                for issue in self.issues[:ISSUES_SHOWN]
+            )
+            more = len(self.issues) - ISSUES_SHOWN
+            tail = f"<p>... {more:,} more issues</p>" if more > 0 else ""
+            parts.append(
+                f"<p>Issues ({len(self.issues):,}):</p><table><tr>{header}</tr>{body}</table>{tail}"
+            )
+        return "<div>" + "".join(parts) + "</div>"
+
+
+def _seconds(duration: timedelta) -> str:
+    total = duration.total_seconds()
+    minutes, seconds = divmod(total, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours}:{minutes:02d}:{seconds:04.1f}"
+
+
+class ReportBuilder:
+    """The counters an export fills as it goes; :meth:`build` makes the final report.
+
+    Safe to share between the engine's threads.
+
+    Example::
+
+        builder = ReportBuilder()
+        builder.count("rows_read", 100)
+        builder.count("created", 98)
+        builder.add_issue(issue)
+        report = builder.build(status="completed", segment="VIP", ...)
+    """
+
+    def __init__(self, *, started_at: datetime | None = None) -> None:
+        self.started_at = started_at if started_at is not None else datetime.now(UTC)
+        self._lock = threading.Lock()
+        self._counts: dict[Counter, int] = dict.fromkeys(COUNTERS, 0)
+        self._issues: list[RowIssue] = []
+
+    def count(self, counter: Counter, n: int = 1) -> None:
+        """Add ``n`` to one counter."""
+        if n < 0:
+            raise ValueError(f"cannot count {n} {counter}: counts only grow")
+        with self._lock:
+            self._counts[counter] += n
+
+    def add_issue(self, issue: RowIssue) -> None:
+        """Record one row issue (the counts are the caller's to keep)."""
+        with self._lock:
+            self._issues.append(issue)
+
+    def add_issues(self, issues: Iterable[RowIssue]) -> None:
+        """Record several row issues."""
+        with self._lock:
+            self._issues.extend(issues)
+
+    def __getitem__(self, counter: Counter) -> int:
+        return self._counts[counter]
+
+    @property
+    def counts(self) -> dict[Counter, int]:
+        """A snapshot of every counter, for progress displays."""
+        with self._lock:
+            return dict(self._counts)
+
+    def build(
+        self,
+        *,
+        status: ExportStatus,
+        segment: str,
+        key_fingerprint: str,
+        max_contacts_per_minute: float,
+        connection_name: str | None = None,
+        privacy: PrivacyAcknowledgement | None = None,
+        run_by: str | None = None,
+        dry_run: bool = False,
+        membership: Membership = "tag",
+        segment_tag: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> ExportReport:
+        """The report of the counts so far.
+
+        Raises:
+            ReportInconsistentError: The counts do not add up.
+        """
+        with self._lock:
+            counts = dict(self._counts)
+            issues = tuple(self._issues)
+        return ExportReport(
+            segment=segment,
+            connection_name=connection_name,
+            key_fingerprint=key_fingerprint,
+            privacy=privacy,
+            run_by=run_by,
+            dry_run=dry_run,
+            status=status,
+            membership=membership,
+            segment_tag=segment_tag,
+            started_at=self.started_at,
+            finished_at=finished_at if finished_at is not None else datetime.now(UTC),
+            max_contacts_per_minute=max_contacts_per_minute,
+            issues=issues,
+            rows_read=counts["rows_read"],
+            created=counts["created"],
+            updated=counts["updated"],
+            upserted=counts["upserted"],
+            invalid=counts["invalid"],
+            duplicates=counts["duplicates"],
+            over_limit=counts["over_limit"],
+            failed=counts["failed"],
+            not_sent=counts["not_sent"],
+            tagged=counts["tagged"],
+            tag_failed=counts["tag_failed"],
+            requests=counts["requests"],
+            retries=counts["retries"],
+            rate_limited=counts["rate_limited"],
+            batches=counts["batches"],
+        )

@@ -36,12 +36,12 @@ _MONTHS: Final = {
     for name in names
 }
 # Year first: ISO 8601 and its cousins, with any time part ignored.
-_YMD: Final = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[T ].*)?")
+_YMD: Final = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?:[t ].*)?")
 _YMD_COMPACT: Final = re.compile(r"(\d{4})(\d{2})(\d{2})")
 # Dots: the European day.month.year.
 _DMY_DOTS: Final = re.compile(r"(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})")
 # Slashes or dashes with the year last: ambiguous between day and month first.
-_XXY: Final = re.compile(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})(?:[T ].*)?")
+_XXY: Final = re.compile(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})(?:[t ].*)?")
 _D_MON_Y: Final = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?[ -]([a-z]+)\.?,?[ -](\d{4})")
 _MON_D_Y: Final = re.compile(r"([a-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})")
 #: Epoch timestamps above this are in milliseconds (1e11 s is the year 5138).

@@ -124,10 +124,10 @@ class CsvSource:
                     continue
                 if fields is None:
                     yield Row(number, None, issues)
+                elif not any(fields):  # a blank line, or only delimiters: no data
+                    self.blank_lines += 1
                 elif len(fields) == width:
                     yield Row(number, dict(zip(columns, fields, strict=True)), issues)
-                elif not any(fields):
-                    self.blank_lines += 1
                 else:
                     ragged = source_issue(
                         number,
@@ -146,25 +146,29 @@ class _Records:
         self.lines = 0  # physical lines read so far
         self._fallback_lines: list[int] = []
         self._bad_lines: list[int] = []
+        self._line_encoding = "utf-8"
 
     def _decoded(self) -> Iterator[str]:
         source = self._source
+        encoding, fallback = "utf-8", source._fallback
         if source._encoding is not None:
-            yield from self._strict(source._encoding)
-            return
-        fallback = source._fallback
+            if codecs.lookup(source._encoding).name.startswith(("utf-16", "utf-32")):
+                yield from self._strict(source._encoding)  # lines are not split on b"\n"
+                return
+            encoding, fallback = source._encoding, None
+        self._line_encoding = encoding
         for raw in self._file:
             self.lines += 1
             if self.lines == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]  # noqa: PLW2901 - the BOM is not data
             try:
-                yield raw.decode("utf-8")
+                yield raw.decode(encoding)
                 continue
             except UnicodeDecodeError:
                 pass
             try:
                 if fallback is None:
-                    raise UnicodeDecodeError("utf-8", raw, 0, len(raw), "no fallback")
+                    raise UnicodeDecodeError(encoding, raw, 0, len(raw), "no fallback")
                 text = raw.decode(fallback)
                 self._fallback_lines.append(self.lines)
             except UnicodeDecodeError:
@@ -210,13 +214,11 @@ class _Records:
         issues: list[RowIssue] = []
         if problem is not None:
             issues.append(source_issue(start, "unreadable_row", f"line {start}: {problem}"))
+        fallback = self._source._fallback if self._source._encoding is None else None
+        tried = f"{self._line_encoding} nor {fallback}" if fallback else self._line_encoding
         for line in self._bad_lines:
             issues.append(
-                source_issue(
-                    start,
-                    "undecodable_line",
-                    f"line {line} is neither UTF-8 nor {self._source._fallback}: row not read",
-                )
+                source_issue(start, "undecodable_line", f"line {line} is not {tried}: row not read")
             )
         for line in self._fallback_lines:
             issues.append(

@@ -1,4 +1,4 @@
-"""The row mapper: rows to contacts, issues, policies, and JSON identical to the cattrs converter."""
+"""The row mapper: rows to contacts, issues, policies, JSON identical to the cattrs converter."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from omnisend_sdk import _json
 from omnisend_sdk._wire import contact_to_json
-from omnisend_sdk.mapping import ContactMapping, MappedRow
+from omnisend_sdk.mapping import ContactMapping, MappedRow, RowIssue, RowMapper
 from tests.mapping._schema import mapped_contact_problems
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -29,9 +29,7 @@ def map_one(mapping: ContactMapping, row: dict[str, Any]) -> MappedRow:
     return _bind(mapping, row).map(7, row)
 
 
-def _bind(mapping: ContactMapping, row: dict[str, Any]) -> Any:
-    from omnisend_sdk.mapping import RowMapper
-
+def _bind(mapping: ContactMapping, row: dict[str, Any]) -> RowMapper:
     resolved = {c: c for _, c in mapping.columns()}
     return RowMapper(mapping, resolved, now=NOW)
 
@@ -141,7 +139,8 @@ def test_phone_becomes_a_second_identifier() -> None:
 
 def test_unsafe_phone_is_dropped_with_a_warning() -> None:
     mapped = map_one(SUBSCRIPTION, {**ROW, "phone": "call me"})
-    assert mapped.ok and ("phone", "warning", "invalid_phone") in codes(mapped)
+    assert mapped.ok
+    assert ("phone", "warning", "invalid_phone") in codes(mapped)
     assert len(mapped.to_json()["identifiers"]) == 1  # type: ignore[index]
 
 
@@ -173,7 +172,8 @@ def test_long_text_policy(policy: str, ok: bool, city: str | None, severity: str
     if ok:
         assert mapped.contact.city == city  # type: ignore[union-attr]
     else:
-        assert mapped.contact is None and mapped.to_json() is None
+        assert mapped.contact is None
+        assert mapped.to_json() is None
 
 
 EVERYTHING = ContactMapping(
@@ -248,7 +248,8 @@ def test_clean_row_json() -> None:
     row = {"email": "JOHN@EXAMPLE.COM", "first": "John", "last": None, "street": "1 Main St",
            "line2": None, "city": None, "state": None, "zip": None, "country": "usa", "phone": None,
            "gender": "m", "birthday": "1990-04-03", "tier": "gold", "points": 120, "vip": True,
-           "kids": ["Ann"], "status": "subscribed", "since": "2024-05-01T10:00:00+02:00", "form": "checkout"}  # fmt: skip
+           "kids": ["Ann"], "status": "subscribed", "since": "2024-05-01T10:00:00+02:00",
+           "form": "checkout"}  # fmt: skip
     assert map_one(EVERYTHING, row).to_json() == {
         "identifiers": [
             {
@@ -276,15 +277,15 @@ def test_clean_row_json() -> None:
 
 
 def test_source_issues_are_kept_with_the_row() -> None:
-    from omnisend_sdk.mapping import RowIssue
-
     warning = RowIssue(
         row=7, field="row", severity="warning", code="decoded_with_fallback", message="m"
     )
     mapped = _bind(ContactMapping(email="email"), {}).map(7, {"email": "a@example.com"}, (warning,))
-    assert mapped.ok and mapped.issues == (warning,)
+    assert mapped.ok
+    assert mapped.issues == (warning,)
 
 
 def test_repr_masks_nothing_it_should_not_show() -> None:
     mapped = map_one(ContactMapping(email="email"), {"email": "nope"})
-    assert "rejected" in repr(mapped) and "nope" not in repr(mapped.issues)
+    assert "rejected" in repr(mapped)
+    assert "nope" not in repr(mapped.issues)

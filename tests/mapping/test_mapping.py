@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from omnisend_sdk._errors import MappingError
 from omnisend_sdk.mapping import Constant, ContactMapping
+from omnisend_sdk.mapping._files import toml_dumps
 
 COLUMNS = ["Email Address", "FirstName", "LastName", "Street", "Line2", "Country", "Zip"]
 
@@ -84,7 +86,8 @@ def test_preview_shows_the_contact_and_its_issues() -> None:
         "Zip": 62701.0,
     }
     mapped = mapping.preview(row)
-    assert mapped.ok and mapped.row == 1
+    assert mapped.ok
+    assert mapped.row == 1
     contact = mapped.contact
     assert contact is not None
     assert contact.email == "ann@example.com"
@@ -146,8 +149,6 @@ def test_save_and_load_round_trip(tmp_path: Path, suffix: str) -> None:
 
 
 def test_saved_toml_is_readable() -> None:
-    from omnisend_sdk.mapping._files import toml_dumps
-
     text = toml_dumps(FULL.to_dict())
     assert 'email = "Email Address"' in text
     assert 'address = ["Street", "Line2"]' in text
@@ -160,10 +161,6 @@ def test_saved_toml_is_readable() -> None:
     ['weird = "a\\"b\\\\c\\n\\u0007\\u007f é"', 'x = "plain"'],
 )
 def test_toml_strings_round_trip(text: str) -> None:
-    import tomllib
-
-    from omnisend_sdk.mapping._files import toml_dumps
-
     data = tomllib.loads(text)
     assert tomllib.loads(toml_dumps(data)) == data
 

@@ -20,8 +20,8 @@ from omnisend_sdk.mapping import (
     parse_timestamp,
     to_text,
 )
-from omnisend_sdk.mapping._country_data import COUNTRIES
 from omnisend_sdk.mapping._country import country_by_code, country_key
+from omnisend_sdk.mapping._country_data import COUNTRIES
 from omnisend_sdk.mapping._issues import mask_email, mask_value
 from omnisend_sdk.mapping._text import truncate
 
@@ -113,7 +113,9 @@ def test_country_table_is_complete_and_unambiguous() -> None:
     assert len(COUNTRIES) == 249
     owners: dict[str, str] = {}
     for alpha2, alpha3, name, aliases in COUNTRIES:
-        assert len(alpha2) == 2 and alpha2.isupper() and len(alpha3) == 3
+        assert len(alpha2) == 2
+        assert alpha2.isupper()
+        assert len(alpha3) == 3
         for spelling in (alpha2, alpha3, name, *aliases):
             assert owners.setdefault(country_key(spelling), alpha2) == alpha2, spelling
         assert country_by_code(alpha2.lower()) == (alpha2, name)
@@ -217,7 +219,8 @@ def test_bad_birthdates(raw: object, code: str) -> None:
 )
 def test_timestamps(raw: object, expected: datetime) -> None:
     found = parse_timestamp(raw)
-    assert found == expected and found.tzinfo is not None
+    assert found == expected
+    assert found.tzinfo is not None
 
 
 @pytest.mark.parametrize("raw", ["soon", "2024-13-01", True, float("nan"), 1e30, None, [1]])

@@ -8,7 +8,7 @@ client raises :class:`OutcomeUnknownError` instead of resending, and the caller 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -25,7 +25,7 @@ from omnisend_sdk._contacts import check_contact
 from omnisend_sdk._errors import BatchWaitTimeoutError, InvalidRequestError
 from omnisend_sdk._http import Operation, RequestSpec, json_body, parse_with, read_object
 from omnisend_sdk._models import Batch, BatchItem, BatchItems, BatchStatus, ContactInput
-from omnisend_sdk._wire import contact_to_json, format_datetime, from_json
+from omnisend_sdk._wire import contact_to_json, from_json
 
 if TYPE_CHECKING:
     from omnisend_sdk._client import AsyncOmnisendClient, OmnisendClient
@@ -34,8 +34,13 @@ if TYPE_CHECKING:
 _POLL_BACKOFF = 1.5
 
 
+BatchItemInput = ContactInput | Mapping[str, Any]
+"""A batch item: a :class:`ContactInput`, or a contact request body already in the API's JSON
+shape (what the export engine sends, built by the mapper's fast path)."""
+
+
 def encode_batch(
-    items: Sequence[ContactInput], version: ApiVersion, *, origin: str | None = None
+    items: Sequence[BatchItemInput], version: ApiVersion, *, origin: str | None = None
 ) -> bytes:
     """The ``POST /batches`` body for contacts, refused if Omnisend would refuse it.
 
@@ -46,13 +51,14 @@ def encode_batch(
     limit = MAX_BATCH_ITEMS[version]
     if not 1 <= len(items) <= limit:
         raise InvalidRequestError(f"a batch holds 1 to {limit} items, got {len(items)}")
-    for contact in items:
-        check_contact(contact)
-    envelope: dict[str, Any] = {
-        "method": "POST",
-        "endpoint": "contacts",
-        "items": [contact_to_json(contact, version) for contact in items],
-    }
+    bodies: list[Mapping[str, Any]] = []
+    for item in items:
+        if isinstance(item, ContactInput):
+            check_contact(item)
+            bodies.append(contact_to_json(item, version))
+        else:
+            bodies.append(item)
+    envelope: dict[str, Any] = {"method": "POST", "endpoint": "contacts", "items": bodies}
     if origin is not None:
         envelope["origin"] = origin
     body = json_body(envelope)
@@ -97,8 +103,8 @@ def list_operation(
     version: ApiVersion,
     *,
     status: BatchStatus | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
     offset: int = 0,
     limit: int = 100,
 ) -> Operation[tuple[Batch, ...]]:
@@ -108,8 +114,8 @@ def list_operation(
     values: list[tuple[str, str | None]] = [
         ("endpoint", "contacts"),
         ("status", status),
-        ("dateFrom", format_datetime(created_from) if created_from else None),
-        ("dateTo", format_datetime(created_to) if created_to else None),
+        ("dateFrom", _day(created_from)),
+        ("dateTo", _day(created_to)),
         ("offset", str(offset)),
         ("limit", str(limit)),
     ]
@@ -123,6 +129,15 @@ def list_operation(
         return parse_with(lambda _: tuple(from_json(Batch, b, version) for b in raw), response)
 
     return Operation(RequestSpec(method="GET", path="/batches", params=params), parse)
+
+
+def _day(value: date | None) -> str | None:
+    """The listing filters by calendar day (``yyyy-mm-dd``, UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        value = (value.astimezone(UTC) if value.tzinfo else value).date()
+    return value.isoformat()
 
 
 def next_poll_interval(previous: float) -> float:
@@ -151,8 +166,13 @@ class Batches:
     def __init__(self, client: OmnisendClient) -> None:
         self._client = client
 
-    def create(self, items: Sequence[ContactInput], *, origin: str | None = None) -> Batch:
+    def create(self, items: Sequence[BatchItemInput], *, origin: str | None = None) -> Batch:
         """Send contacts to be created or updated asynchronously.
+
+        Args:
+            items: 1 to 100 contacts: :class:`ContactInput` objects, or request bodies already in
+                the API's JSON shape (sent as they are).
+            origin: Omnisend's optional ``origin`` label for the batch.
 
         Raises:
             InvalidRequestError: Too many items, a contact without identifier, or over ~1 MB.
@@ -174,12 +194,16 @@ class Batches:
         self,
         *,
         status: BatchStatus | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
+        created_from: date | None = None,
+        created_to: date | None = None,
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[Batch, ...]:
-        """Recent contact batches (Omnisend keeps them 7 days)."""
+        """Recent contact batches, newest first (Omnisend keeps them 7 days).
+
+        ``created_from`` and ``created_to`` filter by calendar day (UTC); a datetime counts as its
+        day.
+        """
         operation = list_operation(
             self._client.api_version,
             status=status,
@@ -221,7 +245,7 @@ class AsyncBatches:
     def __init__(self, client: AsyncOmnisendClient) -> None:
         self._client = client
 
-    async def create(self, items: Sequence[ContactInput], *, origin: str | None = None) -> Batch:
+    async def create(self, items: Sequence[BatchItemInput], *, origin: str | None = None) -> Batch:
         """Like :meth:`Batches.create`."""
         body = encode_batch(items, self._client.api_version, origin=origin)
         return await self._client.execute(create_operation(body, self._client.api_version))
@@ -238,8 +262,8 @@ class AsyncBatches:
         self,
         *,
         status: BatchStatus | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
+        created_from: date | None = None,
+        created_to: date | None = None,
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[Batch, ...]:

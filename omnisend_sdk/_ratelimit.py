@@ -6,8 +6,9 @@ window under its limit, and remembers the slot; callers then sleep until their s
 is booked under the lock, many threads or tasks share one budget without overshooting it, and no
 lock is held while anyone sleeps.
 
-Tag calls are booked against both their own limit and the brand's general one: whether Omnisend
-counts them in the 400 is unconfirmed, and counting them costs little.
+Tag calls are booked against their own limit only: Omnisend documents it as a separate limit, like
+the one of ``/segments``. Whether tag calls also count in the 400 is unconfirmed; if they do, the
+429s that follow make the limiter back off, and ``_WINDOWS_BY_FAMILY`` is the one place to change.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ EndpointFamily: TypeAlias = Literal["default", "tags"]
 #: Which windows a request of each family is counted in.
 _WINDOWS_BY_FAMILY: Mapping[EndpointFamily, tuple[EndpointFamily, ...]] = {
     "default": ("default",),
-    "tags": ("tags", "default"),
+    "tags": ("tags",),
 }
 
 

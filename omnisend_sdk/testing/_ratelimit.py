@@ -84,9 +84,14 @@ class SlidingWindowLimiter:
         )
 
     def admit(self, family: Family, now: float) -> Admission:
-        """Decide on one request of ``family`` arriving at ``now`` and count it if admitted."""
+        """Decide on one request of ``family`` arriving at ``now`` and count it if admitted.
+
+        Families without a limit of their own share one window: Omnisend's 400 per minute counts
+        every request of the brand, whatever its endpoint.
+        """
         limit = self._limits.limit_for(family)
-        times = self._admitted[family]
+        bucket = family if family in self._limits.family_limits else "default"
+        times = self._admitted[bucket]
         while times and times[0] <= now - self._limits.window:
             times.popleft()
         if not self._limits.enabled:

@@ -1,0 +1,75 @@
+"""Packing contacts into batches: at most the API's item count and about 1 MB per request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from omnisend_sdk import _json
+from omnisend_sdk._constants import MAX_BATCH_BYTES
+
+#: Room kept for the envelope around the items (``{"method":...,"items":[...]}``), in bytes.
+_ENVELOPE_BYTES = 1_024
+
+
+@attrs.define(slots=True)
+class PendingItem:
+    """One contact on its way to Omnisend, with where it came from.
+
+    Attributes:
+        row: The source row number.
+        email: The normalised email, which identifies the item in Omnisend's batch answers.
+        body: The contact's request body.
+        size: The body's encoded size in bytes (plus its separator).
+        attempts: Batches this item has been sent in so far.
+    """
+
+    row: int
+    email: str
+    body: Mapping[str, Any]
+    size: int
+    attempts: int = 0
+
+    @classmethod
+    def of(cls, row: int, email: str, body: Mapping[str, Any]) -> PendingItem:
+        """An item, measured once so batches can be cut before 1 MB."""
+        return cls(row=row, email=email, body=body, size=len(_json.dumps(body)) + 1)
+
+
+class Batcher:
+    """Collects items and hands out full batches.
+
+    Args:
+        max_items: Items per batch (100 in version 2026-03-15).
+        max_bytes: The request size not to exceed.
+    """
+
+    def __init__(self, max_items: int, max_bytes: int = MAX_BATCH_BYTES) -> None:
+        self._max_items = max_items
+        self._max_bytes = max_bytes - _ENVELOPE_BYTES
+        self._items: list[PendingItem] = []
+        self._bytes = 0
+
+    def add(self, item: PendingItem) -> list[list[PendingItem]]:
+        """Add an item; returns the batches it completed (usually none, at most two)."""
+        ready = []
+        if self._items and self._bytes + item.size > self._max_bytes:
+            ready.append(self._take())
+        self._items.append(item)
+        self._bytes += item.size
+        if len(self._items) >= self._max_items:
+            ready.append(self._take())
+        return ready
+
+    def flush(self) -> list[PendingItem] | None:
+        """The items collected so far as a batch, or None if there are none."""
+        return self._take() if self._items else None
+
+    def _take(self) -> list[PendingItem]:
+        batch, self._items, self._bytes = self._items, [], 0
+        return batch
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -1,0 +1,434 @@
+"""The export engine: rows in, batches out at the pace Omnisend allows, every row accounted for.
+
+One coroutine reads and maps the source and packs batches; ``concurrency`` senders post them (the
+client's limiter books each request a slot, so more senders only cover more latency, never more
+than the budget); a tracker follows the batches in flight with one listing per poll and settles
+each; the tagger marks segment membership beside it all. Every step is journaled before the next,
+so a killed export resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Literal
+
+import attrs
+
+from omnisend_sdk._constants import BATCH_RETENTION, LOGGER_NAME
+from omnisend_sdk._errors import (
+    APIStatusError,
+    BadRequestError,
+    InvalidRequestError,
+    OmnisendError,
+    OutcomeUnknownError,
+)
+from omnisend_sdk._models import Batch, BatchItems
+from omnisend_sdk.export._batcher import Batcher, PendingItem
+from omnisend_sdk.export._gateway import ExportGateway
+from omnisend_sdk.export._journal import DoneRow, Journal, JournalBatch, RowSet
+from omnisend_sdk.export._limits import ExportLimits
+from omnisend_sdk.export._progress import ExportProgress
+from omnisend_sdk.export._reconcile import (
+    Settlement,
+    failure_issue,
+    issue_from_dict,
+    issue_to_dict,
+    settle,
+    settle_clean,
+)
+from omnisend_sdk.export._tagger import Tagger
+from omnisend_sdk.export._tracker import TrackedBatch, Tracker
+from omnisend_sdk.mapping import MappedRow, RowIssue
+
+logger = logging.getLogger(LOGGER_NAME)
+
+Membership = Literal["tag", "none"]
+StopReason = Literal["deadline", "cancelled", "limit", "error"]
+
+#: Batches each sender may have waiting in the queue: enough to never starve a sender.
+_QUEUE_PER_SENDER = 2
+#: A row is sent in at most this many batches before it counts as failed.
+DEFAULT_MAX_ITEM_ATTEMPTS = 3
+#: Senders by default: at 400 requests a minute this covers up to ~2.4 s of latency per request.
+DEFAULT_CONCURRENCY = 16
+#: How many polls per rate-limit window: 6 (every 10 s at Omnisend's real pace) keeps polling to
+#: about 1.5% of the requests of a full-speed export.
+POLLS_PER_WINDOW = 6
+#: After a stop, in-flight batches are still followed for this many windows before giving up.
+SETTLE_WINDOWS = 2.0
+
+
+_OUTCOMES = ("created", "updated", "upserted", "failed")
+
+
+@attrs.frozen(kw_only=True)
+class EngineOptions:
+    """How the engine runs (the public options of ``export_segment``, resolved)."""
+
+    segment_tag: str | None
+    limits: ExportLimits = attrs.field(factory=ExportLimits)
+    concurrency: int = DEFAULT_CONCURRENCY
+    max_item_attempts: int = DEFAULT_MAX_ITEM_ATTEMPTS
+    detailed: bool = False
+
+
+@attrs.define
+class EngineResult:
+    """What the engine counted; the public report is built from it."""
+
+    rows_read: int = 0
+    outcomes: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(_OUTCOMES, 0))
+    invalid: int = 0
+    duplicates: int = 0
+    over_limit: int = 0
+    not_sent: int = 0
+    batches: int = 0
+    tagged: int = 0
+    tag_failed: int = 0
+    issues: list[RowIssue] = attrs.field(factory=list)
+    stop_reason: StopReason | None = None
+    error: str | None = None
+
+
+class Engine:
+    """One run of one export. Use once."""
+
+    def __init__(
+        self,
+        gateway: ExportGateway,
+        journal: Journal,
+        options: EngineOptions,
+        *,
+        progress: ExportProgress,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self._gateway = gateway
+        self._journal = journal
+        self._options = options
+        self._progress = progress
+        self._cancel = cancel or threading.Event()
+        self._deadline = time.monotonic() + options.limits.deadline.total_seconds()
+        self._result = EngineResult()
+        self._queue: asyncio.Queue[list[PendingItem] | None] = asyncio.Queue(
+            options.concurrency * _QUEUE_PER_SENDER
+        )
+        self._pending_rows = 0  # rows handed to a batch and not yet at a final outcome
+        self._moved = asyncio.Event()  # set whenever rows reach an outcome
+        self._tracker = Tracker(gateway, self._settle_batch, self._resend_lost)
+        self._tagger = (
+            Tagger(gateway, journal, options.segment_tag) if options.segment_tag else None
+        )
+        self._poll_interval = gateway.window / POLLS_PER_WINDOW
+        self._throttled_seen = gateway.stats().throttled_seconds
+
+    @property
+    def result(self) -> EngineResult:
+        """The counts so far (final once :meth:`run` has returned)."""
+        return self._result
+
+    # --- the run -------------------------------------------------------------------------------
+
+    async def run(self, rows: Iterable[MappedRow]) -> EngineResult:
+        """Export the mapped rows; returns the counts once everything is settled or stopped."""
+        skip = await self._resume()
+        senders = [asyncio.create_task(self._send_loop()) for _ in range(self._options.concurrency)]
+        tracker = asyncio.create_task(self._track_loop())
+        try:
+            await self._produce(rows, skip)
+            await self._wait_until_settled()
+            for _ in senders:
+                await self._queue.put(None)
+            await asyncio.gather(*senders)
+        except BaseException:
+            # Cancelled (Ctrl-C) or a bug: stop every task now; the journal already holds each
+            # step taken, so a rerun picks up from here.
+            self._result.stop_reason = self._result.stop_reason or "cancelled"
+            for task in senders:
+                task.cancel()
+            if self._tagger is not None:
+                self._tagger.cancel()
+            raise
+        finally:
+            tracker.cancel()
+            await asyncio.gather(tracker, *senders, return_exceptions=True)
+            self._result.not_sent += self._pending_rows
+        await self._close_tagger()
+        if self._result.stop_reason is None:
+            self._journal.finish()
+        return self._result
+
+    async def _resume(self) -> _Skip:
+        """Settle what an earlier run left in flight; returns the rows this pass must not send."""
+        if not self._journal.resumed:
+            return _Skip(RowSet(), RowSet())
+        unresolved = self._journal.unresolved_batches()
+        if unresolved:
+            logger.info("resuming: reconciling %d batches left in flight", len(unresolved))
+            await self._reconcile_unresolved(unresolved)
+            # The source pass below counts every done row from the journal, these included.
+            self._result = EngineResult(batches=self._result.batches)
+        if self._tagger is not None:
+            self._tagger.add(self._journal.untagged())
+        still_open = RowSet(row for b in self._journal.unresolved_batches() for row, _ in b.rows)
+        return _Skip(self._journal.rows_done(), still_open)
+
+    async def _reconcile_unresolved(self, unresolved: Sequence[JournalBatch]) -> None:
+        retention_start = datetime.now(UTC) - BATCH_RETENTION
+        for entry in unresolved:
+            if entry.sent_at is None or entry.sent_at < retention_start:
+                self._journal.batch_dropped(entry.seq)  # never trust an id Omnisend has dropped
+                continue
+            items = [
+                PendingItem(row=row, email=email, body={}, size=0) for row, email in entry.rows
+            ]
+            self._tracker.track(TrackedBatch(entry.seq, items, entry.sent_at, entry.batch_id))
+        self._pending_rows += self._tracker.rows()
+        settle_by = time.monotonic() + SETTLE_WINDOWS * self._gateway.window
+        while len(self._tracker) and time.monotonic() < settle_by and not self._stopping():
+            await self._tracker.poll_safely()
+            if len(self._tracker):
+                await asyncio.sleep(self._poll_interval)
+        # What is still unsettled stays in the journal for a later run; this pass skips its rows.
+        self._pending_rows -= self._tracker.rows()
+        self._tracker = Tracker(self._gateway, self._settle_batch, self._resend_lost)
+
+    async def _produce(self, rows: Iterable[MappedRow], skip: _Skip) -> None:
+        batcher = Batcher(self._gateway.batch_size)
+        cap = self._options.limits.cap
+        accepted = len(skip.done) + len(skip.open)
+        failure_issues = {i["row"]: i for i in self._journal.failure_issues()} if skip.done else {}
+        for count, mapped in enumerate(rows, start=1):
+            self._result.rows_read += 1
+            if not mapped.ok:
+                self._count_rejected(mapped)
+            elif mapped.row in skip.done:
+                self._result.outcomes[self._journal.outcome_of(mapped.row)] += 1
+                if mapped.row in failure_issues:
+                    self._result.issues.append(issue_from_dict(failure_issues[mapped.row]))
+            elif mapped.row in skip.open:
+                self._result.not_sent += 1  # still in an earlier run's unsettled batch
+            elif accepted >= cap:
+                self._over_limit(mapped)
+            else:
+                accepted += 1
+                self._result.issues.extend(mapped.issues)  # warnings of a row that is sent
+                body = mapped.to_json(self._gateway.api_version)
+                assert body is not None
+                assert mapped.email is not None
+                self._pending_rows += 1
+                for batch in batcher.add(PendingItem.of(mapped.row, mapped.email, body)):
+                    await self._queue.put(batch)
+            if count % 1000 == 0:
+                await asyncio.sleep(0)  # let senders and the tracker run between chunks of rows
+            if self._stopping():
+                break
+        last = batcher.flush()
+        if last:
+            await self._queue.put(last)
+
+    def _count_rejected(self, mapped: MappedRow) -> None:
+        self._result.issues.extend(mapped.issues)
+        if any(issue.code == "duplicate_email" for issue in mapped.issues):
+            self._result.duplicates += 1
+        else:
+            self._result.invalid += 1
+
+    def _over_limit(self, mapped: MappedRow) -> None:
+        limits = self._options.limits
+        if limits.on_limit == "fail":
+            self._result.stop_reason = "limit"
+        self._result.over_limit += 1
+        self._result.issues.append(
+            RowIssue(
+                row=mapped.row,
+                field="row",
+                severity="error",
+                code="over_limit",
+                message=f"not sent: the export is capped at {limits.cap:,} profiles "
+                f"({limits.cap_reason})",
+            )
+        )
+
+    def _stopping(self) -> bool:
+        if self._result.stop_reason is not None:
+            return True
+        if self._cancel.is_set():
+            self._result.stop_reason = "cancelled"
+        elif time.monotonic() >= self._deadline:
+            self._result.stop_reason = "deadline"
+        return self._result.stop_reason is not None
+
+    def _settled(self) -> bool:
+        return self._pending_rows == 0 and self._queue.empty()
+
+    async def _wait_until_settled(self) -> None:
+        while not self._settled():
+            if self._stopping():
+                await self._follow_in_flight()
+                return
+            self._moved.clear()
+            try:
+                await asyncio.wait_for(self._moved.wait(), timeout=self._poll_interval)
+            except TimeoutError:
+                continue
+
+    async def _follow_in_flight(self) -> None:
+        """After a stop, follow what is in flight for a while, so fewer rows are left open."""
+        settle_by = time.monotonic() + SETTLE_WINDOWS * self._gateway.window
+        while len(self._tracker) and time.monotonic() < settle_by:
+            await asyncio.sleep(self._poll_interval)
+
+    # --- sending -------------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        while (batch := await self._queue.get()) is not None:
+            if self._stopping():
+                continue  # left for a resumed run: the rows stay pending, so count as not sent
+            await self._send(batch)
+
+    async def _send(self, items: list[PendingItem]) -> None:
+        seq = self._journal.batch_built([(i.row, i.email) for i in items])
+        sent_at = datetime.now(UTC)
+        self._journal.batch_sent(seq, sent_at)
+        for item in items:
+            item.attempts += 1
+        try:
+            batch = await self._gateway.create_batch([i.body for i in items])
+        except OutcomeUnknownError:
+            logger.warning(
+                "a batch of %d may or may not have been created; looking it up", len(items)
+            )
+            self._tracker.track(TrackedBatch(seq, items, sent_at))
+        except (BadRequestError, InvalidRequestError) as error:
+            self._journal.batch_dropped(seq)
+            await self._refused(items, error)
+        except OmnisendError as error:
+            # Retries are spent (or the key was refused): stop cleanly, leave a resumable run.
+            self._journal.batch_dropped(seq)
+            self._result.stop_reason = "error"
+            self._result.error = str(error)
+            logger.error("stopping the export: %s", error)
+        else:
+            self._result.batches += 1
+            self._journal.batch_accepted(seq, batch.batch_id)
+            self._tracker.track(TrackedBatch(seq, items, sent_at, batch.batch_id))
+            self._progress.batch_sent(len(items))
+
+    async def _refused(self, items: list[PendingItem], error: OmnisendError) -> None:
+        """Omnisend refused a whole batch: halve it until the bad rows stand alone."""
+        if len(items) > 1:
+            for half in _halves(items):
+                await self._queue.put(half)
+            return
+        (item,) = items
+        reason = error.problem.detail if isinstance(error, APIStatusError) else None
+        issue = failure_issue(
+            item,
+            code="rejected_by_omnisend",
+            message=f"Omnisend refused the contact: {reason or error}",
+        )
+        done = [DoneRow(item.row, item.email, "failed", issue_to_dict(issue))]
+        self._journal.rows_finished(done)
+        self._finish_rows(done, [issue])
+
+    # --- following batches ---------------------------------------------------------------------
+
+    async def _track_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_interval)
+            await self._tracker.poll_safely()
+            self._report_throttling()
+
+    def _report_throttling(self) -> None:
+        throttled = self._gateway.stats().throttled_seconds
+        if throttled > self._throttled_seen:
+            self._progress.throttled(throttled - self._throttled_seen)
+            self._throttled_seen = throttled
+
+    async def _settle_batch(
+        self, tracked: TrackedBatch, batch: Batch, answers: BatchItems | None
+    ) -> None:
+        items = tracked.items
+        if answers is None and batch.status == "finished" and batch.errors_count == 0:
+            settlement = (
+                settle(items, await self._gateway.batch_items(batch.batch_id))
+                if self._options.detailed
+                else settle_clean(items)
+            )
+        else:
+            settlement = settle(items, answers or await self._gateway.batch_items(batch.batch_id))
+        await self._apply(tracked, batch, settlement)
+
+    async def _apply(self, tracked: TrackedBatch, batch: Batch, settlement: Settlement) -> None:
+        done = list(settlement.done)
+        issues = list(settlement.issues)
+        again: list[PendingItem] = []
+        released = 0
+        for item in (*settlement.retry, *settlement.unprocessed):
+            if not item.body:
+                released += 1  # an earlier run's row: this run's source pass sends it again
+            elif item.attempts >= self._options.max_item_attempts:
+                issue = failure_issue(
+                    item,
+                    code="gave_up",
+                    message=f"Omnisend could not process the contact in {item.attempts} batches",
+                )
+                issues.append(issue)
+                done.append(DoneRow(item.row, item.email, "failed", issue_to_dict(issue)))
+            else:
+                again.append(item)
+        self._journal.batch_reconciled(tracked.seq, done)
+        self._pending_rows -= released
+        self._finish_rows(done, issues)
+        # A stopped batch goes again in halves, so its bad rows stop less of the rest.
+        for part in _halves(again) if batch.status == "stopped" else [again] if again else []:
+            await self._queue.put(part)
+
+    async def _resend_lost(self, tracked: TrackedBatch) -> None:
+        """A lost batch was never created (or is gone): send its rows again."""
+        self._journal.batch_dropped(tracked.seq)
+        resendable = [i for i in tracked.items if i.body]
+        self._pending_rows -= len(tracked.items) - len(resendable)
+        if resendable:
+            await self._queue.put(resendable)
+
+    def _finish_rows(self, done: Sequence[DoneRow], issues: Sequence[RowIssue]) -> None:
+        """Count rows that reached their outcome (already journaled) and tag the exported ones."""
+        for row in done:
+            self._result.outcomes[row.outcome] += 1
+        self._result.issues.extend(issues)
+        self._pending_rows -= len(done)
+        exported = [(d.row, d.email) for d in done if d.outcome != "failed"]
+        if self._tagger is not None and exported:
+            self._tagger.add(exported)
+        self._progress.batch_done(len(exported), len(done) - len(exported))
+        self._moved.set()
+
+    async def _close_tagger(self) -> None:
+        if self._tagger is None:
+            return
+        if self._result.stop_reason == "cancelled":
+            self._tagger.cancel()
+        await self._tagger.close()
+        self._result.tagged = self._journal.tagged_count()
+        self._result.tag_failed = self._tagger.failed
+
+
+@attrs.frozen
+class _Skip:
+    """Rows an earlier run settled (done) or left in flight (open)."""
+
+    done: RowSet
+    open: RowSet
+
+
+def _halves(items: list[PendingItem]) -> list[list[PendingItem]]:
+    if len(items) < 2:
+        return [items] if items else []
+    middle = len(items) // 2
+    return [items[:middle], items[middle:]]

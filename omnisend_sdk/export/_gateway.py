@@ -1,0 +1,213 @@
+"""What the export engine needs from Omnisend, as a small Protocol, and the two client adapters.
+
+The engine is written once, for asyncio. An :class:`AsyncOmnisendClient` is used directly; a sync
+:class:`OmnisendClient` is driven from a thread pool, so its requests still overlap. Tests drive the
+engine through fakes of this Protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from omnisend_sdk._client import AsyncOmnisendClient, ClientStats, OmnisendClient
+from omnisend_sdk._constants import MAX_BATCH_ITEMS, ApiVersion
+from omnisend_sdk._models import Batch, BatchItems, ContactInput, UpsertResult
+
+T = TypeVar("T")
+
+#: Threads that carry a sync client's requests; enough to keep the rate budget busy at high latency.
+SYNC_CLIENT_THREADS = 24
+
+
+class ExportGateway(Protocol):
+    """The calls the export engine makes, and what it needs to know about the client."""
+
+    @property
+    def api_version(self) -> ApiVersion:
+        """The API version spoken (sets the batch size and the JSON spellings)."""
+        ...
+
+    @property
+    def key_fingerprint(self) -> str:
+        """The API key's fingerprint, for the report."""
+        ...
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go."""
+        ...
+
+    @property
+    def window(self) -> float:
+        """The rate limiter's window in seconds (60, or less against a fast emulator)."""
+        ...
+
+    @property
+    def requests_per_window(self) -> int:
+        """The brand's general limit per window."""
+        ...
+
+    @property
+    def tag_requests_per_window(self) -> int:
+        """The ``/contacts/tags`` limit per window."""
+        ...
+
+    @property
+    def batch_size(self) -> int:
+        """Items per batch the API version allows."""
+        ...
+
+    def stats(self) -> ClientStats:
+        """Requests, retries and 429s so far."""
+        ...
+
+    async def create_batch(self, items: Sequence[Mapping[str, Any]]) -> Batch:
+        """``POST /batches`` with contact request bodies."""
+        ...
+
+    async def list_batches(
+        self, *, created_from: datetime, offset: int, limit: int
+    ) -> tuple[Batch, ...]:
+        """Recent contact batches."""
+        ...
+
+    async def get_batch(self, batch_id: str) -> Batch:
+        """One batch's status."""
+        ...
+
+    async def batch_items(self, batch_id: str) -> BatchItems:
+        """Each item's answer."""
+        ...
+
+    async def add_tags(self, tags: Sequence[str], emails: Sequence[str]) -> int:
+        """Add tags to contacts by email."""
+        ...
+
+    async def upsert(self, contact: ContactInput) -> UpsertResult:
+        """Create or update one contact."""
+        ...
+
+
+class _ClientFacts:
+    """The Protocol's properties, read from either client."""
+
+    def __init__(self, client: OmnisendClient | AsyncOmnisendClient) -> None:
+        self._facts_of = client
+
+    @property
+    def api_version(self) -> ApiVersion:
+        return self._facts_of.api_version
+
+    @property
+    def key_fingerprint(self) -> str:
+        return self._facts_of.key_fingerprint
+
+    @property
+    def base_url(self) -> str:
+        return self._facts_of.base_url
+
+    @property
+    def window(self) -> float:
+        return self._facts_of.rate_limiter.window
+
+    @property
+    def requests_per_window(self) -> int:
+        return self._facts_of.rate_limiter.limit("default")
+
+    @property
+    def tag_requests_per_window(self) -> int:
+        return self._facts_of.rate_limiter.limit("tags")
+
+    @property
+    def batch_size(self) -> int:
+        return MAX_BATCH_ITEMS[self._facts_of.api_version]
+
+    def stats(self) -> ClientStats:
+        return self._facts_of.stats
+
+
+class AsyncClientGateway(_ClientFacts):
+    """The engine's gateway over an :class:`AsyncOmnisendClient`."""
+
+    def __init__(self, client: AsyncOmnisendClient) -> None:
+        super().__init__(client)
+        self._client = client
+
+    async def create_batch(self, items: Sequence[Mapping[str, Any]]) -> Batch:
+        return await self._client.batches.create(items)
+
+    async def list_batches(
+        self, *, created_from: datetime, offset: int, limit: int
+    ) -> tuple[Batch, ...]:
+        return await self._client.batches.list(
+            created_from=created_from, offset=offset, limit=limit
+        )
+
+    async def get_batch(self, batch_id: str) -> Batch:
+        return await self._client.batches.get(batch_id)
+
+    async def batch_items(self, batch_id: str) -> BatchItems:
+        return await self._client.batches.items(batch_id)
+
+    async def add_tags(self, tags: Sequence[str], emails: Sequence[str]) -> int:
+        return await self._client.tags.add(tags, emails=emails)
+
+    async def upsert(self, contact: ContactInput) -> UpsertResult:
+        return await self._client.contacts.upsert(contact)
+
+
+class ThreadedClientGateway(_ClientFacts):
+    """The engine's gateway over a sync :class:`OmnisendClient`, whose calls run in threads.
+
+    The client is thread-safe and its limiter is shared, so threads only add overlap, never more
+    than the rate budget.
+    """
+
+    def __init__(self, client: OmnisendClient, *, threads: int = SYNC_CLIENT_THREADS) -> None:
+        super().__init__(client)
+        self._client = client
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="omnisend-export")
+
+    async def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(func, *args, **kwargs))
+
+    async def create_batch(self, items: Sequence[Mapping[str, Any]]) -> Batch:
+        return await self._call(self._client.batches.create, items)
+
+    async def list_batches(
+        self, *, created_from: datetime, offset: int, limit: int
+    ) -> tuple[Batch, ...]:
+        return await self._call(
+            self._client.batches.list, created_from=created_from, offset=offset, limit=limit
+        )
+
+    async def get_batch(self, batch_id: str) -> Batch:
+        return await self._call(self._client.batches.get, batch_id)
+
+    async def batch_items(self, batch_id: str) -> BatchItems:
+        return await self._call(self._client.batches.items, batch_id)
+
+    async def add_tags(self, tags: Sequence[str], emails: Sequence[str]) -> int:
+        return await self._call(self._client.tags.add, tags, emails=emails)
+
+    async def upsert(self, contact: ContactInput) -> UpsertResult:
+        return await self._call(self._client.contacts.upsert, contact)
+
+    def close(self) -> None:
+        """Stop the threads (the client itself stays open: it is the caller's)."""
+        self._executor.shutdown(wait=True)
+
+
+def gateway_for(
+    client: OmnisendClient | AsyncOmnisendClient,
+) -> AsyncClientGateway | ThreadedClientGateway:
+    """The gateway that fits the client."""
+    if isinstance(client, AsyncOmnisendClient):
+        return AsyncClientGateway(client)
+    return ThreadedClientGateway(client)

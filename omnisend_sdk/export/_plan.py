@@ -1,0 +1,139 @@
+"""``plan_export``: read and map a whole segment, send nothing, and say what an export would do."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import attrs
+
+from omnisend_sdk._constants import (
+    DEFAULT_API_VERSION,
+    DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_TAG_REQUESTS_PER_MINUTE,
+    MAX_BATCH_ITEMS,
+    MAX_TAG_SELECTORS,
+    ApiVersion,
+)
+from omnisend_sdk.export._batcher import Batcher, PendingItem
+from omnisend_sdk.export._limits import ExportLimits
+from omnisend_sdk.mapping import ContactMapping, MappedRow, RowIssue, map_rows
+from omnisend_sdk.sources import open_source
+
+#: Polls per minute the engine spends following batches at Omnisend's real pace.
+_POLLS_PER_MINUTE = 6
+
+
+@attrs.frozen(kw_only=True)
+class ExportPlan:
+    """What an export of a segment would do, found without sending anything.
+
+    Attributes:
+        rows: Rows in the source.
+        to_send: Valid, unique rows within the limits.
+        invalid: Rows the mapper rejects.
+        duplicates: Rows repeating an earlier email.
+        over_limit: Valid rows beyond the profile cap.
+        batches: ``POST /batches`` requests needed (100 contacts, about 1 MB at most, each).
+        tag_requests: ``/contacts/tags`` calls to mark segment membership (0 without).
+        polls: Requests spent following batches (estimated).
+        estimated_duration: The time Omnisend's rate limits impose: contacts and tags run side
+            by side, so the slower of the two.
+        issues: Every row issue found.
+    """
+
+    rows: int
+    to_send: int
+    invalid: int
+    duplicates: int
+    over_limit: int
+    batches: int
+    tag_requests: int
+    polls: int
+    estimated_duration: timedelta
+    issues: tuple[RowIssue, ...]
+
+    @property
+    def requests(self) -> int:
+        """Every request the export would send, polls included."""
+        return self.batches + self.tag_requests + self.polls
+
+    def __str__(self) -> str:
+        minutes = self.estimated_duration.total_seconds() / 60
+        return "\n".join(
+            [
+                f"rows             {self.rows:>12,}",
+                f"to send          {self.to_send:>12,}",
+                f"invalid          {self.invalid:>12,}",
+                f"duplicates       {self.duplicates:>12,}",
+                f"over the limit   {self.over_limit:>12,}",
+                f"batch requests   {self.batches:>12,}",
+                f"tag requests     {self.tag_requests:>12,}",
+                f"polls (est.)     {self.polls:>12,}",
+                f"duration (est.)  {minutes:>12,.1f} min",
+            ]
+        )
+
+
+def classify(mapped: MappedRow) -> str:
+    """Why a rejected row is not sent: ``"duplicates"`` or ``"invalid"``."""
+    duplicate = any(issue.code == "duplicate_email" for issue in mapped.issues)
+    return "duplicates" if duplicate else "invalid"
+
+
+def plan_export(
+    source: object,
+    mapping: ContactMapping,
+    *,
+    limits: ExportLimits | None = None,
+    membership: bool = True,
+    api_version: ApiVersion = DEFAULT_API_VERSION,
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+    tag_requests_per_minute: int = DEFAULT_TAG_REQUESTS_PER_MINUTE,
+) -> ExportPlan:
+    """Read and map the whole segment, send nothing, and count what an export would do.
+
+    Args:
+        source: A path (CSV, JSON Lines), an iterable of mappings, a DataFrame or Arrow table.
+        mapping: Where each contact field comes from.
+        limits: The export's caps (``max_profiles``, contract cap).
+        membership: Whether the segment tag would be added (tag calls counted).
+        api_version: Sets the batch size.
+        requests_per_minute: The brand's general limit, for the estimate.
+        tag_requests_per_minute: The ``/contacts/tags`` limit, for the estimate.
+
+    Raises:
+        MappingError: A column the mapping needs is missing (before any row is read).
+    """
+    cap = (limits or ExportLimits()).cap
+    counts = {"invalid": 0, "duplicates": 0, "over_limit": 0}
+    issues: list[RowIssue] = []
+    batcher = Batcher(MAX_BATCH_ITEMS[api_version])
+    rows = to_send = batches = 0
+    for mapped in map_rows(mapping, open_source(source)):
+        rows += 1
+        issues.extend(mapped.issues)
+        if not mapped.ok:
+            counts[classify(mapped)] += 1
+        elif to_send >= cap:
+            counts["over_limit"] += 1
+        else:
+            to_send += 1
+            body = mapped.to_json(api_version)
+            assert body is not None
+            batches += len(batcher.add(PendingItem.of(mapped.row, mapped.email or "", body)))
+    batches += 1 if batcher.flush() else 0
+    tag_requests = math.ceil(to_send / MAX_TAG_SELECTORS) if membership else 0
+    minutes = max(batches / requests_per_minute, tag_requests / tag_requests_per_minute)
+    polls = math.ceil(minutes * _POLLS_PER_MINUTE)
+    minutes = max(minutes, (batches + polls) / requests_per_minute)
+    return ExportPlan(
+        rows=rows,
+        to_send=to_send,
+        batches=batches,
+        tag_requests=tag_requests,
+        polls=polls,
+        estimated_duration=timedelta(minutes=minutes),
+        issues=tuple(issues),
+        **counts,
+    )

@@ -1,0 +1,172 @@
+"""Following batches to the end, economically.
+
+Polling each batch would cost a request per batch per look, from the same per-brand budget the
+batches themselves need. Instead one ``GET /batches`` page (100 batches, newest first) answers for
+every batch the export has in flight; a batch missing from the list is looked up alone. Batches
+whose ``POST`` answer was lost are found in the same list: a batch of the same size, created after
+it was sent, whose items carry the same emails.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+import attrs
+
+from omnisend_sdk._constants import LOGGER_NAME
+from omnisend_sdk._errors import NotFoundError, OmnisendError
+from omnisend_sdk._models import Batch, BatchItems
+from omnisend_sdk.export._batcher import PendingItem
+from omnisend_sdk.export._gateway import ExportGateway
+
+logger = logging.getLogger(LOGGER_NAME)
+
+#: Batches per ``GET /batches`` page.
+LIST_PAGE_SIZE = 100
+#: Clocks differ (ours, Omnisend's, a time-scaled emulator's): look this far before a send time.
+CLOCK_MARGIN = timedelta(minutes=5)
+
+
+@attrs.define
+class TrackedBatch:
+    """A batch the export has sent and not yet settled.
+
+    Attributes:
+        seq: Its journal sequence number.
+        items: What it carries.
+        sent_at: When its ``POST`` went out (UTC).
+        batch_id: Omnisend's id; ``None`` while the ``POST`` answer is lost and the batch unfound.
+        lost_polls: Polls that have not found a lost batch yet.
+    """
+
+    seq: int
+    items: list[PendingItem]
+    sent_at: datetime
+    batch_id: str | None = None
+    lost_polls: int = 0
+
+
+Settle = Callable[[TrackedBatch, Batch, BatchItems | None], Awaitable[None]]
+Forget = Callable[[TrackedBatch], Awaitable[None]]
+
+
+class Tracker:
+    """Keeps the batches in flight and settles each once Omnisend is done with it.
+
+    Args:
+        gateway: Where to ask.
+        settle: Called with a batch that is ``finished`` or ``stopped`` (and its items, when they
+            were fetched to find it).
+        forget: Called with a lost batch that Omnisend never created; its rows must be sent again.
+        lost_polls: Polls after which a lost batch counts as never created.
+    """
+
+    def __init__(
+        self, gateway: ExportGateway, settle: Settle, forget: Forget, *, lost_polls: int = 6
+    ) -> None:
+        self._gateway = gateway
+        self._settle = settle
+        self._forget = forget
+        self._max_lost_polls = lost_polls
+        self._batches: dict[int, TrackedBatch] = {}
+        self._ours: set[str] = set()
+        self._others: set[str] = set()  # batches looked into and found not to be ours
+
+    def track(self, batch: TrackedBatch) -> None:
+        """Follow a batch until it is settled."""
+        self._batches[batch.seq] = batch
+        if batch.batch_id is not None:
+            self._ours.add(batch.batch_id)
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def rows(self) -> int:
+        """Rows in batches still followed."""
+        return sum(len(b.items) for b in self._batches.values())
+
+    async def poll(self) -> None:
+        """Look once at every batch in flight; settle those Omnisend is done with."""
+        if not self._batches:
+            return
+        since = min(b.sent_at for b in self._batches.values()) - CLOCK_MARGIN
+        listed = await self._list(since)
+        for tracked in list(self._batches.values()):
+            if tracked.batch_id is None:
+                await self._find_lost(tracked, listed)
+            else:
+                await self._check(tracked, listed.get(tracked.batch_id))
+
+    async def _list(self, since: datetime) -> dict[str, Batch]:
+        wanted = {b.batch_id for b in self._batches.values() if b.batch_id is not None}
+        want_any_lost = any(b.batch_id is None for b in self._batches.values())
+        listed: dict[str, Batch] = {}
+        offset = 0
+        while True:
+            page = await self._gateway.list_batches(
+                created_from=since, offset=offset, limit=LIST_PAGE_SIZE
+            )
+            listed.update((b.batch_id, b) for b in page)
+            if len(page) < LIST_PAGE_SIZE or (wanted <= listed.keys() and not want_any_lost):
+                return listed
+            offset += LIST_PAGE_SIZE
+
+    async def _check(self, tracked: TrackedBatch, listed: Batch | None) -> None:
+        assert tracked.batch_id is not None
+        batch = listed
+        if batch is None:
+            try:
+                batch = await self._gateway.get_batch(tracked.batch_id)
+            except NotFoundError:
+                # Gone (past Omnisend's retention): its rows' fate is unknown, so send them again;
+                # a contact upsert by email is safe to repeat.
+                logger.warning("batch %s is gone; its rows will be sent again", tracked.batch_id)
+                del self._batches[tracked.seq]
+                await self._forget(tracked)
+                return
+        if batch.done:
+            await self._settle(tracked, batch, None)
+            del self._batches[tracked.seq]
+
+    async def _find_lost(self, tracked: TrackedBatch, listed: dict[str, Batch]) -> None:
+        emails = {item.email for item in tracked.items}
+        for candidate in listed.values():
+            if not self._could_be(candidate, tracked):
+                continue
+            if not candidate.done:
+                return  # wait until it is done: its items answer only then
+            answers = await self._gateway.batch_items(candidate.batch_id)
+            answered = {i.email for i in (*answers.responses, *answers.errors)}
+            if not answered or not answered <= emails:
+                self._others.add(candidate.batch_id)
+            else:
+                logger.info("found batch %s, whose answer was lost", candidate.batch_id)
+                tracked.batch_id = candidate.batch_id
+                self._ours.add(candidate.batch_id)
+                await self._settle(tracked, candidate, answers)
+                del self._batches[tracked.seq]
+                return
+        tracked.lost_polls += 1
+        if tracked.lost_polls >= self._max_lost_polls:
+            del self._batches[tracked.seq]
+            await self._forget(tracked)
+
+    def _could_be(self, candidate: Batch, tracked: TrackedBatch) -> bool:
+        return (
+            candidate.batch_id not in self._ours
+            and candidate.batch_id not in self._others
+            and candidate.total_count == len(tracked.items)
+            and (
+                candidate.created_at is None
+                or candidate.created_at >= tracked.sent_at - CLOCK_MARGIN
+            )
+        )
+
+    async def poll_safely(self) -> None:
+        """:meth:`poll`, with Omnisend's failures logged and left for the next poll."""
+        try:
+            await self.poll()
+        except OmnisendError as error:
+            logger.warning("following batches failed, trying again at the next poll: %s", error)

@@ -27,7 +27,6 @@ from omnisend_sdk.export._engine import (
     Engine,
     EngineOptions,
     EngineResult,
-    Membership,
 )
 from omnisend_sdk.export._gateway import ExportGateway, ThreadedClientGateway, gateway_for
 from omnisend_sdk.export._journal import Journal
@@ -39,7 +38,7 @@ from omnisend_sdk.export._limits import (
 )
 from omnisend_sdk.export._plan import plan_export
 from omnisend_sdk.export._progress import ExportProgress, ProgressCallbacks, default_progress
-from omnisend_sdk.export._report import ExportReport, ExportStatus
+from omnisend_sdk.export._report import ExportReport, ExportStatus, Membership
 from omnisend_sdk.export._sync import run_sync
 from omnisend_sdk.mapping import ContactMapping, map_rows
 from omnisend_sdk.sources import open_source

@@ -47,7 +47,6 @@ from omnisend_sdk.mapping import MappedRow, RowIssue
 
 logger = logging.getLogger(LOGGER_NAME)
 
-Membership = Literal["tag", "none"]
 StopReason = Literal["deadline", "cancelled", "limit", "error"]
 
 #: Batches each sender may have waiting in the queue: enough to never starve a sender.

@@ -1,0 +1,314 @@
+"""The command line: every command's help, exit statuses and reasons, keys kept out of output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from omnisend_sdk import cli
+from omnisend_sdk.testing import EMULATOR_API_KEY, OmnisendEmulator
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "segment.csv"
+MAPPING = ROOT / "examples" / "mapping.toml"
+SECRET = "osk-cli-test-SECRET-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No key, URL or state from the developer's machine leaks into a test, or out of it."""
+    for name in ("OMNISEND_API_KEY", "OMNISEND_BASE_URL", "OMNISEND_API_VERSION"):
+        monkeypatch.delenv(name, raising=False)
+    state = tmp_path / "state"
+    monkeypatch.setenv("OMNISEND_SDK_STATE_DIR", str(state))
+    return state
+
+
+@pytest.fixture
+def clean_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "clean.csv"
+    path.write_text(
+        "EmailAddress,FirstName\nann@example.com,Ann\nbob@example.com,Bob\ncy@example.com,Cy\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def small_mapping(tmp_path: Path) -> Path:
+    path = tmp_path / "mapping.toml"
+    path.write_text('email = "EmailAddress"\nfirst_name = "FirstName"\n', encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[OmnisendEmulator, str]]:
+    emulator = OmnisendEmulator(time_scale=60)
+    with emulator.serve() as url:
+        yield emulator, url
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the command line in-process: (exit status, stdout, stderr)."""
+    try:
+        status = cli.main(list(argv))
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else 2
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def export_args(source: Path, mapping: Path, *extra: str) -> list[str]:
+    return ["export", str(source), "--mapping", str(mapping), "--segment", "VIP customers", *extra]
+
+
+# --- help -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], ["export", "plan", "verify", "acknowledge", "emulator", "Exit status"]),
+        (
+            ["export"],
+            ["--mapping", "--segment", "--dry-run", "--no-resume", "--limit", "--emulator"],
+        ),
+        (["export"], ["--report", "--key-file", "--base-url", "OMNISEND_API_KEY"]),
+        (["plan"], ["--mapping", "--limit", "Needs no API key"]),
+        (["verify"], ["--key-file", "--base-url"]),
+        (["acknowledge"], ["--by", "personal data"]),
+        (["emulator"], ["serve"]),
+        (["emulator", "serve"], ["--port", "--time-scale"]),
+    ],
+)
+def test_every_command_has_help(
+    capsys: pytest.CaptureFixture[str], argv: list[str], expected: list[str]
+) -> None:
+    status, out, _ = run(capsys, *argv, "--help")
+    assert status == 0
+    for text in expected:
+        assert text in out
+
+
+def test_python_dash_m_runs_the_command_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "omnisend_sdk", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert done.stdout.startswith("usage: python -m omnisend_sdk")
+
+
+# --- export against the built-in emulator ---------------------------------------------------------
+
+
+def test_sample_export_reports_every_row_and_exits_1_for_skipped_rows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated_env: Path
+) -> None:
+    report_path, issues_path = tmp_path / "report.json", tmp_path / "issues.csv"
+    status, out, err = run(
+        capsys,
+        *export_args(SAMPLE, MAPPING, "--emulator"),
+        "--report",
+        str(report_path),
+        "--issues",
+        str(issues_path),
+    )
+
+    assert status == 1
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["rows_read"] == 2_000
+    assert report["exported"] + report["skipped"] + report["failed"] == 2_000
+    assert report["invalid"] > 0
+    assert report["duplicates"] > 0
+    assert report["tagged"] == report["exported"]
+    assert "Export of segment 'VIP customers' to Omnisend: completed" in out
+    assert issues_path.read_text(encoding="utf-8").startswith("row,")
+    # One line per outcome on stderr, ending with the reason for the status.
+    assert err.strip().splitlines()[-1].startswith(f"{cli.PROG}: 1,913 of 2,000 rows exported;")
+    assert not isolated_env.exists()  # the emulator needs no acknowledgement and keeps no journal
+
+
+def test_clean_export_exits_0(
+    capsys: pytest.CaptureFixture[str], clean_csv: Path, small_mapping: Path
+) -> None:
+    status, _, err = run(capsys, *export_args(clean_csv, small_mapping, "--emulator"))
+    assert status == 0
+    assert "all 3 rows exported" in err
+
+
+def test_dry_run_sends_nothing(
+    capsys: pytest.CaptureFixture[str], clean_csv: Path, small_mapping: Path
+) -> None:
+    status, out, err = run(
+        capsys, *export_args(clean_csv, small_mapping, "--emulator", "--dry-run")
+    )
+    assert status == 0
+    assert out.startswith("Dry run of segment 'VIP customers'")
+    assert "all 3 rows would be exported" in err
+
+
+def test_limit_exports_the_first_n_and_reports_the_rest(
+    capsys: pytest.CaptureFixture[str], clean_csv: Path, small_mapping: Path, tmp_path: Path
+) -> None:
+    report_path = tmp_path / "r.json"
+    status, _, err = run(
+        capsys,
+        *export_args(clean_csv, small_mapping, "--emulator", "--limit", "2"),
+        "--report",
+        str(report_path),
+    )
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert (status, report["exported"], report["over_limit"]) == (1, 2, 1)
+    assert "1 over the limit" in err
+
+
+# --- usage and configuration errors: exit 2, one line ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ([], "no API key: set OMNISEND_API_KEY or pass --key-file PATH"),
+        (["--emulator", "--base-url", "http://127.0.0.1:1/api"], "--emulator needs no key"),
+        (["--key-file", "/nonexistent/key"], "cannot read --key-file /nonexistent/key"),
+    ],
+)
+def test_configuration_errors_exit_2_with_one_line(
+    capsys: pytest.CaptureFixture[str],
+    clean_csv: Path,
+    small_mapping: Path,
+    extra: list[str],
+    reason: str,
+) -> None:
+    status, out, err = run(capsys, *export_args(clean_csv, small_mapping, *extra))
+    assert status == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert reason in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["export", "missing.csv", "--mapping", str(MAPPING), "--segment", "S"], "no segment file"),
+        (["plan", str(SAMPLE), "--mapping", "missing.toml"], "no mapping file missing.toml"),
+        (["plan", str(SAMPLE), "--mapping", str(MAPPING), "--limit", "0"], "must be at least 1"),
+        (["export", str(SAMPLE), "--mapping", str(MAPPING)], "--segment"),
+        (["verify", "--api-key", "x"], "unrecognized arguments"),
+    ],
+)
+def test_usage_errors_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str], reason: str
+) -> None:
+    status, _, err = run(capsys, *argv)
+    assert status == 2
+    assert reason in err
+
+
+def test_a_mapping_that_does_not_fit_the_file_exits_2(
+    capsys: pytest.CaptureFixture[str], clean_csv: Path, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "wrong.toml"
+    mapping.write_text('email = "Email"\n', encoding="utf-8")
+    status, _, err = run(capsys, *export_args(clean_csv, mapping, "--emulator"))
+    assert status == 2
+    assert "MappingError: email: no column 'Email'" in err
+
+
+# --- real Omnisend: privacy acknowledgement, key handling -----------------------------------------
+
+
+def test_export_to_omnisend_refuses_until_acknowledged(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    clean_csv: Path,
+    small_mapping: Path,
+    isolated_env: Path,
+) -> None:
+    monkeypatch.setenv("OMNISEND_API_KEY", SECRET)
+    status, out, err = run(capsys, *export_args(clean_csv, small_mapping))
+    assert status == 2
+    assert 'acknowledge --by "<your full name>"' in err
+
+    status, _, ack = run(capsys, "acknowledge", "--by", "Jane Roe")
+    assert status == 0
+    assert "acknowledged by Jane Roe" in ack
+    assert list((isolated_env / "privacy").glob("*.json"))
+    assert SECRET not in out + err + ack
+
+
+def test_key_file_is_read_and_never_printed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated_env: Path
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text(SECRET + "\n", encoding="utf-8")
+    status, out, err = run(capsys, "acknowledge", "--by", "Jane Roe", "--key-file", str(key_file))
+    assert status == 0
+    assert SECRET not in out + err
+    stored = "".join(p.read_text() for p in (isolated_env / "privacy").glob("*.json"))
+    assert SECRET not in stored
+
+
+# --- against a loopback server (what "emulator serve" gives) --------------------------------------
+
+
+def test_verify_and_export_through_a_loopback_url(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    served: tuple[OmnisendEmulator, str],
+    clean_csv: Path,
+    small_mapping: Path,
+) -> None:
+    emulator, url = served
+    monkeypatch.setenv("OMNISEND_API_KEY", EMULATOR_API_KEY)
+    # The command paces itself for real Omnisend, first polling a batch 10 s after sending it;
+    # poll sooner so this test does not wait for nothing (the emulator runs 60x faster).
+    monkeypatch.setattr("omnisend_sdk.export._engine.POLLS_PER_WINDOW", 600)
+
+    assert run(capsys, "verify", "--base-url", url)[0] == 0
+    status, _, err = run(capsys, *export_args(clean_csv, small_mapping, "--base-url", url))
+
+    assert status == 0, err  # a loopback URL needs no acknowledgement: nothing leaves
+    emulator.run_until_idle()
+    assert {c["email"] for c in emulator.contacts()} >= {"ann@example.com", "cy@example.com"}
+
+
+def test_verify_with_a_wrong_key_exits_2(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    served: tuple[OmnisendEmulator, str],
+) -> None:
+    monkeypatch.setenv("OMNISEND_API_KEY", SECRET)
+    status, out, err = run(capsys, "verify", "--base-url", served[1])
+    assert status == 2
+    assert err.startswith(f"{cli.PROG}: AuthenticationError")
+    assert SECRET not in out + err
+
+
+def test_emulator_serve_hands_over_to_the_emulator_command(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[list[str]] = []
+
+    def fake_main(argv: list[str]) -> int:
+        seen.append(argv)
+        return 0
+
+    monkeypatch.setattr("omnisend_sdk.testing.__main__.main", fake_main)
+    assert run(capsys, "emulator", "serve", "--port", "0", "--time-scale", "60")[0] == 0
+    assert seen == [["serve", "--port", "0", "--time-scale", "60"]]
+
+
+def test_plan_prints_counts_and_needs_no_key(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run(capsys, "plan", str(SAMPLE), "--mapping", str(MAPPING))
+    assert status == 0
+    assert out.startswith("rows")
+    assert "2,000" in out

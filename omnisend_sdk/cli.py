@@ -320,6 +320,10 @@ def _say(message: str) -> None:
 def run_export(args: argparse.Namespace) -> int:
     """``export``: run the export, print the report, exit by what happened to the rows."""
     source, mapping = _source(args.file), _mapping(args.mapping)
+    for output in (args.report, args.issues):
+        # Checked before sending: finding out after an hour-long export would lose its report.
+        if output is not None and not output.parent.is_dir():
+            raise UsageError(f"cannot write {output}: no directory {output.parent}")
     if args.emulator:
         if args.key_file or args.base_url:
             raise UsageError("--emulator needs no key or URL: drop --key-file and --base-url")
@@ -400,9 +404,13 @@ def outcome(report: ExportReport) -> tuple[int, str]:
     ]
     if not problems:
         return EXIT_OK, f"all {report.rows_read:,} rows {verb}"
+    after = (
+        "run the same command again to resume"
+        if report.status in ("partial", "cancelled")
+        else "see the issues in the report"
+    )
     return EXIT_ROWS_NOT_EXPORTED, (
-        f"{done:,} of {report.rows_read:,} rows {verb}; {', '.join(problems)} "
-        "(see the issues in the report)"
+        f"{done:,} of {report.rows_read:,} rows {verb}; {', '.join(problems)} ({after})"
     )
 
 
@@ -472,6 +480,8 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     except OmnisendError as err:
         # Configuration, permission, limit and mapping errors: nothing (more) can be sent.
         _fail(_one_line(err))
+    except OSError as err:  # a --report or --issues path that cannot be written, a full disk
+        _fail(f"{err.filename or 'file'}: {err.strerror or err}")
 
 
 def _one_line(error: BaseException) -> str:

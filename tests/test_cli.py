@@ -179,6 +179,7 @@ def test_limit_exports_the_first_n_and_reports_the_rest(
         ([], "no API key: set OMNISEND_API_KEY or pass --key-file PATH"),
         (["--emulator", "--base-url", "http://127.0.0.1:1/api"], "--emulator needs no key"),
         (["--key-file", "/nonexistent/key"], "cannot read --key-file /nonexistent/key"),
+        (["--emulator", "--report", "/nonexistent/r.json"], "no directory /nonexistent"),
     ],
 )
 def test_configuration_errors_exit_2_with_one_line(

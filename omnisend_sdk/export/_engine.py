@@ -267,7 +267,7 @@ class Engine:
 
     async def _wait_until_settled(self) -> None:
         while not self._settled():
-            if self._stopping():
+            if self._sending_stopped():
                 await self._follow_in_flight()
                 return
             self._moved.clear()
@@ -284,9 +284,13 @@ class Engine:
 
     # --- sending -------------------------------------------------------------------------------
 
+    def _sending_stopped(self) -> bool:
+        # Reaching the cap stops reading, not sending: rows under the cap still go.
+        return self._stopping() and self._result.stop_reason != "limit"
+
     async def _send_loop(self) -> None:
         while (batch := await self._queue.get()) is not None:
-            if self._stopping():
+            if self._sending_stopped():
                 continue  # left for a resumed run: the rows stay pending, so count as not sent
             await self._send(batch)
 
@@ -302,7 +306,7 @@ class Engine:
             logger.warning(
                 "a batch of %d may or may not have been created; looking it up", len(items)
             )
-            self._tracker.track(TrackedBatch(seq, items, sent_at))
+            self._tracker.track(TrackedBatch(seq, items, sent_at, lost=True))
         except (BadRequestError, InvalidRequestError) as error:
             self._journal.batch_dropped(seq)
             await self._refused(items, error)
@@ -352,6 +356,8 @@ class Engine:
     async def _settle_batch(
         self, tracked: TrackedBatch, batch: Batch, answers: BatchItems | None
     ) -> None:
+        if tracked.lost:
+            self._result.batches += 1  # found after its answer was lost
         items = tracked.items
         if answers is None and batch.status == "finished" and batch.errors_count == 0:
             settlement = (
@@ -411,9 +417,7 @@ class Engine:
     async def _close_tagger(self) -> None:
         if self._tagger is None:
             return
-        if self._result.stop_reason == "cancelled":
-            self._tagger.cancel()
-        await self._tagger.close()
+        await self._tagger.close(flush=not self._sending_stopped())
         self._result.tagged = self._journal.tagged_count()
         self._result.tag_failed = self._tagger.failed
 

@@ -62,13 +62,20 @@ class Tagger:
         self._journal.rows_tagged(row for row, _ in rows)
         self.tagged += len(rows)
 
-    async def close(self) -> None:
-        """Tag what is still waiting and wait for every call to end."""
-        if self._waiting:
+    async def close(self, *, flush: bool = True) -> None:
+        """Wait for every call in flight; with ``flush``, first tag what is still waiting.
+
+        Without ``flush`` (a cancelled export) waiting rows stay untagged in the journal, and a
+        rerun tags them.
+        """
+        if flush and self._waiting:
             self._call(self._waiting)
-            self._waiting = []
+        self._waiting = []
         while self._calls:
-            await asyncio.gather(*list(self._calls))
+            results = await asyncio.gather(*list(self._calls), return_exceptions=True)
+            for result in results:
+                if isinstance(result, Exception):  # a bug: Omnisend's errors are handled above
+                    raise result
 
     def cancel(self) -> None:
         """Stop at once: untagged rows stay untagged in the journal for the next run."""

@@ -38,6 +38,7 @@ class TrackedBatch:
         items: What it carries.
         sent_at: When its ``POST`` went out (UTC).
         batch_id: Omnisend's id; ``None`` while the ``POST`` answer is lost and the batch unfound.
+        lost: Whether the ``POST`` answer was lost (the batch had to be looked up).
         lost_polls: Polls that have not found a lost batch yet.
     """
 
@@ -45,6 +46,7 @@ class TrackedBatch:
     items: list[PendingItem]
     sent_at: datetime
     batch_id: str | None = None
+    lost: bool = False
     lost_polls: int = 0
 
 
@@ -72,7 +74,9 @@ class Tracker:
         self._max_lost_polls = lost_polls
         self._batches: dict[int, TrackedBatch] = {}
         self._ours: set[str] = set()
-        self._others: set[str] = set()  # batches looked into and found not to be ours
+        # The emails each candidate batch answered for, fetched once: a candidate that is not
+        # one lost batch may still be another.
+        self._answered: dict[str, tuple[frozenset[str], BatchItems]] = {}
 
     def track(self, batch: TrackedBatch) -> None:
         """Follow a batch until it is settled."""
@@ -132,31 +136,39 @@ class Tracker:
 
     async def _find_lost(self, tracked: TrackedBatch, listed: dict[str, Batch]) -> None:
         emails = {item.email for item in tracked.items}
+        waiting = False
         for candidate in listed.values():
             if not self._could_be(candidate, tracked):
                 continue
             if not candidate.done:
-                return  # wait until it is done: its items answer only then
-            answers = await self._gateway.batch_items(candidate.batch_id)
-            answered = {i.email for i in (*answers.responses, *answers.errors)}
-            if not answered or not answered <= emails:
-                self._others.add(candidate.batch_id)
-            else:
+                waiting = True  # its items answer only once it is done: look again next poll
+                continue
+            answered, answers = await self._answers_of(candidate.batch_id)
+            if answered and answered <= emails:
                 logger.info("found batch %s, whose answer was lost", candidate.batch_id)
                 tracked.batch_id = candidate.batch_id
                 self._ours.add(candidate.batch_id)
-                await self._settle(tracked, candidate, answers)
+                del self._answered[candidate.batch_id]
                 del self._batches[tracked.seq]
+                await self._settle(tracked, candidate, answers)
                 return
+        if waiting:
+            return
         tracked.lost_polls += 1
         if tracked.lost_polls >= self._max_lost_polls:
             del self._batches[tracked.seq]
             await self._forget(tracked)
 
+    async def _answers_of(self, batch_id: str) -> tuple[frozenset[str], BatchItems]:
+        if batch_id not in self._answered:
+            answers = await self._gateway.batch_items(batch_id)
+            emails = frozenset(i.email or "" for i in (*answers.responses, *answers.errors))
+            self._answered[batch_id] = (emails, answers)
+        return self._answered[batch_id]
+
     def _could_be(self, candidate: Batch, tracked: TrackedBatch) -> bool:
         return (
             candidate.batch_id not in self._ours
-            and candidate.batch_id not in self._others
             and candidate.total_count == len(tracked.items)
             and (
                 candidate.created_at is None

@@ -270,9 +270,9 @@ def test_verify_and_export_through_a_loopback_url(
 ) -> None:
     emulator, url = served
     monkeypatch.setenv("OMNISEND_API_KEY", EMULATOR_API_KEY)
-    # The command paces itself for real Omnisend, first polling a batch 10 s after sending it;
-    # poll sooner so this test does not wait for nothing (the emulator runs 60x faster).
-    monkeypatch.setattr("omnisend_sdk.export._engine.POLLS_PER_WINDOW", 600)
+    # Clients built from the environment pace for real Omnisend and look at a batch 1 s
+    # after sending it, then less often; poll sooner, since the emulator runs 60x faster.
+    monkeypatch.setattr("omnisend_sdk.export._engine.FIRST_POLLS_PER_WINDOW", 600)
 
     assert run(capsys, "verify", "--base-url", url)[0] == 0
     status, _, err = run(capsys, *export_args(clean_csv, small_mapping, "--base-url", url))

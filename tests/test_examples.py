@@ -31,11 +31,7 @@ from tests.examples_support import (
 #: Pages owned elsewhere whose blocks still need a ``<!-- no-test -->`` or
 #: ``<!-- test: raises ... -->`` marker. While a page fails it is reported as an expected failure,
 #: naming the block; once it passes it counts as a pass, and its entry can go.
-AWAITING_MARKERS = {
-    "docs/connections.md": "sketches with an undefined api_key, /opt paths, airflow and dagster",
-    "docs/mapping.md": "validate_columns() example raises on purpose; preview() with a partial row",
-    "docs/testing.md": "sketches calling run_my_export(), run_my_pipeline(), an undefined batch_id",
-}
+AWAITING_MARKERS: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -56,9 +52,9 @@ def emulator_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[OmnisendEmulator]:
         monkeypatch.setenv("OMNISEND_API_KEY", EMULATOR_API_KEY)
         monkeypatch.setenv("OMNISEND_BASE_URL", url)
         monkeypatch.delenv("OMNISEND_API_VERSION", raising=False)
-        # Clients built from the environment pace for real Omnisend and first poll a batch 10 s
-        # after sending it; poll sooner, since the emulator runs 60x faster.
-        monkeypatch.setattr("omnisend_sdk.export._engine.POLLS_PER_WINDOW", 600)
+        # Clients built from the environment pace for real Omnisend and look at a batch 1 s
+        # after sending it, then less often; poll sooner, since the emulator runs 60x faster.
+        monkeypatch.setattr("omnisend_sdk.export._engine.FIRST_POLLS_PER_WINDOW", 600)
         yield emulator
 
 

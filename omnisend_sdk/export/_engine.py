@@ -55,9 +55,12 @@ _QUEUE_PER_SENDER = 2
 DEFAULT_MAX_ITEM_ATTEMPTS = 3
 #: Senders by default: at 400 requests a minute this covers up to ~2.4 s of latency per request.
 DEFAULT_CONCURRENCY = 16
-#: How many polls per rate-limit window: 6 (every 10 s at Omnisend's real pace) keeps polling to
-#: about 1.5% of the requests of a full-speed export.
+#: Polls per rate-limit window at the slowest: 6 (every 10 s at Omnisend's real pace) keeps polling
+#: to about 1.5% of the requests of a full-speed export.
 POLLS_PER_WINDOW = 6
+#: The first look at new batches comes sooner (1 s at the real pace), then the interval doubles up
+#: to the slowest pace: small exports finish quickly, big ones poll economically.
+FIRST_POLLS_PER_WINDOW = 60
 #: After a stop, in-flight batches are still followed for this many windows before giving up.
 SETTLE_WINDOWS = 2.0
 
@@ -123,6 +126,7 @@ class Engine:
             Tagger(gateway, journal, options.segment_tag) if options.segment_tag else None
         )
         self._poll_interval = gateway.window / POLLS_PER_WINDOW
+        self._first_poll = min(self._poll_interval, gateway.window / FIRST_POLLS_PER_WINDOW)
         self._throttled_seen = gateway.stats().throttled_seconds
 
     @property
@@ -191,7 +195,7 @@ class Engine:
         while len(self._tracker) and time.monotonic() < settle_by and not self._stopping():
             await self._tracker.poll_safely()
             if len(self._tracker):
-                await asyncio.sleep(self._poll_interval)
+                await asyncio.sleep(self._first_poll)
         # What is still unsettled stays in the journal for a later run; this pass skips its rows.
         self._pending_rows -= self._tracker.rows()
         self._tracker = Tracker(self._gateway, self._settle_batch, self._resend_lost)
@@ -342,10 +346,13 @@ class Engine:
     # --- following batches ---------------------------------------------------------------------
 
     async def _track_loop(self) -> None:
+        interval = self._first_poll
         while True:
-            await asyncio.sleep(self._poll_interval)
+            await asyncio.sleep(interval)
             await self._tracker.poll_safely()
             self._report_throttling()
+            following = len(self._tracker) > 0
+            interval = min(interval * 2, self._poll_interval) if following else self._first_poll
 
     def _report_throttling(self) -> None:
         throttled = self._gateway.stats().throttled_seconds

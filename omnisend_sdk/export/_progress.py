@@ -104,15 +104,21 @@ class CallbackProgress(ProgressCallbacks):
 
 
 def _tqdm_class() -> Any:
-    """tqdm's class for this environment: a widget in notebooks, text in terminals."""
+    """tqdm's class for this environment: a widget in notebooks that have ipywidgets, else text.
+
+    ``tqdm.auto`` would pick the widget in any notebook and warn when ipywidgets is missing; the
+    text bar works everywhere.
+    """
     try:
         # Imported on use: tqdm is an optional dependency.
-        auto = importlib.import_module("tqdm.auto")
+        text = importlib.import_module("tqdm")
     except ImportError as err:
         raise ConfigurationError(
             "TqdmProgress needs tqdm: pip install 'omnisend-sdk[progress]'"
         ) from err
-    return auto.tqdm
+    if _in_notebook() and importlib.util.find_spec("ipywidgets") is not None:
+        return importlib.import_module("tqdm.notebook").tqdm
+    return text.tqdm
 
 
 class TqdmProgress(ProgressCallbacks):

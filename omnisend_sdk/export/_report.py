@@ -303,12 +303,7 @@ class ExportReport:
         """(label, count, detail) rows shared by ``str()`` and the HTML view."""
         rows = [
             ("rows read", f"{self.rows_read:,}", ""),
-            (
-                "exported",
-                f"{self.exported:,}",
-                f"created {self.created:,}, updated {self.updated:,}, "
-                f"created or updated {self.upserted:,}",
-            ),
+            ("exported", f"{self.exported:,}", self._exported_split()),
             (
                 "skipped",
                 f"{self.skipped:,}",
@@ -335,6 +330,18 @@ class ExportReport:
             )
         )
         return rows
+
+    def _exported_split(self) -> str:
+        # Omnisend tells created from updated only where a batch's items were fetched; name only
+        # the parts that are known, so a clean export does not read "created 0, updated 0".
+        parts = [
+            f"{label} {count:,}"
+            for label, count in (("created", self.created), ("updated", self.updated))
+            if count
+        ]
+        if self.upserted:
+            parts.append(f"created or updated {self.upserted:,}")
+        return ", ".join(parts)
 
     def _rate(self) -> str:
         share = (

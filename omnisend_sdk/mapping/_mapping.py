@@ -217,10 +217,18 @@ class ContactMapping:
             >>> mapped.contact.country_code, mapped.issues
             ('GB', ())
 
-        Raises:
-            MappingError: When the row lacks a column the mapping reads.
+        Columns the row lacks are taken as empty, so a few columns are enough to try a rule out;
+        :meth:`validate_columns` is the check for a source's header.
         """
-        return self.bind(row.keys()).map(row_number, row)
+        present = {self._column_key(column) for column in row}
+        filled = dict(row)
+        for _, column in self.columns():
+            if self._column_key(column) not in present:
+                filled[column] = None
+        return self.bind(filled.keys()).map(row_number, filled)
+
+    def _column_key(self, column: str) -> str:
+        return column.casefold() if self.ignore_case else column
 
     def map_rows(self, source: Any) -> Iterator[MappedRow]:
         """Map every row of a source, duplicates handled by ``duplicates``: see :func:`map_rows`."""

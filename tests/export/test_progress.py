@@ -133,7 +133,7 @@ def test_tqdm_bar_without_a_total_and_finished_before_started() -> None:
 
 
 def test_tqdm_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # makes the import fail
     with pytest.raises(ConfigurationError, match=r"omnisend-sdk\[progress\]"):
         TqdmProgress()
 

@@ -50,7 +50,7 @@ from omnisend_sdk._errors import (
     outcome_unknown_for,
     translate_transport_error,
 )
-from omnisend_sdk._ratelimit import RateLimiter
+from omnisend_sdk._ratelimit import RateLimiter, Reservation
 from omnisend_sdk._retry import RetryPolicy
 from omnisend_sdk._tags import AsyncTags, Tags
 from omnisend_sdk._version import __version__
@@ -171,11 +171,11 @@ class _ClientCore:
             spec, base_url=self._base_url, timeout=self._timeout, user_agent=self._user_agent
         )
 
-    def _pace(self, spec: _http.RequestSpec) -> float:
-        wait = self._limiter.reserve(spec.family)
-        if wait > 0:
-            self._counters.add(throttled_seconds=wait)
-        return wait
+    def _pace(self, spec: _http.RequestSpec) -> Reservation:
+        reservation = self._limiter.book(spec.family)
+        if reservation.wait > 0:
+            self._counters.add(throttled_seconds=reservation.wait)
+        return reservation
 
     def _note_retry(self, error: BaseException) -> None:
         self._counters.add(retries=1)
@@ -304,9 +304,9 @@ class OmnisendClient(_ClientCore):
             raise
 
     def _attempt(self, spec: _http.RequestSpec) -> httpx.Response:
-        wait = self._pace(spec)
-        if wait > 0:
-            self._sleep(wait)
+        reservation = self._pace(spec)
+        if reservation.wait > 0:
+            self._sleep(reservation.wait)
         started = time.perf_counter()
         try:
             response = self._http.send(self._build(spec), auth=self._auth)
@@ -314,6 +314,8 @@ class OmnisendClient(_ClientCore):
         except httpx.TransportError as error:
             self._counters.add(requests=1)
             raise self._translate(error, spec) from error
+        finally:
+            reservation.answered()
         return self._check(spec, response, time.perf_counter() - started)
 
     def close(self) -> None:
@@ -396,9 +398,9 @@ class AsyncOmnisendClient(_ClientCore):
             raise
 
     async def _attempt(self, spec: _http.RequestSpec) -> httpx.Response:
-        wait = self._pace(spec)
-        if wait > 0:
-            await self._sleep(wait)
+        reservation = self._pace(spec)
+        if reservation.wait > 0:
+            await self._sleep(reservation.wait)
         started = time.perf_counter()
         try:
             response = await self._http.send(self._build(spec), auth=self._auth)
@@ -406,6 +408,8 @@ class AsyncOmnisendClient(_ClientCore):
         except httpx.TransportError as error:
             self._counters.add(requests=1)
             raise self._translate(error, spec) from error
+        finally:
+            reservation.answered()
         return self._check(spec, response, time.perf_counter() - started)
 
     async def aclose(self) -> None:

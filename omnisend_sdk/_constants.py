@@ -59,6 +59,9 @@ DEFAULT_REQUESTS_PER_MINUTE: Final = 400
 DEFAULT_TAG_REQUESTS_PER_MINUTE: Final = 60
 #: After a 429 the limiter uses this share of the limit until the window has passed without one.
 THROTTLED_SHARE: Final = 0.8
+#: A slot is only reused this share of a window later than the window itself: requests reach the
+#: server after varying delays, and one arriving early would land in a still-full window (a 429).
+WINDOW_MARGIN: Final = 0.01
 
 # --- request limits ----------------------------------------------------------------------------
 

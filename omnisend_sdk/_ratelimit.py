@@ -6,6 +6,11 @@ window under its limit, and remembers the slot; callers then sleep until their s
 is booked under the lock, many threads or tasks share one budget without overshooting it, and no
 lock is held while anyone sleeps.
 
+Omnisend counts a request when it arrives, which is some time after it was sent: a burst sent at
+once may arrive spread over seconds. So once a request is answered its slot moves to the moment of
+the answer, a time at or after its arrival; a later request reusing that slot then cannot arrive
+while the earlier one is still in Omnisend's window.
+
 Tag calls are booked against their own limit only: Omnisend documents it as a separate limit, like
 the one of ``/segments``. Whether tag calls also count in the 400 is unconfirmed; if they do, the
 429s that follow make the limiter back off, and ``_WINDOWS_BY_FAMILY`` is the one place to change.
@@ -24,6 +29,7 @@ from omnisend_sdk._constants import (
     DEFAULT_TAG_REQUESTS_PER_MINUTE,
     RATE_LIMIT_WINDOW_SECONDS,
     THROTTLED_SHARE,
+    WINDOW_MARGIN,
 )
 from omnisend_sdk._errors import ConfigurationError
 
@@ -36,13 +42,23 @@ _WINDOWS_BY_FAMILY: Mapping[EndpointFamily, tuple[EndpointFamily, ...]] = {
 }
 
 
+class _Slot:
+    """When one request counts in a window: booked when it may go, moved to when it was answered."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+
 class _Window:
-    """One sliding window: the slots booked within the last ``window`` seconds."""
+    """One sliding window: the slots of the requests of the last ``window`` seconds."""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
-        self.slots: deque[float] = deque()
+        self.slots: deque[_Slot] = deque()  # in booking order; answers may move them later
+        self.last_booked = 0.0
         self.throttled_until = 0.0  # while in the future, use only THROTTLED_SHARE of the limit
 
     def effective_limit(self, now: float) -> int:
@@ -51,13 +67,33 @@ class _Window:
         return self.limit
 
     def earliest_slot(self, now: float) -> float:
-        while self.slots and self.slots[0] <= now - self.window:
-            self.slots.popleft()
+        horizon = now - self.window
+        if self.slots and self.slots[0].at <= horizon:
+            self.slots = deque(slot for slot in self.slots if slot.at > horizon)
         limit = self.effective_limit(now)
         if len(self.slots) < limit:
             return now
-        # The request may go once the limit-th most recent slot has left the window.
-        return self.slots[-limit] + self.window
+        # The request may go once the limit-th latest slot has left the window (with a small
+        # margin for requests whose answer came back much faster than the earlier one's).
+        latest = sorted(slot.at for slot in self.slots)[-limit]
+        return latest + self.window * (1 + WINDOW_MARGIN)
+
+
+class Reservation:
+    """A booked slot: wait ``wait`` seconds, send, then call :meth:`answered`."""
+
+    __slots__ = ("_clock", "_slots", "wait")
+
+    def __init__(self, wait: float, slots: list[_Slot], clock: Callable[[], float]) -> None:
+        self.wait = wait
+        self._slots = slots
+        self._clock = clock
+
+    def answered(self) -> None:
+        """The answer (or a failure) came back: count the request from now on."""
+        now = self._clock()
+        for slot in self._slots:
+            slot.at = max(slot.at, now)
 
 
 class RateLimiter:
@@ -110,20 +146,25 @@ class RateLimiter:
 
     def reserve(self, family: EndpointFamily = "default") -> float:
         """Book the next free slot for one request and return how long to wait for it (seconds)."""
+        return self.book(family).wait
+
+    def book(self, family: EndpointFamily = "default") -> Reservation:
+        """Book the next free slot for one request; call ``answered()`` on the result after it."""
         with self._lock:
             now = self._clock()
             windows = [self._windows[name] for name in _WINDOWS_BY_FAMILY[family]]
-            # Slots stay in booking order (a later booking never gets an earlier slot), which keeps
-            # each window's deque sorted for earliest_slot().
-            slot = max(
+            # In each window a later booking never gets an earlier slot: first come, first served.
+            at = max(
                 now,
                 self._paused_until,
                 *(w.earliest_slot(now) for w in windows),
-                *(w.slots[-1] for w in windows if w.slots),
+                *(w.last_booked for w in windows),
             )
-            for w in windows:
-                w.slots.append(slot)
-            return slot - now
+            slots = [_Slot(at) for _ in windows]
+            for window, slot in zip(windows, slots, strict=True):
+                window.slots.append(slot)
+                window.last_booked = at
+            return Reservation(at - now, slots, self._clock)
 
     def pause(self, seconds: float) -> None:
         """Hold back every request for ``seconds`` (the server asked for it)."""

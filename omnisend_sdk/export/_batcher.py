@@ -23,7 +23,10 @@ class PendingItem:
         email: The normalised email, which identifies the item in Omnisend's batch answers.
         body: The contact's request body.
         size: The body's encoded size in bytes (plus its separator).
-        attempts: Batches this item has been sent in so far.
+        attempts: Times Omnisend processed the item and answered "not now" (429 or 5xx): what
+            ``max_item_attempts`` counts. A batch refused whole, lost or stopped before the item
+            does not count against it.
+        sends: Batches the item has been sent in, whatever became of them (a safety stop).
     """
 
     row: int
@@ -31,6 +34,7 @@ class PendingItem:
     body: Mapping[str, Any]
     size: int
     attempts: int = 0
+    sends: int = 0
 
     @classmethod
     def of(cls, row: int, email: str, body: Mapping[str, Any]) -> PendingItem:

@@ -51,8 +51,10 @@ StopReason = Literal["deadline", "cancelled", "limit", "error"]
 
 #: Batches each sender may have waiting in the queue: enough to never starve a sender.
 _QUEUE_PER_SENDER = 2
-#: A row is sent in at most this many batches before it counts as failed.
+#: A row Omnisend answers "not now" (429 or 5xx inside a batch) this many times counts as failed.
 DEFAULT_MAX_ITEM_ATTEMPTS = 3
+#: Whatever the reasons, a row is sent in at most this many batches: a guard against loops.
+MAX_ITEM_SENDS = 12
 #: Senders by default: at 400 requests a minute this covers up to ~2.4 s of latency per request.
 DEFAULT_CONCURRENCY = 16
 #: Polls per rate-limit window at the slowest: 6 (every 10 s at Omnisend's real pace) keeps polling
@@ -116,10 +118,13 @@ class Engine:
         self._cancel = cancel or threading.Event()
         self._deadline = time.monotonic() + options.limits.deadline.total_seconds()
         self._result = EngineResult()
-        self._queue: asyncio.Queue[list[PendingItem] | None] = asyncio.Queue(
-            options.concurrency * _QUEUE_PER_SENDER
-        )
+        # Unbounded, so a sender or the tracker can hand batches back without ever blocking;
+        # the producer alone is held back, by ``_room``, to keep memory flat.
+        self._queue: asyncio.Queue[_Queued | None] = asyncio.Queue()
+        self._room = asyncio.Semaphore(options.concurrency * _QUEUE_PER_SENDER)
         self._pending_rows = 0  # rows handed to a batch and not yet at a final outcome
+        self._produced = False  # every row has been read and queued
+        self._posting = 0  # batch posts under way
         self._moved = asyncio.Event()  # set whenever rows reach an outcome
         self._tracker = Tracker(gateway, self._settle_batch, self._resend_lost)
         self._tagger = (
@@ -143,9 +148,10 @@ class Engine:
         tracker = asyncio.create_task(self._track_loop())
         try:
             await self._produce(rows, skip)
+            self._produced = True
             await self._wait_until_settled()
             for _ in senders:
-                await self._queue.put(None)
+                self._queue.put_nowait(None)
             await asyncio.gather(*senders)
         except BaseException:
             # Cancelled (Ctrl-C) or a bug: stop every task now; the journal already holds each
@@ -169,14 +175,15 @@ class Engine:
         """Settle what an earlier run left in flight; returns the rows this pass must not send."""
         if not self._journal.resumed:
             return _Skip(RowSet(), RowSet())
+        if self._tagger is not None:
+            # Before reconciling: rows it settles are queued for tagging as they settle.
+            self._tagger.add(self._journal.untagged())
         unresolved = self._journal.unresolved_batches()
         if unresolved:
             logger.info("resuming: reconciling %d batches left in flight", len(unresolved))
             await self._reconcile_unresolved(unresolved)
             # The source pass below counts every done row from the journal, these included.
             self._result = EngineResult(batches=self._result.batches)
-        if self._tagger is not None:
-            self._tagger.add(self._journal.untagged())
         still_open = RowSet(row for b in self._journal.unresolved_batches() for row, _ in b.rows)
         return _Skip(self._journal.rows_done(), still_open)
 
@@ -225,14 +232,24 @@ class Engine:
                 assert mapped.email is not None
                 self._pending_rows += 1
                 for batch in batcher.add(PendingItem.of(mapped.row, mapped.email, body)):
-                    await self._queue.put(batch)
+                    await self._enqueue_new(batch)
             if count % 1000 == 0:
                 await asyncio.sleep(0)  # let senders and the tracker run between chunks of rows
             if self._stopping():
                 break
         last = batcher.flush()
         if last:
-            await self._queue.put(last)
+            await self._enqueue_new(last)
+
+    async def _enqueue_new(self, items: list[PendingItem]) -> None:
+        """Queue a batch read from the source, once a sender has room for it."""
+        await self._room.acquire()
+        self._queue.put_nowait(_Queued(items, new=True))
+
+    def _enqueue_again(self, items: list[PendingItem]) -> None:
+        """Queue rows to be sent again; never waits, so no sender can block itself."""
+        if items:
+            self._queue.put_nowait(_Queued(items, new=False))
 
     def _count_rejected(self, mapped: MappedRow) -> None:
         self._result.issues.extend(mapped.issues)
@@ -293,17 +310,20 @@ class Engine:
         return self._stopping() and self._result.stop_reason != "limit"
 
     async def _send_loop(self) -> None:
-        while (batch := await self._queue.get()) is not None:
+        while (queued := await self._queue.get()) is not None:
+            if queued.new:
+                self._room.release()
             if self._sending_stopped():
                 continue  # left for a resumed run: the rows stay pending, so count as not sent
-            await self._send(batch)
+            await self._send(queued.items)
 
     async def _send(self, items: list[PendingItem]) -> None:
         seq = self._journal.batch_built([(i.row, i.email) for i in items])
         sent_at = datetime.now(UTC)
         self._journal.batch_sent(seq, sent_at)
         for item in items:
-            item.attempts += 1
+            item.sends += 1
+        self._posting += 1
         try:
             batch = await self._gateway.create_batch([i.body for i in items])
         except OutcomeUnknownError:
@@ -325,12 +345,14 @@ class Engine:
             self._journal.batch_accepted(seq, batch.batch_id)
             self._tracker.track(TrackedBatch(seq, items, sent_at, batch.batch_id))
             self._progress.batch_sent(len(items))
+        finally:
+            self._posting -= 1
 
     async def _refused(self, items: list[PendingItem], error: OmnisendError) -> None:
         """Omnisend refused a whole batch: halve it until the bad rows stand alone."""
         if len(items) > 1:
             for half in _halves(items):
-                await self._queue.put(half)
+                self._enqueue_again(half)
             return
         (item,) = items
         reason = error.problem.detail if isinstance(error, APIStatusError) else None
@@ -351,8 +373,13 @@ class Engine:
             await asyncio.sleep(interval)
             await self._tracker.poll_safely()
             self._report_throttling()
-            following = len(self._tracker) > 0
-            interval = min(interval * 2, self._poll_interval) if following else self._first_poll
+            # Poll sooner when nothing is being followed, or when everything has been sent (the
+            # budget is free then, and only the last batches stand between us and the end).
+            slow_down = len(self._tracker) > 0 and not self._all_posted()
+            interval = min(interval * 2, self._poll_interval) if slow_down else self._first_poll
+
+    def _all_posted(self) -> bool:
+        return self._produced and self._queue.empty() and self._posting == 0
 
     def _report_throttling(self) -> None:
         throttled = self._gateway.stats().throttled_seconds
@@ -381,14 +408,16 @@ class Engine:
         issues = list(settlement.issues)
         again: list[PendingItem] = []
         released = 0
+        for item in settlement.retry:
+            item.attempts += 1  # Omnisend processed it and answered "not now"
         for item in (*settlement.retry, *settlement.unprocessed):
             if not item.body:
                 released += 1  # an earlier run's row: this run's source pass sends it again
-            elif item.attempts >= self._options.max_item_attempts:
+            elif item.attempts >= self._options.max_item_attempts or item.sends >= MAX_ITEM_SENDS:
                 issue = failure_issue(
                     item,
                     code="gave_up",
-                    message=f"Omnisend could not process the contact in {item.attempts} batches",
+                    message=f"Omnisend could not process the contact (sent {item.sends} times)",
                 )
                 issues.append(issue)
                 done.append(DoneRow(item.row, item.email, "failed", issue_to_dict(issue)))
@@ -398,16 +427,15 @@ class Engine:
         self._pending_rows -= released
         self._finish_rows(done, issues)
         # A stopped batch goes again in halves, so its bad rows stop less of the rest.
-        for part in _halves(again) if batch.status == "stopped" else [again] if again else []:
-            await self._queue.put(part)
+        for part in _halves(again) if batch.status == "stopped" else [again]:
+            self._enqueue_again(part)
 
     async def _resend_lost(self, tracked: TrackedBatch) -> None:
         """A lost batch was never created (or is gone): send its rows again."""
         self._journal.batch_dropped(tracked.seq)
         resendable = [i for i in tracked.items if i.body]
         self._pending_rows -= len(tracked.items) - len(resendable)
-        if resendable:
-            await self._queue.put(resendable)
+        self._enqueue_again(resendable)
 
     def _finish_rows(self, done: Sequence[DoneRow], issues: Sequence[RowIssue]) -> None:
         """Count rows that reached their outcome (already journaled) and tag the exported ones."""
@@ -427,6 +455,14 @@ class Engine:
         await self._tagger.close(flush=not self._sending_stopped())
         self._result.tagged = self._journal.tagged_count()
         self._result.tag_failed = self._tagger.failed
+
+
+@attrs.frozen
+class _Queued:
+    """A batch waiting for a sender; ``new`` ones came from the source and hold a room slot."""
+
+    items: list[PendingItem]
+    new: bool
 
 
 @attrs.frozen

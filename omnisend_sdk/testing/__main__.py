@@ -15,6 +15,7 @@ from types import FrameType
 
 from ._auth import EMULATOR_API_KEY
 from ._emulator import OmnisendEmulator
+from ._faults import FaultPlan, Latency
 from ._ratelimit import RateLimits
 
 
@@ -46,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="send X-Rate-Limit-* headers on every answer",
     )
+    serve.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="added response time in real seconds, as a network would add (default 0)",
+    )
     return parser
 
 
@@ -56,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_keys=args.api_keys or (EMULATOR_API_KEY,),
         time_scale=args.time_scale,
         rate_limits=RateLimits(headers=args.rate_limit_headers),
+        faults=FaultPlan(latency=Latency.fixed(args.latency)) if args.latency > 0 else None,
         seed=args.seed,
     )
     stop = threading.Event()

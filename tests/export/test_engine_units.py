@@ -160,12 +160,6 @@ async def test_max_item_attempts_is_the_number_of_batches_a_row_is_sent_in(attem
     assert issue_codes(result) == {0: "gave_up"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: _engine.Engine._send counts every POST toward max_item_attempts, also "
-    "POSTs refused whole with a 400 before any item was processed; a good row that was halved "
-    "out of a refused batch is given up on its first retryable item error instead of resent",
-)
 async def test_a_row_halved_out_of_a_refused_batch_still_gets_its_item_retries() -> None:
     bad, unlucky = email(2), email(3)
     gateway = FakeGateway(
@@ -230,12 +224,6 @@ async def test_retryable_rows_of_a_stopped_batch_go_again_with_its_unprocessed_r
     assert exported(result) == 6
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: _engine.Engine._apply gives up (code gave_up) on the unprocessed rows of a "
-    "stopped batch once they have been in max_item_attempts batches, though Omnisend never "
-    "processed them: a neighbour that keeps stopping its batch takes innocent rows down with it",
-)
 async def test_rows_a_stopped_batch_never_reached_are_not_given_up_for_a_neighbour() -> None:
     gateway = FakeGateway(
         answer=lambda e, _send: 503 if e == email(0) else 201, stop_after_errors=1
@@ -275,12 +263,6 @@ async def test_a_refused_batch_is_halved_until_the_bad_row_stands_alone(
     assert result.stop_reason is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: _engine.Engine._refused awaits queue.put() for the halves from inside "
-    "the sender; with concurrency=1 the only sender blocks on a queue the producer has filled "
-    "(maxsize concurrency*2), nobody consumes, and the export hangs",
-)
 async def test_a_refused_batch_does_not_hang_a_single_sender() -> None:
     bad = email(0)
     gateway = FakeGateway(
@@ -499,12 +481,6 @@ async def test_a_resumed_export_settles_an_accepted_batch_instead_of_resending_i
     assert result.tagged == 8
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: _engine.Engine._resume queues the rows of batches it reconciles for "
-    "tagging twice: once through _finish_rows (from _reconcile_unresolved) and again through "
-    "journal.untagged(), which still lists them; each such contact gets two tag calls",
-)
 async def test_a_resumed_export_tags_each_reconciled_contact_once(tmp_path: Path) -> None:
     gateway = FakeGateway()
     stored_batch(gateway, "earlier", emails(5))

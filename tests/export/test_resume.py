@@ -24,7 +24,7 @@ def run_worker(url: str, state_dir: Path, report: Path, *, kill_after: float | N
     command = [sys.executable, "-m", "tests.export.resume_worker", url, str(state_dir), str(ROWS)]
     log = report.with_suffix(".log")
     with log.open("wb") as errors:
-        worker = subprocess.Popen(  # noqa: S603 - our own worker, no shell
+        worker = subprocess.Popen(
             [*command, str(report)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=errors
         )
         if kill_after is not None:

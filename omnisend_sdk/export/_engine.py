@@ -10,6 +10,7 @@ so a killed export resumes where it stopped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -125,6 +126,7 @@ class Engine:
         self._pending_rows = 0  # rows handed to a batch and not yet at a final outcome
         self._produced = False  # every row has been read and queued
         self._posting = 0  # batch posts under way
+        self._wake_tracker = asyncio.Event()  # set when the last post is answered
         self._moved = asyncio.Event()  # set whenever rows reach an outcome
         self._tracker = Tracker(gateway, self._settle_batch, self._resend_lost)
         self._tagger = (
@@ -347,6 +349,8 @@ class Engine:
             self._progress.batch_sent(len(items))
         finally:
             self._posting -= 1
+            if self._all_posted():
+                self._wake_tracker.set()  # the budget is free now: follow the last batches closely
 
     async def _refused(self, items: list[PendingItem], error: OmnisendError) -> None:
         """Omnisend refused a whole batch: halve it until the bad rows stand alone."""
@@ -370,7 +374,9 @@ class Engine:
     async def _track_loop(self) -> None:
         interval = self._first_poll
         while True:
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake_tracker.wait(), timeout=interval)
+            self._wake_tracker.clear()
             await self._tracker.poll_safely()
             self._report_throttling()
             # Poll sooner when nothing is being followed, or when everything has been sent (the

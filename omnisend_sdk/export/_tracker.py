@@ -95,17 +95,20 @@ class Tracker:
         """Look once at every batch in flight; settle those Omnisend is done with."""
         if not self._batches:
             return
-        since = min(b.sent_at for b in self._batches.values()) - CLOCK_MARGIN
-        listed = await self._list(since)
-        for tracked in list(self._batches.values()):
+        # Only batches known before the listing: one sent while it was under way may be missing
+        # from it, and is better looked at in the next poll than fetched alone.
+        known = list(self._batches.values())
+        since = min(b.sent_at for b in known) - CLOCK_MARGIN
+        listed = await self._list(since, known)
+        for tracked in known:
             if tracked.batch_id is None:
                 await self._find_lost(tracked, listed)
             else:
                 await self._check(tracked, listed.get(tracked.batch_id))
 
-    async def _list(self, since: datetime) -> dict[str, Batch]:
-        wanted = {b.batch_id for b in self._batches.values() if b.batch_id is not None}
-        want_any_lost = any(b.batch_id is None for b in self._batches.values())
+    async def _list(self, since: datetime, known: list[TrackedBatch]) -> dict[str, Batch]:
+        wanted = {b.batch_id for b in known if b.batch_id is not None}
+        want_any_lost = any(b.batch_id is None for b in known)
         listed: dict[str, Batch] = {}
         offset = 0
         while True:

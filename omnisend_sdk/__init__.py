@@ -59,6 +59,7 @@ from omnisend_sdk.export import (
     export_segment,
     export_segment_async,
     plan_export,
+    send_test_profile,
 )
 from omnisend_sdk.mapping import Constant, ContactMapping, RowIssue
 
@@ -119,4 +120,5 @@ __all__ = [
     "export_segment",
     "export_segment_async",
     "plan_export",
+    "send_test_profile",
 ]

@@ -29,6 +29,11 @@ from omnisend_sdk.export._report import (
     ExportStatus,
     Membership,
 )
+from omnisend_sdk.export._test_send import (
+    TestSendResult,
+    send_test_profile,
+    send_test_profile_async,
+)
 
 __all__ = [
     "CallbackProgress",
@@ -46,6 +51,7 @@ __all__ = [
     "Membership",
     "PrivacyAcknowledgement",
     "ProgressCallbacks",
+    "TestSendResult",
     "TqdmProgress",
     "UserNotAllowedError",
     "acknowledge_privacy",
@@ -54,4 +60,6 @@ __all__ = [
     "export_segment",
     "export_segment_async",
     "plan_export",
+    "send_test_profile",
+    "send_test_profile_async",
 ]

@@ -68,7 +68,7 @@ class ExportInterrupted(KeyboardInterrupt):
 
 
 @attrs.frozen(kw_only=True)
-class _Target:
+class Target:
     """Who the export talks to and under whose acknowledgement."""
 
     client: Client
@@ -77,7 +77,7 @@ class _Target:
     privacy: PrivacyAcknowledgement | None
 
 
-def _target(
+def resolve_target(
     client: Client | None,
     connection: Connection | None,
     *,
@@ -85,7 +85,7 @@ def _target(
     state_dir: Path | None,
     client_options: Mapping[str, Any],
     prefer_async: bool,
-) -> _Target:
+) -> Target:
     if (client is None) == (connection is None):
         raise ConfigurationError("pass exactly one of client= or connection=")
     if connection is not None:
@@ -95,10 +95,10 @@ def _target(
             if prefer_async
             else connection.client(**client_options)
         )
-        return _Target(client=made, owned=True, connection_name=connection.name, privacy=privacy)
+        return Target(client=made, owned=True, connection_name=connection.name, privacy=privacy)
     assert client is not None
     privacy = require_privacy_acknowledgement(client, state_dir=state_dir)
-    return _Target(client=client, owned=False, connection_name=None, privacy=privacy)
+    return Target(client=client, owned=False, connection_name=None, privacy=privacy)
 
 
 def journal_path(state_dir: Path, segment: str, source: object, target: Client) -> Path:
@@ -316,7 +316,7 @@ class _Export:
         client_options: Mapping[str, Any],
         prefer_async: bool,
     ) -> ExportReport:
-        target = _target(
+        target = resolve_target(
             client,
             connection,
             run_by=self.run_by,
@@ -332,10 +332,9 @@ class _Export:
         finally:
             if isinstance(gateway, ThreadedClientGateway):
                 gateway.close()
-            if target.owned:
-                await _close(target.client)
+            await close_owned(target)
 
-    def _dry_run(self, target: _Target, gateway: ExportGateway) -> ExportReport:
+    def _dry_run(self, target: Target, gateway: ExportGateway) -> ExportReport:
         started = datetime.now(UTC)
         plan = plan_export(
             open_source(self.source, **self.source_options),
@@ -354,7 +353,7 @@ class _Export:
         )
         return self._report(target, gateway, result, started, ClientStats(), dry_run=True)
 
-    async def _export(self, target: _Target, gateway: ExportGateway) -> ExportReport:
+    async def _export(self, target: Target, gateway: ExportGateway) -> ExportReport:
         row_source = open_source(self.source, **self.source_options)
         self.limits.check_count(row_source.row_count)
         rows = map_rows(self.mapping, row_source)  # checks the columns before reading a row
@@ -391,7 +390,7 @@ class _Export:
 
     def _report(
         self,
-        target: _Target,
+        target: Target,
         gateway: ExportGateway,
         result: EngineResult,
         started: datetime,
@@ -433,8 +432,11 @@ class _Export:
         )
 
 
-async def _close(client: Client) -> None:
-    if isinstance(client, AsyncOmnisendClient):
-        await client.aclose()
+async def close_owned(target: Target) -> None:
+    """Close the client, if the export made it (from a connection)."""
+    if not target.owned:
+        return
+    if isinstance(target.client, AsyncOmnisendClient):
+        await target.client.aclose()
     else:
-        client.close()
+        target.client.close()

@@ -6,12 +6,18 @@
     ├── ConfigurationError          bad settings: no key, plain-http base URL (ValueError)
     ├── InvalidRequestError         refused before sending: too many items... (ValueError)
     ├── MappingError                a mapping that cannot work on this source (ValueError)
+    │   ├── InvalidValueError       one value a per-row rule cannot accept (mapping)
+    │   └── SourceError             a source that cannot be read (sources)
     ├── PrivacyAcknowledgementError an export through a connection nobody acknowledged
+    │   └── UserNotAllowedError     a user outside the connection's allowed users (export)
     ├── APIConnectionError          no answer from Omnisend (httpx transport errors, translated)
     │   └── APITimeoutError         the request timed out
     ├── OutcomeUnknownError         a request not safe to repeat may or may not have taken effect
     ├── BatchWaitTimeoutError       a batch did not finish within the time allowed
     ├── UnexpectedResponseError     a 2xx answer the SDK could not read
+    ├── ExportLimitError            a segment over the profile cap, nothing sent (export)
+    ├── ExportFailedError           report.raise_for_failures(): rows were lost (export)
+    ├── ReportInconsistentError     counts that do not add up: an SDK bug (export)
     └── APIStatusError              Omnisend answered with an error status
         ├── BadRequestError         400 (problem details list the fields)
         ├── AuthenticationError     401 key missing or invalid
@@ -21,6 +27,9 @@
         ├── GoneError               410 retired API version
         ├── RateLimitError          429 (``retry_after`` in seconds)
         └── ServerError             5xx
+
+Ctrl-C during ``export_segment()`` raises ``ExportInterrupted``, a ``KeyboardInterrupt`` (so that
+``except Exception`` does not swallow the user's stop) carrying the partial report.
 
 ``str()`` of an :class:`APIStatusError` gives the status, Omnisend's title and detail, and the trace
 id (``instance``) to quote to Omnisend's support. No exception ever holds the API key.

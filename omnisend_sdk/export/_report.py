@@ -25,8 +25,8 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 import attrs
 
 from omnisend_sdk._errors import OmnisendError
-from omnisend_sdk._privacy import mask_email
 from omnisend_sdk.export._connection import PrivacyAcknowledgement
+from omnisend_sdk.mapping import mask_email
 from omnisend_sdk.mapping._issues import RowIssue
 
 ExportStatus: TypeAlias = Literal["completed", "partial", "cancelled", "limit_exceeded"]

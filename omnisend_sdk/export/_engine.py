@@ -178,8 +178,8 @@ class Engine:
         if not self._journal.resumed:
             return _Skip(RowSet(), RowSet())
         if self._tagger is not None:
-            # Before reconciling: rows it settles are queued for tagging as they settle.
-            self._tagger.add(self._journal.untagged())
+            # Before reconciling: rows it settles are counted in as they settle.
+            self._tagger.add(self._journal.untagged_count())
         unresolved = self._journal.unresolved_batches()
         if unresolved:
             logger.info("resuming: reconciling %d batches left in flight", len(unresolved))
@@ -449,10 +449,11 @@ class Engine:
             self._result.outcomes[row.outcome] += 1
         self._result.issues.extend(issues)
         self._pending_rows -= len(done)
-        exported = [(d.row, d.email) for d in done if d.outcome != "failed"]
+        failed = sum(1 for d in done if d.outcome == "failed")
+        exported = len(done) - failed
         if self._tagger is not None and exported:
             self._tagger.add(exported)
-        self._progress.batch_done(len(exported), len(done) - len(exported))
+        self._progress.batch_done(exported, failed)
         self._moved.set()
 
     async def _close_tagger(self) -> None:

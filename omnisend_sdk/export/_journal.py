@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS rows (
     row INTEGER PRIMARY KEY,
     email TEXT NOT NULL,
     outcome TEXT NOT NULL,
-    tagged INTEGER NOT NULL DEFAULT 0,
+    tagged INTEGER NOT NULL DEFAULT 0,  -- 0 to tag, 1 tagged, 2 in a tag call now, 3 failed
     issue TEXT
 );
 """
@@ -112,7 +112,10 @@ class Journal:
         if stored is not None and stored != export_key:
             raise ValueError(f"{path} is the journal of another export")
         self.resumed = self._meta("status") == "running"
-        if not self.resumed:
+        if self.resumed:
+            # Tag calls of the earlier run that were under way or failed: try them again.
+            self._db.execute("UPDATE rows SET tagged = 0 WHERE tagged IN (2, 3)")
+        else:
             self._reset(export_key)
 
     def _reset(self, export_key: str) -> None:
@@ -222,6 +225,30 @@ class Journal:
     def rows_tagged(self, rows: Iterable[int]) -> None:
         """The segment tag was added to these rows' contacts."""
         self._db.executemany("UPDATE rows SET tagged = 1 WHERE row = ?", ((r,) for r in rows))
+
+    def claim_untagged(self, limit: int) -> list[tuple[int, str]]:
+        """Take up to ``limit`` exported rows still to tag, marking them as in a tag call.
+
+        The backlog of rows to tag stays here, not in memory: tagging is the slower stream (60
+        calls a minute), so for a big export it grows to most of the segment.
+        """
+        claimed = self._db.execute(
+            "UPDATE rows SET tagged = 2 WHERE row IN (SELECT row FROM rows WHERE tagged = 0 "
+            "AND outcome != 'failed' ORDER BY row LIMIT ?) RETURNING row, email",
+            (limit,),
+        ).fetchall()
+        return [(row, email) for row, email in claimed]
+
+    def rows_tag_failed(self, rows: Iterable[int]) -> None:
+        """A tag call for these rows failed; a later run tries again."""
+        self._db.executemany("UPDATE rows SET tagged = 3 WHERE row = ?", ((r,) for r in rows))
+
+    def untagged_count(self) -> int:
+        """Exported rows still to tag."""
+        found = self._db.execute(
+            "SELECT count(*) FROM rows WHERE tagged = 0 AND outcome != 'failed'"
+        ).fetchone()
+        return int(found[0])
 
     def untagged(self) -> Iterator[tuple[int, str]]:
         """Exported rows whose segment tag was not added yet."""

@@ -2,14 +2,14 @@
 
 A tag in the contact body would replace every tag the contact has; ``/contacts/tags`` adds one and
 leaves the rest. Calls carry 250 emails each and run beside the contact batches, so an export takes
-as long as the slower of the two, not their sum.
+as long as the slower of the two, not their sum. Tagging is usually the slower (60 calls a minute),
+so the rows waiting for their tag are taken from the journal, 250 at a time, not kept in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
 
 from omnisend_sdk._constants import LOGGER_NAME, MAX_TAG_SELECTORS
 from omnisend_sdk._errors import OmnisendError
@@ -29,48 +29,60 @@ class Tagger:
         self._gateway = gateway
         self._journal = journal
         self._tag = tag
-        self._waiting: list[tuple[int, str]] = []
+        self._waiting = 0  # exported rows recorded in the journal and not yet in a tag call
+        self._flushing = False
         self._calls: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(TAG_CONCURRENCY)
         self.tagged = 0
         self.failed = 0
-        self.errors: list[str] = []
 
-    def add(self, rows: Iterable[tuple[int, str]]) -> None:
-        """Queue exported rows (row number, email) for tagging."""
-        self._waiting.extend(rows)
-        while len(self._waiting) >= MAX_TAG_SELECTORS:
-            self._call(self._waiting[:MAX_TAG_SELECTORS])
-            del self._waiting[:MAX_TAG_SELECTORS]
+    def add(self, exported: int) -> None:
+        """``exported`` more rows were recorded as exported in the journal: tag them."""
+        self._waiting += exported
+        self._pump()
 
-    def _call(self, rows: list[tuple[int, str]]) -> None:
-        task = asyncio.create_task(self._tag_rows(rows))
-        self._calls.add(task)
-        task.add_done_callback(self._calls.discard)
+    def _pump(self) -> None:
+        # Start calls while there is room and a full call's worth waiting (or anything, at the end).
+        while len(self._calls) < TAG_CONCURRENCY and (
+            self._waiting >= MAX_TAG_SELECTORS or (self._flushing and self._waiting > 0)
+        ):
+            self._waiting -= min(self._waiting, MAX_TAG_SELECTORS)
+            task = asyncio.create_task(self._tag_some())
+            self._calls.add(task)
+            task.add_done_callback(self._call_ended)
 
-    async def _tag_rows(self, rows: list[tuple[int, str]]) -> None:
-        async with self._slots:
-            try:
-                await self._gateway.add_tags([self._tag], [email for _, email in rows])
-            except OmnisendError as error:
-                # The contacts are in Omnisend; only the membership mark is missing. The journal
-                # keeps them untagged, so a rerun tags them.
-                self.failed += len(rows)
-                self.errors.append(str(error))
-                logger.warning("adding the segment tag to %d contacts failed: %s", len(rows), error)
-                return
+    def _call_ended(self, task: asyncio.Task[None]) -> None:
+        self._calls.discard(task)
+        if not task.cancelled():
+            self._pump()
+
+    async def _tag_some(self) -> None:
+        rows = self._journal.claim_untagged(MAX_TAG_SELECTORS)
+        if not rows:
+            return
+        try:
+            await self._gateway.add_tags([self._tag], [email for _, email in rows])
+        except OmnisendError as error:
+            # The contacts are in Omnisend; only the membership mark is missing. The journal
+            # keeps them untagged, so a rerun tags them.
+            self._journal.rows_tag_failed(row for row, _ in rows)
+            self.failed += len(rows)
+            logger.warning("adding the segment tag to %d contacts failed: %s", len(rows), error)
+            return
         self._journal.rows_tagged(row for row, _ in rows)
         self.tagged += len(rows)
 
     async def close(self, *, flush: bool = True) -> None:
-        """Wait for every call in flight; with ``flush``, first tag what is still waiting.
+        """Wait for every call in flight; with ``flush``, first tag everything still waiting.
 
-        Without ``flush`` (a cancelled export) waiting rows stay untagged in the journal, and a
+        Without ``flush`` (a stopped export) waiting rows stay untagged in the journal, and a
         rerun tags them.
         """
-        if flush and self._waiting:
-            self._call(self._waiting)
-        self._waiting = []
+        if flush:
+            self._flushing = True
+            self._waiting = self._journal.untagged_count()
+            self._pump()
+        else:
+            self._waiting = 0
         while self._calls:
             results = await asyncio.gather(*list(self._calls), return_exceptions=True)
             for result in results:
@@ -79,6 +91,6 @@ class Tagger:
 
     def cancel(self) -> None:
         """Stop at once: untagged rows stay untagged in the journal for the next run."""
-        for task in self._calls:
+        self._waiting = 0
+        for task in list(self._calls):
             task.cancel()
-        self._waiting = []

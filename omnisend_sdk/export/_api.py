@@ -39,6 +39,7 @@ from omnisend_sdk.export._limits import (
 from omnisend_sdk.export._plan import plan_export
 from omnisend_sdk.export._progress import ExportProgress, ProgressCallbacks, default_progress
 from omnisend_sdk.export._report import ExportReport, ExportStatus, Membership
+from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._sync import run_sync
 from omnisend_sdk.mapping import ContactMapping, map_rows
 from omnisend_sdk.sources import open_source
@@ -356,7 +357,9 @@ class _Export:
     async def _export(self, target: Target, gateway: ExportGateway) -> ExportReport:
         row_source = open_source(self.source, **self.source_options)
         self.limits.check_count(row_source.row_count)
-        rows = map_rows(self.mapping, row_source)  # checks the columns before reading a row
+        seen = DiskSeenEmails()
+        # Checks the columns before reading a row.
+        rows = map_rows(self.mapping, row_source, seen=seen)
         state_dir = self.state_dir or default_state_dir()
         path = journal_path(state_dir, self.segment, self.source, target.client)
         journal = Journal(path if self.resume else None, export_key=path.stem)
@@ -384,6 +387,7 @@ class _Export:
             raise
         finally:
             journal.close()
+            seen.close()
         report = self._report(target, gateway, result, started, stats_before)
         self.progress.finished(report)
         return report

@@ -13,7 +13,12 @@ Pure: no network, no file reading (files are :mod:`omnisend_sdk.sources`' job), 
 from omnisend_sdk.mapping._country import Country, country_by_code, normalise_country
 from omnisend_sdk.mapping._custom import check_property_names, normalise_property_value
 from omnisend_sdk.mapping._dates import parse_birthdate, parse_timestamp
-from omnisend_sdk.mapping._dedupe import DUPLICATE_POLICIES, DuplicatePolicy
+from omnisend_sdk.mapping._dedupe import (
+    DUPLICATE_POLICIES,
+    DuplicatePolicy,
+    InMemorySeenEmails,
+    SeenEmails,
+)
 from omnisend_sdk.mapping._email import normalise_email
 from omnisend_sdk.mapping._gender import normalise_gender
 from omnisend_sdk.mapping._issues import (
@@ -41,6 +46,7 @@ __all__ = [
     "Country",
     "DuplicatePolicy",
     "FieldSource",
+    "InMemorySeenEmails",
     "InvalidValueError",
     "LongTextPolicy",
     "MappedRow",
@@ -49,6 +55,7 @@ __all__ = [
     "RowIssue",
     "RowMapper",
     "RowSource",
+    "SeenEmails",
     "Severity",
     "channel_state",
     "check_property_names",

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from omnisend_sdk._errors import MappingError
-from omnisend_sdk.mapping._dedupe import keep_first, keep_last, last_rows
+from omnisend_sdk.mapping._dedupe import SeenEmails, keep_first, keep_last, last_rows
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._row import Row, RowSource
 
@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from omnisend_sdk.mapping._mapping import ContactMapping
 
 
-def map_rows(mapping: ContactMapping, source: RowSource) -> Iterator[MappedRow]:
+def map_rows(
+    mapping: ContactMapping, source: RowSource, *, seen: SeenEmails | None = None
+) -> Iterator[MappedRow]:
     """Map every row of a source: one :class:`MappedRow` per source row, in source order.
 
     The columns are checked first (a :class:`MappingError` before any row is read). Rows the
@@ -24,6 +26,7 @@ def map_rows(mapping: ContactMapping, source: RowSource) -> Iterator[MappedRow]:
     Args:
         mapping: The mapping.
         source: A row source (see :func:`omnisend_sdk.sources.open_source`).
+        seen: Where the "first" policy keeps the emails sent so far (a dict by default).
 
     Raises:
         MappingError: A column the mapping needs is missing; or the ``"last"`` duplicate policy
@@ -31,7 +34,7 @@ def map_rows(mapping: ContactMapping, source: RowSource) -> Iterator[MappedRow]:
     """
     mapper = mapping.bind(source.columns)
     if mapping.duplicates == "first":
-        return keep_first(_mapped(mapper, source))
+        return keep_first(_mapped(mapper, source), seen)
     if not source.reiterable:
         raise MappingError(
             'duplicates="last" reads the source twice, but this source can be read only once'

@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS rows (
     tagged INTEGER NOT NULL DEFAULT 0,  -- 0 to tag, 1 tagged, 2 in a tag call now, 3 failed
     issue TEXT
 );
+-- The tag backlog: exported rows still to tag, in row order, without scanning every row.
+CREATE INDEX IF NOT EXISTS rows_to_tag ON rows (row) WHERE tagged = 0 AND outcome != 'failed';
 """
 
 

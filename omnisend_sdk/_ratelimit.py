@@ -18,6 +18,7 @@ the one of ``/segments``. Whether tag calls also count in the 400 is unconfirmed
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -58,7 +59,7 @@ class _Window:
         self.limit = limit
         self.window = window
         self.slots: deque[_Slot] = deque()  # in booking order; answers may move them later
-        self.last_booked = 0.0
+        self.last_booked = -math.inf
         self.throttled_until = 0.0  # while in the future, use only THROTTLED_SHARE of the limit
 
     def effective_limit(self, now: float) -> int:
@@ -71,12 +72,15 @@ class _Window:
         if self.slots and self.slots[0].at <= horizon:
             self.slots = deque(slot for slot in self.slots if slot.at > horizon)
         limit = self.effective_limit(now)
+        # Requests are spread evenly over the window rather than fired in one burst: a burst
+        # only moves the wait to the end of the window, and a server meets it all at once.
+        spaced = self.last_booked + self.window / limit
         if len(self.slots) < limit:
-            return now
+            return max(now, spaced)
         # The request may go once the limit-th latest slot has left the window (with a small
         # margin for requests whose answer came back much faster than the earlier one's).
         latest = sorted(slot.at for slot in self.slots)[-limit]
-        return latest + self.window * (1 + WINDOW_MARGIN)
+        return max(spaced, latest + self.window * (1 + WINDOW_MARGIN))
 
 
 class Reservation:

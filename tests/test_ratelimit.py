@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 from typing import Any
 
@@ -49,16 +50,28 @@ def test_no_window_ever_holds_more_than_the_limit(limit: int, gaps: list[float])
     assert _max_in_any_window(times, 60.0) <= limit
 
 
-def test_a_full_budget_is_used_without_waiting_then_paced(clock: FakeClock) -> None:
+def test_the_budget_is_spread_evenly_over_the_window(clock: FakeClock) -> None:
     limiter = RateLimiter(requests_per_minute=400, clock=clock)
 
     times = _send_times(limiter, clock, ["default"] * 1200)
 
-    window = 60 * (1 + WINDOW_MARGIN)  # a slot is reused a little after the window, never before
-    assert times[399] == times[0]  # the first 400 go at once
-    assert times[400] == pytest.approx(times[0] + window)
-    assert times[-1] == pytest.approx(times[0] + 2 * window)  # 1200 requests: two full windows
+    gaps = [round(b - a, 9) for a, b in itertools.pairwise(times)]
+    # One request every 60/400 s, no burst and no idle stretch; where a window's first slot
+    # comes back, the small safety margin (1% of the window) is added once.
+    assert set(gaps) == {0.15, round(0.15 + 60 * WINDOW_MARGIN, 9)}
+    assert gaps.count(0.15) == 1197
     assert _max_in_any_window(times, 60.0) == 400
+
+
+def test_a_slot_is_reused_only_after_its_answer_left_the_window(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=4, clock=clock)
+    slow = [limiter.book() for _ in range(4)]  # spread over 45 s
+    clock.sleep(50)
+    for reservation in slow:
+        reservation.answered()  # the server saw them late: answers at 1,050 s
+
+    # counted from the answers, not from when they were sent
+    assert limiter.reserve() == pytest.approx(60 * (1 + WINDOW_MARGIN))
 
 
 def test_tag_calls_have_their_own_window(clock: FakeClock) -> None:
@@ -69,7 +82,7 @@ def test_tag_calls_have_their_own_window(clock: FakeClock) -> None:
     other_times = _send_times(limiter, clock, ["default"] * 100)
 
     assert _max_in_any_window(tag_times, 60.0) == 10
-    assert other_times == [1_000.0] * 100
+    assert other_times == pytest.approx([1_000.0 + 0.6 * i for i in range(100)])
 
 
 def test_threads_share_one_budget() -> None:

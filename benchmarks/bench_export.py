@@ -9,11 +9,12 @@ Run from the repository root::
 (a) pace: the emulator runs as a loopback HTTP server in its own process, its clock ``time-scale``
 times faster than real time (5 by default: faster, and the emulator process, which validates and
 stores every contact, no longer keeps up on a 2-core machine), every answer delayed by
-``--latency`` real seconds. The client's limiter is scaled the same way, so the export meets Omnisend's limits exactly as it would in
-production, only faster. Printed: contacts per (emulator) minute against the API's ceiling of
-40,000 (100 per batch, 400 requests a minute), and the requests spent beyond the batch posts.
-It runs once without segment membership (the contact floor) and once with the segment tag (whose
-own floor is 15,000 contacts a minute: 250 emails per call, 60 calls a minute).
+``--latency`` real seconds. The client's limiter is scaled the same way, so the export meets
+Omnisend's limits exactly as it would in production, only faster. Printed: contacts per (emulator)
+minute against the API's ceiling of 40,000 (100 per batch, 400 requests a minute), and the requests
+spent beyond the batch posts. It runs once without segment membership (the contact floor) and once
+with the segment tag (whose own floor is 15,000 contacts a minute: 250 emails per call, 60 calls a
+minute).
 
 (b) scale: 1,000,000 rows with the rate limits far out of the way, to measure the SDK itself:
 wall time, CPU seconds of the exporting process and its peak resident memory.
@@ -121,16 +122,16 @@ def pace(args: argparse.Namespace) -> None:
         posts = report.batches  # type: ignore[attr-defined]
         tag_calls = -(-report.tagged // 250) if membership == "tag" else 0  # type: ignore[attr-defined]
         extra = report.requests - posts - tag_calls  # type: ignore[attr-defined]
-        # A sliding window lets the first 400 requests go at once, so a short export can beat the
-        # steady ceiling; the ideal schedule is when a perfect client's last request could go.
+        # The ideal: every request of the limiting stream at exactly the limit, nothing else.
         per_window = 400 if membership == "none" else 60
         stream = posts + extra if membership == "none" else tag_calls
-        ideal_minutes = (stream - 1) // per_window
+        ideal_minutes = stream / per_window
         print(
             f"  membership={membership:<4}  exported {report.exported:,} in {wall:.1f} s "  # type: ignore[attr-defined]
             f"({emulated_minutes:.2f} emulated min): {achieved:,.0f} contacts/min = "
-            f"{achieved / ceiling:.3f} of the {ceiling:,}/min ceiling; ideal schedule "
-            f"{ideal_minutes} min + processing ({ideal_minutes / emulated_minutes:.2f} of it); "
+            f"{achieved / ceiling:.3f} of the {ceiling:,}/min ceiling; the requests made at "
+            f"exactly the limit would take {ideal_minutes:.2f} min "
+            f"({ideal_minutes / emulated_minutes:.3f} of the time taken); "
             f"{posts:,} batch posts, {extra} other requests ({extra / max(posts, 1):.1%}), "
             f"{report.rate_limited} answered 429"  # type: ignore[attr-defined]
         )

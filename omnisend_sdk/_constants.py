@@ -59,9 +59,9 @@ DEFAULT_REQUESTS_PER_MINUTE: Final = 400
 DEFAULT_TAG_REQUESTS_PER_MINUTE: Final = 60
 #: After a 429 the limiter uses this share of the limit until the window has passed without one.
 THROTTLED_SHARE: Final = 0.8
-#: A slot is only reused this share of a window later than the window itself: requests reach the
-#: server after varying delays, and one arriving early would land in a still-full window (a 429).
-WINDOW_MARGIN: Final = 0.01
+#: A slot is reused this share of a window after the window itself. Slots count from the answer,
+#: which comes after the server counted the request, so this only covers clocks that tick apart.
+WINDOW_MARGIN: Final = 0.002
 
 # --- request limits ----------------------------------------------------------------------------
 

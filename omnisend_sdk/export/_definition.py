@@ -133,7 +133,7 @@ class ExportDefinition:
         source: The file to read (CSV or JSON Lines), or ``None`` when ``run()`` is given one.
             A relative path is relative to the working directory of the process that runs it.
         options: Further ``export_segment`` keywords (``membership``, ``max_profiles``,
-            ``contract_cap``, ``on_limit``, ``deadline_seconds``...): plain data only.
+            ``contract_cap``, ``on_limit``, ``deadline`` (seconds)...): plain data only.
 
     Raises:
         ConfigurationError: An empty name, connection or segment; options that cannot be saved,
@@ -240,7 +240,7 @@ class ExportDefinition:
             source: What to read instead of ``self.source``: a path, an iterable of mappings,
                 a DataFrame or an Arrow table.
             **overrides: ``export_segment`` keywords that win over the saved options
-                (``progress``, ``dry_run``, ``deadline_seconds``...).
+                (``progress``, ``dry_run``, ``deadline`` (seconds)...).
 
         Returns:
             The export's report.

@@ -44,7 +44,7 @@ from omnisend_sdk.export._reconcile import (
 )
 from omnisend_sdk.export._tagger import Tagger
 from omnisend_sdk.export._tracker import TrackedBatch, Tracker
-from omnisend_sdk.mapping import MappedRow, RowIssue
+from omnisend_sdk.mapping import MappedRow, RowIssue, is_duplicate
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -255,7 +255,7 @@ class Engine:
 
     def _count_rejected(self, mapped: MappedRow) -> None:
         self._result.issues.extend(mapped.issues)
-        if any(issue.code == "duplicate_email" for issue in mapped.issues):
+        if is_duplicate(mapped):
             self._result.duplicates += 1
         else:
             self._result.invalid += 1

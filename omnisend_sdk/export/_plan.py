@@ -16,12 +16,10 @@ from omnisend_sdk._constants import (
     ApiVersion,
 )
 from omnisend_sdk.export._batcher import Batcher, PendingItem
+from omnisend_sdk.export._engine import POLLS_PER_WINDOW
 from omnisend_sdk.export._limits import ExportLimits
-from omnisend_sdk.mapping import ContactMapping, MappedRow, RowIssue, map_rows
+from omnisend_sdk.mapping import ContactMapping, RowIssue, is_duplicate, map_rows
 from omnisend_sdk.sources import open_source
-
-#: Polls per minute the engine spends following batches at Omnisend's real pace.
-_POLLS_PER_MINUTE = 6
 
 
 @attrs.frozen(kw_only=True)
@@ -75,12 +73,6 @@ class ExportPlan:
         )
 
 
-def classify(mapped: MappedRow) -> str:
-    """Why a rejected row is not sent: ``"duplicates"`` or ``"invalid"``."""
-    duplicate = any(issue.code == "duplicate_email" for issue in mapped.issues)
-    return "duplicates" if duplicate else "invalid"
-
-
 def plan_export(
     source: object,
     mapping: ContactMapping,
@@ -114,7 +106,7 @@ def plan_export(
         rows += 1
         issues.extend(mapped.issues)
         if not mapped.ok:
-            counts[classify(mapped)] += 1
+            counts["duplicates" if is_duplicate(mapped) else "invalid"] += 1
         elif to_send >= cap:
             counts["over_limit"] += 1
         else:
@@ -125,7 +117,7 @@ def plan_export(
     batches += 1 if batcher.flush() else 0
     tag_requests = math.ceil(to_send / MAX_TAG_SELECTORS) if membership else 0
     minutes = max(batches / requests_per_minute, tag_requests / tag_requests_per_minute)
-    polls = math.ceil(minutes * _POLLS_PER_MINUTE)
+    polls = math.ceil(minutes * POLLS_PER_WINDOW)  # a window is a minute at Omnisend's pace
     minutes = max(minutes, (batches + polls) / requests_per_minute)
     return ExportPlan(
         rows=rows,

@@ -18,6 +18,7 @@ from omnisend_sdk.mapping._dedupe import (
     DuplicatePolicy,
     InMemorySeenEmails,
     SeenEmails,
+    is_duplicate,
 )
 from omnisend_sdk.mapping._email import normalise_email
 from omnisend_sdk.mapping._gender import normalise_gender
@@ -61,6 +62,7 @@ __all__ = [
     "check_property_names",
     "clean_text",
     "country_by_code",
+    "is_duplicate",
     "map_rows",
     "mask_email",
     "mask_value",

@@ -23,12 +23,21 @@ DuplicatePolicy: TypeAlias = Literal["first", "last"]
 DUPLICATE_POLICIES: Final[tuple[DuplicatePolicy, ...]] = ("first", "last")
 
 
+#: The code of the issue that drops a repeated email.
+DUPLICATE_CODE: Final = "duplicate_email"
+
+
+def is_duplicate(row: MappedRow) -> bool:
+    """Whether a row was dropped for repeating an email sent from another row."""
+    return any(issue.code == DUPLICATE_CODE for issue in row.issues)
+
+
 def _dropped(row: MappedRow, kept: int, policy: DuplicatePolicy) -> MappedRow:
     issue = RowIssue(
         row=row.row,
         field="email",
         severity="error",
-        code="duplicate_email",
+        code=DUPLICATE_CODE,
         message=f"same email as row {kept}, which is sent instead ({policy} row wins)",
         related_row=kept,
     )

@@ -29,7 +29,7 @@ OPTIONS = {
     "membership": "tag",
     "max_profiles": 250_000,
     "on_limit": "truncate",
-    "deadline_seconds": 3600.5,
+    "deadline": 3600.5,
     "dry_run": False,
 }
 
@@ -111,7 +111,7 @@ def test_no_key_material_is_ever_written(
         ({"segment": "other"}, "cannot be saved"),
         ({"progress": None}, "cannot be saved"),
         ({"on_batch": print}, "cannot hold"),
-        ({"deadline_seconds": float("inf")}, "cannot hold"),
+        ({"deadline": float("inf")}, "cannot hold"),
         ({"bad name": 1}, "not a keyword"),
         ({"nested": {1: "x"}}, "keys must be text"),
     ],

@@ -11,6 +11,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 
+from omnisend_sdk.mapping import ContactMapping
+
 #: The eight seed fields of a segment, as the columns of a typical e-commerce export.
 COLUMNS = (
     "EmailAddress",
@@ -21,6 +23,18 @@ COLUMNS = (
     "State",
     "City",
     "PostalCode",
+)
+
+#: The mapping of those columns, shared by the benchmarks.
+MAPPING = ContactMapping(
+    email="EmailAddress",
+    first_name="FirstName",
+    last_name="LastName",
+    address="Street",
+    country="Country",
+    state="State",
+    city="City",
+    postal_code="PostalCode",
 )
 
 FIRST = [

@@ -36,7 +36,6 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 import _segment_gen  # noqa: E402
 
 from omnisend_sdk import (  # noqa: E402
-    ContactMapping,
     OmnisendClient,
     RateLimiter,
     export_segment,
@@ -47,16 +46,7 @@ from omnisend_sdk.testing import EMULATOR_API_KEY  # noqa: E402
 CONTACTS_PER_MINUTE = 100 * 400
 TAGGED_PER_MINUTE = 250 * 60
 
-MAPPING = ContactMapping(
-    email="EmailAddress",
-    first_name="FirstName",
-    last_name="LastName",
-    address="Street",
-    country="Country",
-    state="State",
-    city="City",
-    postal_code="PostalCode",
-)
+MAPPING = _segment_gen.MAPPING
 
 
 class EmulatorServer:

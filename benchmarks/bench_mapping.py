@@ -39,19 +39,10 @@ import _segment_gen  # noqa: E402
 
 from omnisend_sdk import _json  # noqa: E402
 from omnisend_sdk._wire import contact_to_json  # noqa: E402
-from omnisend_sdk.mapping import ContactMapping, MappedRow  # noqa: E402
+from omnisend_sdk.mapping import MappedRow  # noqa: E402
 from omnisend_sdk.mapping._dedupe import keep_first  # noqa: E402
 
-MAPPING = ContactMapping(
-    email="EmailAddress",
-    first_name="FirstName",
-    last_name="LastName",
-    address="Street",
-    country="Country",
-    state="State",
-    city="City",
-    postal_code="PostalCode",
-)
+MAPPING = _segment_gen.MAPPING
 CHUNK = 10_000
 BATCH = 100
 

@@ -41,7 +41,7 @@ from omnisend_sdk.export._progress import ExportProgress, ProgressCallbacks, def
 from omnisend_sdk.export._report import ExportReport, ExportStatus, Membership
 from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._sync import run_sync
-from omnisend_sdk.mapping import ContactMapping, map_rows
+from omnisend_sdk.mapping import ContactMapping, RowSource, map_rows
 from omnisend_sdk.sources import open_source
 
 Client = OmnisendClient | AsyncOmnisendClient
@@ -356,7 +356,8 @@ class _Export:
 
     async def _export(self, target: Target, gateway: ExportGateway) -> ExportReport:
         row_source = open_source(self.source, **self.source_options)
-        self.limits.check_count(row_source.row_count)
+        total = _count_rows(row_source, self.limits)
+        self.limits.check_count(total)
         seen = DiskSeenEmails()
         # Checks the columns before reading a row.
         rows = map_rows(self.mapping, row_source, seen=seen)
@@ -377,7 +378,7 @@ class _Export:
             progress=self.progress,
             cancel=self.cancel,
         )
-        self.progress.started(row_source.row_count)
+        self.progress.started(total)
         try:
             result = await engine.run(rows)
         except BaseException:
@@ -434,6 +435,19 @@ class _Export:
             max_contacts_per_minute=gateway.batch_size * gateway.requests_per_window * per_minute,
             issues=tuple(result.issues),
         )
+
+
+def _count_rows(source: RowSource, limits: ExportLimits) -> int | None:
+    """The number of rows, when it can be had before sending anything.
+
+    A file that does not know its length is read once more just to count (about a second per
+    million rows) when an over-limit segment must fail before anything is sent.
+    """
+    if source.row_count is not None:
+        return source.row_count
+    if limits.on_limit == "fail" and source.reiterable:
+        return sum(1 for _ in source)
+    return None
 
 
 async def close_owned(target: Target) -> None:

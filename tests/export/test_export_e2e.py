@@ -296,3 +296,18 @@ async def test_the_sync_export_works_inside_a_running_event_loop(
     asyncio.get_running_loop()  # as in a notebook cell
     report = export(client, segment_rows(120), state_dir)
     assert report.exported == 120
+
+
+def test_a_csv_over_the_cap_is_counted_first_and_fails_before_sending(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "segment.csv"
+    lines = ["Email,First,Last,Country"] + [f"p{i}@example.com,F,L,UK" for i in range(120)]
+    csv_file.write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(ExportLimitError, match="120 rows, over the limit of 100"):
+        export(client, csv_file, state_dir, max_profiles=100)
+    assert emulator.requests == []
+
+    report = export(client, csv_file, state_dir, max_profiles=100, on_limit="truncate")
+    assert (report.exported, report.over_limit) == (100, 20)

@@ -32,7 +32,7 @@ class RateLimits:
     Attributes:
         enabled: False turns rate limiting off (random or scripted 429 faults still happen).
         window: the sliding window, in emulator seconds.
-        default_limit: requests per window for families without their own limit.
+        default_limit: requests per window shared by every family without a limit of its own.
         family_limits: per-family limits, e.g. ``{"tags": 60}``.
         headers: send ``X-Rate-Limit-Limit``/``-Remaining``/``-Reset`` on every answer. v3 sends
             them; whether 2026-03-15 does is unconfirmed, so they are off by default: a client

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
@@ -31,7 +31,7 @@ from omnisend_sdk._errors import (
 from omnisend_sdk._models import Batch, BatchItems
 from omnisend_sdk.export._batcher import Batcher, PendingItem
 from omnisend_sdk.export._gateway import ExportGateway
-from omnisend_sdk.export._journal import DoneRow, Journal, JournalBatch, RowSet
+from omnisend_sdk.export._journal import DoneRow, Journal, JournalBatch, RowOutcome, RowSet
 from omnisend_sdk.export._limits import ExportLimits
 from omnisend_sdk.export._progress import ExportProgress
 from omnisend_sdk.export._reconcile import (
@@ -68,7 +68,7 @@ FIRST_POLLS_PER_WINDOW = 60
 SETTLE_WINDOWS = 2.0
 
 
-_OUTCOMES = ("created", "updated", "upserted", "failed")
+_OUTCOMES: tuple[RowOutcome, ...] = get_args(RowOutcome)
 
 
 @attrs.frozen(kw_only=True)

@@ -1,4 +1,4 @@
-"""What an export did: :class:`ExportReport`, and the :class:`ReportBuilder` the engine fills.
+"""What an export did: :class:`ExportReport`.
 
 Every row read is accounted for exactly once::
 
@@ -16,7 +16,6 @@ import csv
 import html
 import json
 import re
-import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,25 +30,6 @@ from omnisend_sdk.mapping._issues import RowIssue
 
 ExportStatus: TypeAlias = Literal["completed", "partial", "cancelled", "limit_exceeded"]
 Membership: TypeAlias = Literal["tag", "none"]
-#: The counters a :class:`ReportBuilder` keeps, by name.
-Counter: TypeAlias = Literal[
-    "rows_read",
-    "created",
-    "updated",
-    "upserted",
-    "invalid",
-    "duplicates",
-    "over_limit",
-    "failed",
-    "not_sent",
-    "tagged",
-    "tag_failed",
-    "requests",
-    "retries",
-    "rate_limited",
-    "batches",
-]
-COUNTERS: Final[tuple[Counter, ...]] = get_args(Counter)
 
 #: Issues shown by ``str()`` and the HTML view; the CSV and ``to_dict()`` carry them all.
 ISSUES_SHOWN: Final = 10
@@ -430,104 +410,3 @@ def _seconds(duration: timedelta) -> str:
     minutes, seconds = divmod(total, 60)
     hours, minutes = divmod(int(minutes), 60)
     return f"{hours}:{minutes:02d}:{seconds:04.1f}"
-
-
-class ReportBuilder:
-    """The counters an export fills as it goes; :meth:`build` makes the final report.
-
-    Safe to share between the engine's threads.
-
-    Example::
-
-        builder = ReportBuilder()
-        builder.count("rows_read", 100)
-        builder.count("created", 98)
-        builder.add_issue(issue)
-        report = builder.build(status="completed", segment="VIP", ...)
-    """
-
-    def __init__(self, *, started_at: datetime | None = None) -> None:
-        self.started_at = started_at if started_at is not None else datetime.now(UTC)
-        self._lock = threading.Lock()
-        self._counts: dict[Counter, int] = dict.fromkeys(COUNTERS, 0)
-        self._issues: list[RowIssue] = []
-
-    def count(self, counter: Counter, n: int = 1) -> None:
-        """Add ``n`` to one counter."""
-        if n < 0:
-            raise ValueError(f"cannot count {n} {counter}: counts only grow")
-        with self._lock:
-            self._counts[counter] += n
-
-    def add_issue(self, issue: RowIssue) -> None:
-        """Record one row issue (the counts are the caller's to keep)."""
-        with self._lock:
-            self._issues.append(issue)
-
-    def add_issues(self, issues: Iterable[RowIssue]) -> None:
-        """Record several row issues."""
-        with self._lock:
-            self._issues.extend(issues)
-
-    def __getitem__(self, counter: Counter) -> int:
-        return self._counts[counter]
-
-    @property
-    def counts(self) -> dict[Counter, int]:
-        """A snapshot of every counter, for progress displays."""
-        with self._lock:
-            return dict(self._counts)
-
-    def build(
-        self,
-        *,
-        status: ExportStatus,
-        segment: str,
-        key_fingerprint: str,
-        max_contacts_per_minute: float,
-        connection_name: str | None = None,
-        privacy: PrivacyAcknowledgement | None = None,
-        run_by: str | None = None,
-        dry_run: bool = False,
-        membership: Membership = "tag",
-        segment_tag: str | None = None,
-        finished_at: datetime | None = None,
-    ) -> ExportReport:
-        """The report of the counts so far.
-
-        Raises:
-            ReportInconsistentError: The counts do not add up.
-        """
-        with self._lock:
-            counts = dict(self._counts)
-            issues = tuple(self._issues)
-        return ExportReport(
-            segment=segment,
-            connection_name=connection_name,
-            key_fingerprint=key_fingerprint,
-            privacy=privacy,
-            run_by=run_by,
-            dry_run=dry_run,
-            status=status,
-            membership=membership,
-            segment_tag=segment_tag,
-            started_at=self.started_at,
-            finished_at=finished_at if finished_at is not None else datetime.now(UTC),
-            max_contacts_per_minute=max_contacts_per_minute,
-            issues=issues,
-            rows_read=counts["rows_read"],
-            created=counts["created"],
-            updated=counts["updated"],
-            upserted=counts["upserted"],
-            invalid=counts["invalid"],
-            duplicates=counts["duplicates"],
-            over_limit=counts["over_limit"],
-            failed=counts["failed"],
-            not_sent=counts["not_sent"],
-            tagged=counts["tagged"],
-            tag_failed=counts["tag_failed"],
-            requests=counts["requests"],
-            retries=counts["retries"],
-            rate_limited=counts["rate_limited"],
-            batches=counts["batches"],
-        )

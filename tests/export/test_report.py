@@ -13,11 +13,9 @@ import pytest
 from omnisend_sdk._errors import OmnisendError
 from omnisend_sdk.export._connection import PrivacyAcknowledgement
 from omnisend_sdk.export._report import (
-    COUNTERS,
     ISSUE_COLUMNS,
     ExportFailedError,
     ExportReport,
-    ReportBuilder,
     ReportInconsistentError,
 )
 from omnisend_sdk.mapping._issues import RowIssue
@@ -263,43 +261,6 @@ def test_html_shows_ten_issues() -> None:
     page = make(issues=[issue(row) for row in range(12)])._repr_html_()
     assert page.count("<td>invalid_email</td>") == 10
     assert "... 2 more issues" in page
-
-
-def test_builder_counts_and_builds() -> None:
-    builder = ReportBuilder(started_at=START)
-    for counter, n in [("rows_read", 10), ("created", 6), ("upserted", 1), ("invalid", 2)]:
-        builder.count(counter, n)  # type: ignore[arg-type]
-    builder.count("failed")
-    builder.add_issue(issue(8))
-    builder.add_issues([issue(2), issue(5)])
-    assert builder["rows_read"] == 10
-    assert set(builder.counts) == set(COUNTERS)
-    report = builder.build(
-        status="completed",
-        segment="VIP",
-        key_fingerprint="sha256:0123456789ab",
-        max_contacts_per_minute=40_000,
-        membership="none",
-        finished_at=START + timedelta(seconds=30),
-    )
-    assert (report.rows_read, report.exported, report.skipped, report.failed) == (10, 7, 2, 1)
-    assert [i.row for i in report.issues] == [2, 5, 8]
-    assert report.started_at == START
-
-
-def test_builder_refuses_counts_that_do_not_add_up() -> None:
-    builder = ReportBuilder()
-    builder.count("rows_read", 2)
-    builder.count("created")
-    with pytest.raises(ReportInconsistentError):
-        builder.build(
-            status="completed", segment="s", key_fingerprint="f", max_contacts_per_minute=1.0
-        )
-
-
-def test_builder_counts_only_grow() -> None:
-    with pytest.raises(ValueError, match="only grow"):
-        ReportBuilder().count("created", -1)
 
 
 def test_repr_counts_issues_instead_of_listing_them() -> None:

@@ -39,7 +39,7 @@ import _segment_gen  # noqa: E402
 
 from omnisend_sdk import _json  # noqa: E402
 from omnisend_sdk._wire import contact_to_json  # noqa: E402
-from omnisend_sdk.mapping import MappedRow  # noqa: E402
+from omnisend_sdk.mapping import MappedRow, RowMapper  # noqa: E402
 from omnisend_sdk.mapping._dedupe import keep_first  # noqa: E402
 
 MAPPING = _segment_gen.MAPPING
@@ -64,7 +64,7 @@ def timed_rows(count: int, clock: Clock) -> Iterator[tuple[int, dict[str, str]]]
 
 def run(mode: str, count: int, dedupe: bool, stdlib_json: bool) -> dict[str, Any]:
     """One measured run in this process."""
-    mapper = MAPPING.bind(_segment_gen.COLUMNS)
+    mapper = RowMapper.bind(MAPPING, _segment_gen.COLUMNS)
     clock = Clock()
     dumps = _json.stdlib_dumps if stdlib_json else _json.dumps
     gc.collect()

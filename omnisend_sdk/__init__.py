@@ -5,6 +5,7 @@ Everything public is imported here; the modules behind it are private and may mo
 
 from omnisend_sdk._auth import ApiKey
 from omnisend_sdk._client import AsyncOmnisendClient, ClientStats, OmnisendClient
+from omnisend_sdk._connection import Connection, acknowledge_privacy
 from omnisend_sdk._contacts import ContactFilters
 from omnisend_sdk._errors import (
     APIConnectionError,
@@ -28,6 +29,7 @@ from omnisend_sdk._errors import (
     RateLimitError,
     ServerError,
     UnexpectedResponseError,
+    UserNotAllowedError,
 )
 from omnisend_sdk._models import (
     Batch,
@@ -42,20 +44,18 @@ from omnisend_sdk._models import (
     Identifier,
     UpsertResult,
 )
+from omnisend_sdk._privacy import PrivacyAcknowledgement
 from omnisend_sdk._ratelimit import RateLimiter
 from omnisend_sdk._retry import RetryPolicy
 from omnisend_sdk._version import __version__
 from omnisend_sdk.export import (
-    Connection,
     ExportDefinition,
     ExportFailedError,
     ExportInterrupted,
     ExportLimitError,
     ExportPlan,
     ExportReport,
-    PrivacyAcknowledgement,
-    UserNotAllowedError,
-    acknowledge_privacy,
+    ExportSettings,
     export_segment,
     export_segment_async,
     plan_export,
@@ -94,6 +94,7 @@ __all__ = [
     "ExportLimitError",
     "ExportPlan",
     "ExportReport",
+    "ExportSettings",
     "FieldError",
     "GoneError",
     "Identifier",

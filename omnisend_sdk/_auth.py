@@ -6,6 +6,7 @@ from collections.abc import Generator
 
 import httpx
 
+from omnisend_sdk._config import checked_api_version, checked_base_url
 from omnisend_sdk._constants import ApiVersion
 from omnisend_sdk._errors import ConfigurationError
 from omnisend_sdk._privacy import fingerprint
@@ -49,6 +50,36 @@ class ApiKey:
     def __reduce__(self) -> str | tuple[object, ...]:
         # Pickling would write the key to wherever the pickle goes (a cache, a task queue).
         raise TypeError("an Omnisend API key cannot be pickled")
+
+
+class StoreAccess:
+    """What reaching one Omnisend store takes: a key (never shown), an API version and a URL.
+
+    Checked once here for the clients and for connections, which share these three and the
+    properties that show them safely.
+    """
+
+    __slots__ = ("_api_key", "_api_version", "_base_url")
+
+    def __init__(self, api_key: str | ApiKey, *, base_url: str | None, api_version: str) -> None:
+        self._api_key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
+        self._api_version: ApiVersion = checked_api_version(api_version)
+        self._base_url = checked_base_url(base_url, self._api_version)
+
+    @property
+    def api_version(self) -> ApiVersion:
+        """The Omnisend API version spoken."""
+        return self._api_version
+
+    @property
+    def base_url(self) -> str:
+        """The URL requests go to."""
+        return self._base_url
+
+    @property
+    def key_fingerprint(self) -> str:
+        """A non-reversible id of the API key, safe to log and store."""
+        return self._api_key.fingerprint
 
 
 class OmnisendAuth(httpx.Auth):

@@ -145,6 +145,43 @@ def next_poll_interval(previous: float) -> float:
     return min(MAX_POLL_INTERVAL_SECONDS, previous * _POLL_BACKOFF)
 
 
+class BatchWait:
+    """The decisions of waiting for a batch, without the waiting (sans-I/O).
+
+    A client looks at the batch, asks :meth:`pause_after` how long to sleep, and sleeps; this
+    decides when the batch is done, when the wait has timed out and how the interval grows.
+
+    Args:
+        batch_id: The batch waited for, named in the timeout error.
+        timeout: Seconds the whole wait may last.
+        poll_interval: Seconds before the second look; later looks come less often.
+        started: When the wait began, on the clock later ``now`` values come from.
+    """
+
+    def __init__(
+        self, batch_id: str, *, timeout: float, poll_interval: float, started: float
+    ) -> None:
+        self._batch_id = batch_id
+        self._timeout = timeout
+        self._deadline = started + timeout
+        self._interval = poll_interval
+
+    def pause_after(self, batch: Batch, now: float) -> float | None:
+        """How long to wait before the next look, or None when ``batch`` is done.
+
+        Raises:
+            BatchWaitTimeoutError: The batch is not done and the time is up.
+        """
+        if batch.done:
+            return None
+        remaining = self._deadline - now
+        if remaining <= 0:
+            raise BatchWaitTimeoutError(self._batch_id, batch.status, self._timeout)
+        pause = min(self._interval, remaining)  # never sleep past the deadline
+        self._interval = next_poll_interval(self._interval)
+        return pause
+
+
 def _parse_batch(response: httpx.Response, version: ApiVersion) -> Batch:
     return parse_with(lambda body: from_json(Batch, body, version), response)
 
@@ -227,16 +264,13 @@ class Batches:
             BatchWaitTimeoutError: Still pending or in progress after ``timeout`` seconds.
         """
         clock = self._client.rate_limiter.clock
-        deadline = clock() + timeout
+        waiting = BatchWait(batch_id, timeout=timeout, poll_interval=poll_interval, started=clock())
         while True:
             batch = self.get(batch_id)
-            if batch.done:
+            pause = waiting.pause_after(batch, now=clock())
+            if pause is None:
                 return batch
-            remaining = deadline - clock()
-            if remaining <= 0:
-                raise BatchWaitTimeoutError(batch_id, batch.status, timeout)
-            self._client.sleep(min(poll_interval, remaining))
-            poll_interval = next_poll_interval(poll_interval)
+            self._client.sleep(pause)
 
 
 class AsyncBatches:
@@ -287,13 +321,10 @@ class AsyncBatches:
     ) -> Batch:
         """Like :meth:`Batches.wait`."""
         clock = self._client.rate_limiter.clock
-        deadline = clock() + timeout
+        waiting = BatchWait(batch_id, timeout=timeout, poll_interval=poll_interval, started=clock())
         while True:
             batch = await self.get(batch_id)
-            if batch.done:
+            pause = waiting.pause_after(batch, now=clock())
+            if pause is None:
                 return batch
-            remaining = deadline - clock()
-            if remaining <= 0:
-                raise BatchWaitTimeoutError(batch_id, batch.status, timeout)
-            await self._client.sleep(min(poll_interval, remaining))
-            poll_interval = next_poll_interval(poll_interval)
+            await self._client.sleep(pause)

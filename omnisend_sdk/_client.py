@@ -8,42 +8,36 @@ modules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import os
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import attrs
 import httpx
 
 from omnisend_sdk import _http
-from omnisend_sdk._auth import ApiKey, OmnisendAuth
+from omnisend_sdk._auth import ApiKey, OmnisendAuth, StoreAccess
 from omnisend_sdk._batches import AsyncBatches, Batches
 from omnisend_sdk._config import (
-    checked_api_version,
-    checked_base_url,
     checked_timeout,
     refuse_unverified_tls,
+    settings_from_env,
 )
 from omnisend_sdk._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TIMEOUT_SECONDS,
-    ENV_API_KEY,
-    ENV_API_VERSION,
-    ENV_BASE_URL,
     LOGGER_NAME,
-    ApiVersion,
 )
 from omnisend_sdk._contacts import AsyncContacts, Contacts, verify_operation
 from omnisend_sdk._errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
-    ConfigurationError,
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitError,
@@ -56,6 +50,8 @@ from omnisend_sdk._tags import AsyncTags, Tags
 from omnisend_sdk._version import __version__
 
 T = TypeVar("T")
+#: The HTTP client a client sends with: httpx's sync or async one.
+_HttpClientT = TypeVar("_HttpClientT", httpx.Client, httpx.AsyncClient)
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -96,8 +92,21 @@ class _Counters:
             return self._stats
 
 
-class _ClientCore:
-    """Configuration and the I/O-free halves of sending, shared by both clients."""
+class _Timing:
+    """How long one exchange with Omnisend took, known once it is over."""
+
+    __slots__ = ("elapsed",)
+
+    def __init__(self) -> None:
+        self.elapsed = 0.0
+
+
+class _ClientCore(StoreAccess, Generic[_HttpClientT]):
+    """Configuration, the HTTP client and the I/O-free halves of sending, shared by both clients.
+
+    Every setting is checked here, once for both clients; a client only adds how it waits
+    (``_sleep``) and sends (``_attempt``), which is where sync and async differ.
+    """
 
     def __init__(
         self,
@@ -109,46 +118,23 @@ class _ClientCore:
         retry: RetryPolicy,
         rate_limiter: RateLimiter | None,
         user_agent: str | None,
+        http_client: _HttpClientT | None,
+        http_client_class: type[_HttpClientT],
     ) -> None:
-        self._api_key = api_key if isinstance(api_key, ApiKey) else ApiKey(api_key)
-        self._api_version: ApiVersion = checked_api_version(api_version)
-        self._base_url = checked_base_url(base_url, self._api_version)
+        super().__init__(api_key, base_url=base_url, api_version=api_version)
         self._timeout = checked_timeout(timeout)
         self._retry = retry
         self._limiter = rate_limiter if rate_limiter is not None else RateLimiter()
         self._user_agent = f"{user_agent} {_USER_AGENT}" if user_agent else _USER_AGENT
         self._auth = OmnisendAuth(self._api_key, self._api_version)
         self._counters = _Counters()
-
-    @classmethod
-    def _settings_from_env(cls) -> dict[str, Any]:
-        api_key = os.environ.get(ENV_API_KEY, "").strip()
-        if not api_key:
-            raise ConfigurationError(
-                f"{ENV_API_KEY} is not set: create a key with contacts permissions in Omnisend "
-                "(Store settings > API keys) and put it in that variable"
-            )
-        settings: dict[str, Any] = {"api_key": api_key}
-        if base_url := os.environ.get(ENV_BASE_URL):
-            settings["base_url"] = base_url
-        if api_version := os.environ.get(ENV_API_VERSION):
-            settings["api_version"] = api_version
-        return settings
-
-    @property
-    def api_version(self) -> ApiVersion:
-        """The Omnisend API version this client speaks."""
-        return self._api_version
-
-    @property
-    def base_url(self) -> str:
-        """The URL requests go to."""
-        return self._base_url
-
-    @property
-    def key_fingerprint(self) -> str:
-        """A non-reversible id of the API key, safe to log and store."""
-        return self._api_key.fingerprint
+        if http_client is not None:
+            refuse_unverified_tls(http_client)
+        # A client the user passed in is theirs to close; one created here is closed with us.
+        self._owns_http_client = http_client is None
+        self._http: _HttpClientT = http_client or http_client_class(
+            limits=httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS)
+        )
 
     @property
     def rate_limiter(self) -> RateLimiter:
@@ -180,6 +166,23 @@ class _ClientCore:
     def _note_retry(self, error: BaseException) -> None:
         self._counters.add(retries=1)
         logger.warning("retrying after %s", _describe(error))
+
+    @contextlib.contextmanager
+    def _exchange(self, spec: _http.RequestSpec, reservation: Reservation) -> Iterator[_Timing]:
+        """Around one send and read: time it, translate a transport failure, free the slot.
+
+        Only the sending inside differs between the clients, so everything around it is here.
+        """
+        timing = _Timing()
+        started = time.perf_counter()
+        try:
+            yield timing
+        except httpx.TransportError as error:
+            self._counters.add(requests=1)  # an attempt counts, answered or not
+            raise self._translate(error, spec) from error
+        finally:
+            reservation.answered()
+            timing.elapsed = time.perf_counter() - started
 
     def _translate(
         self, error: httpx.TransportError, spec: _http.RequestSpec
@@ -225,7 +228,7 @@ def _add_verify_hint(error: APIStatusError) -> None:
         )
 
 
-class OmnisendClient(_ClientCore):
+class OmnisendClient(_ClientCore[httpx.Client]):
     """A synchronous Omnisend client, safe to share between threads.
 
     Args:
@@ -263,12 +266,8 @@ class OmnisendClient(_ClientCore):
             retry=retry,
             rate_limiter=rate_limiter,
             user_agent=user_agent,
-        )
-        if http_client is not None:
-            refuse_unverified_tls(http_client)
-        self._owns_http_client = http_client is None
-        self._http = http_client or httpx.Client(
-            limits=httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS)
+            http_client=http_client,
+            http_client_class=httpx.Client,
         )
         self._sleep = sleep
         self._send = retry.decorate(self._attempt, on_retry=self._note_retry)
@@ -280,7 +279,7 @@ class OmnisendClient(_ClientCore):
     def from_env(cls, **options: Any) -> OmnisendClient:
         """A client configured from ``OMNISEND_API_KEY`` (and optionally ``OMNISEND_BASE_URL``,
         ``OMNISEND_API_VERSION``); keyword options override or add to them."""
-        return cls(**{**cls._settings_from_env(), **options})
+        return cls(**{**settings_from_env(), **options})
 
     def execute(self, operation: _http.Operation[T]) -> T:
         """Send an operation (paced and retried) and read its answer."""
@@ -307,16 +306,10 @@ class OmnisendClient(_ClientCore):
         reservation = self._pace(spec)
         if reservation.wait > 0:
             self._sleep(reservation.wait)
-        started = time.perf_counter()
-        try:
+        with self._exchange(spec, reservation) as timing:
             response = self._http.send(self._build(spec), auth=self._auth)
             response.read()
-        except httpx.TransportError as error:
-            self._counters.add(requests=1)
-            raise self._translate(error, spec) from error
-        finally:
-            reservation.answered()
-        return self._check(spec, response, time.perf_counter() - started)
+        return self._check(spec, response, timing.elapsed)
 
     def close(self) -> None:
         """Close the HTTP connection pool, if this client created it."""
@@ -335,7 +328,7 @@ class OmnisendClient(_ClientCore):
         self.close()
 
 
-class AsyncOmnisendClient(_ClientCore):
+class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
     """An asyncio Omnisend client with the same surface as :class:`OmnisendClient`.
 
     Arguments are those of :class:`OmnisendClient`; ``http_client`` is an ``httpx.AsyncClient``
@@ -363,12 +356,8 @@ class AsyncOmnisendClient(_ClientCore):
             retry=retry,
             rate_limiter=rate_limiter,
             user_agent=user_agent,
-        )
-        if http_client is not None:
-            refuse_unverified_tls(http_client)
-        self._owns_http_client = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS)
+            http_client=http_client,
+            http_client_class=httpx.AsyncClient,
         )
         self._sleep = sleep
         self._send = retry.decorate(self._attempt, on_retry=self._note_retry)
@@ -379,7 +368,7 @@ class AsyncOmnisendClient(_ClientCore):
     @classmethod
     def from_env(cls, **options: Any) -> AsyncOmnisendClient:
         """Like :meth:`OmnisendClient.from_env`."""
-        return cls(**{**cls._settings_from_env(), **options})
+        return cls(**{**settings_from_env(), **options})
 
     async def execute(self, operation: _http.Operation[T]) -> T:
         """Send an operation (paced and retried) and read its answer."""
@@ -401,16 +390,10 @@ class AsyncOmnisendClient(_ClientCore):
         reservation = self._pace(spec)
         if reservation.wait > 0:
             await self._sleep(reservation.wait)
-        started = time.perf_counter()
-        try:
+        with self._exchange(spec, reservation) as timing:
             response = await self._http.send(self._build(spec), auth=self._auth)
             await response.aread()
-        except httpx.TransportError as error:
-            self._counters.add(requests=1)
-            raise self._translate(error, spec) from error
-        finally:
-            reservation.answered()
-        return self._check(spec, response, time.perf_counter() - started)
+        return self._check(spec, response, timing.elapsed)
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool, if this client created it."""

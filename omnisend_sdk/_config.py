@@ -1,9 +1,12 @@
-"""Validation of the client's settings: base URL, API version, timeout, TLS."""
+"""The client's settings: read from the environment, and validated (base URL, API version,
+timeout, TLS)."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
+from typing import Required, TypedDict
 
 import httpx
 
@@ -11,9 +14,54 @@ from omnisend_sdk._constants import (
     API_VERSIONS,
     DEFAULT_BASE_URLS,
     DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    ENV_API_KEY,
+    ENV_API_VERSION,
+    ENV_BASE_URL,
     ApiVersion,
 )
 from omnisend_sdk._errors import ConfigurationError
+
+
+class EnvSettings(TypedDict, total=False):
+    """Keyword arguments for a client or a connection, as the environment gives them.
+
+    Only ``api_key`` is always there; the others are present when their variable is set, so that
+    a missing variable leaves the constructor's default in place.
+    """
+
+    api_key: Required[str]
+    base_url: str
+    api_version: str
+
+
+def settings_from_env(*, api_key: str | None = None) -> EnvSettings:
+    """The settings in ``OMNISEND_API_KEY``, ``OMNISEND_BASE_URL`` and ``OMNISEND_API_VERSION``.
+
+    The one reader of these variables, so that the clients, connections and the CLI give them
+    the same meaning. Values are returned as they are; the constructors validate them.
+
+    Args:
+        api_key: A key from elsewhere (a key file): it wins, and ``OMNISEND_API_KEY`` need not
+            be set.
+
+    Returns:
+        ``api_key``, plus ``base_url`` and ``api_version`` where their variables are not empty.
+
+    Raises:
+        ConfigurationError: No key given and ``OMNISEND_API_KEY`` is not set or blank.
+    """
+    api_key = api_key or os.environ.get(ENV_API_KEY, "").strip()
+    if not api_key:
+        raise ConfigurationError(
+            f"{ENV_API_KEY} is not set: create a key with contacts permissions in Omnisend "
+            "(Store settings > API keys) and put it in that variable"
+        )
+    settings = EnvSettings(api_key=api_key)
+    if base_url := os.environ.get(ENV_BASE_URL):
+        settings["base_url"] = base_url
+    if api_version := os.environ.get(ENV_API_VERSION):
+        settings["api_version"] = api_version
+    return settings
 
 
 def checked_api_version(value: str) -> ApiVersion:

@@ -9,7 +9,7 @@
     │   ├── InvalidValueError       one value a per-row rule cannot accept (mapping)
     │   └── SourceError             a source that cannot be read (sources)
     ├── PrivacyAcknowledgementError an export through a connection nobody acknowledged
-    │   └── UserNotAllowedError     a user outside the connection's allowed users (export)
+    │   └── UserNotAllowedError     a user outside the connection's allowed users
     ├── APIConnectionError          no answer from Omnisend (httpx transport errors, translated)
     │   └── APITimeoutError         the request timed out
     ├── OutcomeUnknownError         a request not safe to repeat may or may not have taken effect
@@ -62,6 +62,10 @@ class MappingError(OmnisendError, ValueError):
 
 class PrivacyAcknowledgementError(OmnisendError):
     """Personal data would leave the compliance boundary without an acknowledgement."""
+
+
+class UserNotAllowedError(PrivacyAcknowledgementError):
+    """The user running an export is not among the connection's ``allowed_users``."""
 
 
 class APIConnectionError(OmnisendError):

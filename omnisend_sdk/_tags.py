@@ -7,8 +7,11 @@ later (202 Accepted). Adding is idempotent, so retrying is safe.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Literal
+
+import attrs
 
 from omnisend_sdk._constants import MAX_TAG_SELECTORS, MAX_TAGS
 from omnisend_sdk._errors import InvalidRequestError
@@ -20,19 +23,68 @@ if TYPE_CHECKING:
 TagMethod = Literal["POST", "DELETE"]
 
 
-def tag_operations(
+@attrs.frozen
+class TagPlan:
+    """The checked ``/contacts/tags`` calls that apply tags to the selected contacts.
+
+    Sans-I/O: iterating builds one operation per call (at most 250 contacts of one kind), one at
+    a time, so a long selection is never encoded all at once; ``len()`` is the number of calls.
+
+    Attributes:
+        method: ``POST`` adds the tags, ``DELETE`` removes them.
+        tags: The tags, without repeats, in the order given.
+        selectors: Each kind of contact selector (by its JSON name) with its values.
+    """
+
+    method: TagMethod
+    tags: tuple[str, ...]
+    selectors: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def __len__(self) -> int:
+        return sum(math.ceil(len(values) / MAX_TAG_SELECTORS) for _, values in self.selectors)
+
+    def __iter__(self) -> Iterator[Operation[None]]:
+        for name, values in self.selectors:
+            for start in range(0, len(values), MAX_TAG_SELECTORS):
+                chunk = list(values[start : start + MAX_TAG_SELECTORS])
+                spec = RequestSpec(
+                    method=self.method,
+                    path="/contacts/tags",
+                    body=json_body({"tags": list(self.tags), name: chunk}),
+                    family="tags",
+                )
+                yield Operation(spec, lambda _: None)
+
+
+def plan_tags(
     method: TagMethod,
     tags: Sequence[str],
     *,
     emails: Sequence[str] = (),
     contact_ids: Sequence[str] = (),
     phones: Sequence[str] = (),
-) -> Iterator[Operation[None]]:
-    """The ``/contacts/tags`` calls that apply ``tags`` to every selected contact.
+) -> TagPlan:
+    """Check a tag change and plan its calls, so that a bad argument sends nothing.
 
-    Each call names at most 250 contacts of one kind; all calls are checked before the first one
-    is yielded, so a bad argument sends nothing.
+    Raises:
+        InvalidRequestError: No tag, more than 100, a blank one, a single string where a
+            sequence belongs, or no contact selected.
     """
+    tag_list = _checked_tags(tags)
+    selectors = {"emails": emails, "contactIDs": contact_ids, "phones": phones}
+    for name, values in selectors.items():
+        if isinstance(values, str):
+            raise InvalidRequestError(f"{name} must be a sequence of strings, not one string")
+    if not any(selectors.values()):
+        raise InvalidRequestError("select contacts with emails, contact_ids or phones")
+    return TagPlan(
+        method,
+        tuple(tag_list),
+        tuple((name, tuple(values)) for name, values in selectors.items()),
+    )
+
+
+def _checked_tags(tags: Sequence[str]) -> list[str]:
     if isinstance(tags, str):
         raise InvalidRequestError("tags must be a sequence of strings, not one string")
     tag_list = list(dict.fromkeys(tags))  # dedupe, keep order
@@ -42,28 +94,7 @@ def tag_operations(
         raise InvalidRequestError(f"at most {MAX_TAGS} tags per call, got {len(tag_list)}")
     if any(not isinstance(tag, str) or not tag.strip() for tag in tag_list):
         raise InvalidRequestError("every tag must be a non-empty string")
-    selectors = {"emails": emails, "contactIDs": contact_ids, "phones": phones}
-    for name, values in selectors.items():
-        if isinstance(values, str):
-            raise InvalidRequestError(f"{name} must be a sequence of strings, not one string")
-    if not any(selectors.values()):
-        raise InvalidRequestError("select contacts with emails, contact_ids or phones")
-    return _chunked_operations(method, tag_list, selectors)
-
-
-def _chunked_operations(
-    method: TagMethod, tags: list[str], selectors: dict[str, Sequence[str]]
-) -> Iterator[Operation[None]]:
-    for name, values in selectors.items():
-        for start in range(0, len(values), MAX_TAG_SELECTORS):
-            chunk = list(values[start : start + MAX_TAG_SELECTORS])
-            spec = RequestSpec(
-                method=method,
-                path="/contacts/tags",
-                body=json_body({"tags": tags, name: chunk}),
-                family="tags",
-            )
-            yield Operation(spec, lambda _: None)
+    return tag_list
 
 
 class Tags:
@@ -85,10 +116,8 @@ class Tags:
         Returns:
             The number of requests sent (one per 250 contacts of each kind).
         """
-        operations = tag_operations(
-            "POST", tags, emails=emails, contact_ids=contact_ids, phones=phones
-        )
-        return self._run(operations)
+        plan = plan_tags("POST", tags, emails=emails, contact_ids=contact_ids, phones=phones)
+        return self._send(plan)
 
     def remove(
         self,
@@ -99,17 +128,13 @@ class Tags:
         phones: Sequence[str] = (),
     ) -> int:
         """Remove tags from the selected contacts; returns the number of requests sent."""
-        operations = tag_operations(
-            "DELETE", tags, emails=emails, contact_ids=contact_ids, phones=phones
-        )
-        return self._run(operations)
+        plan = plan_tags("DELETE", tags, emails=emails, contact_ids=contact_ids, phones=phones)
+        return self._send(plan)
 
-    def _run(self, operations: Iterator[Operation[None]]) -> int:
-        sent = 0
-        for operation in operations:
+    def _send(self, plan: TagPlan) -> int:
+        for operation in plan:
             self._client.execute(operation)
-            sent += 1
-        return sent
+        return len(plan)
 
 
 class AsyncTags:
@@ -127,10 +152,8 @@ class AsyncTags:
         phones: Sequence[str] = (),
     ) -> int:
         """Like :meth:`Tags.add`."""
-        operations = tag_operations(
-            "POST", tags, emails=emails, contact_ids=contact_ids, phones=phones
-        )
-        return await self._run(operations)
+        plan = plan_tags("POST", tags, emails=emails, contact_ids=contact_ids, phones=phones)
+        return await self._send(plan)
 
     async def remove(
         self,
@@ -141,14 +164,10 @@ class AsyncTags:
         phones: Sequence[str] = (),
     ) -> int:
         """Like :meth:`Tags.remove`."""
-        operations = tag_operations(
-            "DELETE", tags, emails=emails, contact_ids=contact_ids, phones=phones
-        )
-        return await self._run(operations)
+        plan = plan_tags("DELETE", tags, emails=emails, contact_ids=contact_ids, phones=phones)
+        return await self._send(plan)
 
-    async def _run(self, operations: Iterator[Operation[None]]) -> int:
-        sent = 0
-        for operation in operations:
+    async def _send(self, plan: TagPlan) -> int:
+        for operation in plan:
             await self._client.execute(operation)
-            sent += 1
-        return sent
+        return len(plan)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -28,15 +27,20 @@ from typing import Any, Final, NoReturn
 
 import httpx
 
-from omnisend_sdk._constants import DEFAULT_API_VERSION, ENV_API_KEY, ENV_API_VERSION, ENV_BASE_URL
-from omnisend_sdk._errors import OmnisendError, PrivacyAcknowledgementError
-from omnisend_sdk._ratelimit import RateLimiter
-from omnisend_sdk._version import __version__
+from omnisend_sdk import (
+    ConfigurationError,
+    OmnisendError,
+    PrivacyAcknowledgementError,
+    RateLimiter,
+    __version__,
+)
+from omnisend_sdk._config import settings_from_env
+from omnisend_sdk._constants import ENV_API_KEY, ENV_BASE_URL
 from omnisend_sdk.export import (
     Connection,
     ExportInterrupted,
-    ExportLimits,
     ExportReport,
+    ExportSettings,
     UserNotAllowedError,
     export_segment,
     plan_export,
@@ -254,34 +258,32 @@ def _positive_int(text: str) -> int:
 # --- shared steps -------------------------------------------------------------------------------
 
 
-def _read_key(args: argparse.Namespace) -> str:
-    """The API key from ``--key-file`` or the environment; never echoed anywhere."""
+def _key_from_file(args: argparse.Namespace) -> str | None:
+    """The API key from ``--key-file``, if given; never echoed anywhere."""
     key_file: Path | None = args.key_file
-    if key_file is not None:
-        try:
-            key = key_file.read_text(encoding="utf-8").strip()
-        except OSError as err:
-            raise UsageError(f"cannot read --key-file {args.key_file}: {err.strerror}") from None
-        if not key:
-            raise UsageError(f"--key-file {args.key_file} is empty")
-        return key
-    key = os.environ.get(ENV_API_KEY, "").strip()
+    if key_file is None:
+        return None
+    try:
+        key = key_file.read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise UsageError(f"cannot read --key-file {key_file}: {err.strerror}") from None
     if not key:
-        raise UsageError(
-            f"no API key: set {ENV_API_KEY} or pass --key-file PATH "
-            "(or try --emulator, which needs none)"
-        )
+        raise UsageError(f"--key-file {key_file} is empty")
     return key
 
 
 def _connection(args: argparse.Namespace) -> Connection:
-    return Connection(
-        args.connection,
-        _read_key(args),
-        base_url=args.base_url or os.environ.get(ENV_BASE_URL) or None,
-        api_version=os.environ.get(ENV_API_VERSION) or DEFAULT_API_VERSION,
-        state_dir=args.state_dir,
-    )
+    """The connection the flags and the environment describe (flags win)."""
+    try:
+        settings = settings_from_env(api_key=_key_from_file(args))
+    except ConfigurationError:  # the one thing it refuses: no key at all
+        raise UsageError(
+            f"no API key: set {ENV_API_KEY} or pass --key-file PATH "
+            "(or try --emulator, which needs none)"
+        ) from None
+    if args.base_url:
+        settings["base_url"] = args.base_url
+    return Connection(args.connection, **settings, state_dir=args.state_dir)
 
 
 def _mapping(path: Path) -> ContactMapping:
@@ -339,6 +341,13 @@ def run_export(args: argparse.Namespace) -> int:
     return _finish(report, args)
 
 
+def _export_settings(args: argparse.Namespace, **options: Any) -> ExportSettings:
+    """The export's settings from the command's flags (``export`` has more than ``plan``)."""
+    if args.limit is not None:
+        options.update(max_profiles=args.limit, on_limit="truncate")
+    return ExportSettings.from_options(**options)
+
+
 def _export(
     source: Path,
     mapping: ContactMapping,
@@ -347,23 +356,17 @@ def _export(
     client_options: dict[str, Any],
     **options: Any,
 ) -> ExportReport:
-    settings: dict[str, Any] = {
+    from_flags = {
         "dry_run": args.dry_run,
         "resume": args.resume,
         "state_dir": args.state_dir,
         "progress": "auto",  # a bar on a terminal, nothing in a scheduler's log
-        **options,
+        "client_options": client_options,
     }
-    if args.limit is not None:
-        settings.update(max_profiles=args.limit, on_limit="truncate")
+    settings = _export_settings(args, **(from_flags | options))
     try:
         return export_segment(
-            source,
-            mapping,
-            segment=args.segment,
-            connection=connection,
-            client_options=client_options,
-            **settings,
+            source, mapping, segment=args.segment, connection=connection, settings=settings
         )
     except UserNotAllowedError:
         raise
@@ -417,10 +420,7 @@ def outcome(report: ExportReport) -> tuple[int, str]:
 def run_plan(args: argparse.Namespace) -> int:
     """``plan``: print what an export of the file would do; sends nothing, needs no key."""
     source, mapping = _source(args.file), _mapping(args.mapping)
-    limits: dict[str, Any] = {}
-    if args.limit is not None:
-        limits["limits"] = ExportLimits(max_profiles=args.limit, on_limit="truncate")
-    print(plan_export(source, mapping, **limits), flush=True)
+    print(plan_export(source, mapping, settings=_export_settings(args)), flush=True)
     return EXIT_OK
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 import omnisend_sdk
+from omnisend_sdk import export
 
 
 def test_all_is_sorted_and_unique() -> None:
@@ -26,3 +29,23 @@ def test_every_exception_shares_one_root() -> None:
     ]
     assert len(errors) > 10
     assert all(issubclass(e, omnisend_sdk.OmnisendError) for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("ProgressCallbacks", "SilentProgress"),
+        ("CallbackProgress", "FunctionProgress"),
+        ("ExportOptions", "ExportSettings"),
+    ],
+)
+def test_renamed_export_names_still_import_with_a_warning(old: str, new: str) -> None:
+    with pytest.deprecated_call(match=f"{old} is deprecated; use {new}"):
+        alias = getattr(export, old)
+    assert alias is getattr(export, new)
+    assert old not in export.__all__
+
+
+def test_unknown_export_names_still_raise() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        export.Nope  # noqa: B018

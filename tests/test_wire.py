@@ -1,13 +1,25 @@
-"""The cattrs converter: camelCase, nothing None sent, unknown fields tolerated, v3 spellings."""
+"""The wire: camelCase, nothing None sent, unknown fields tolerated, v3 spellings, and the fast
+contact encoder writing the converter's bytes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
-from omnisend_sdk import Batch, ChannelState, Contact, ContactInput, Identifier
-from omnisend_sdk._wire import camel_case, contact_to_json, format_datetime, from_json
+from omnisend_sdk import Batch, ChannelState, Consent, Contact, ContactInput, Identifier, _json
+from omnisend_sdk._constants import API_VERSIONS, ApiVersion
+from omnisend_sdk._wire import (
+    CONTACT_ENCODERS,
+    CONTACT_FIELDS,
+    camel_case,
+    contact_fields,
+    contact_to_json,
+    format_datetime,
+    from_json,
+    json_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +97,64 @@ def test_responses_tolerate_unknown_fields_and_nulls() -> None:
         None,
         3,
     )
+
+
+@pytest.mark.parametrize("version", API_VERSIONS)
+def test_no_version_renames_a_contact_body_field(version: ApiVersion) -> None:
+    # The fast encoder copies a mapped row's fields into every version's body as they are.
+    spelled = {field: json_name(ContactInput, field, version) for field in CONTACT_FIELDS}
+    assert spelled == dict(CONTACT_FIELDS)
+
+
+CHANGED = datetime(2024, 5, 1, 10, tzinfo=UTC)
+CHANNEL = ChannelState("subscribed", CHANGED)
+CONSENT = Consent(source="form", created_at=CHANGED, ip="192.0.2.1", user_agent="Mozilla/5.0")
+FIELDS: dict[str, Any] = {
+    "firstName": "Ann",
+    "postalCode": "01001",
+    "country": "Lithuania",
+    "countryCode": "LT",
+    "birthdate": "1990-02-03",
+    "tags": ["vip"],
+    "customProperties": {"sizes": ["M", "L"], "points": 3},
+}
+
+
+@pytest.mark.parametrize("version", API_VERSIONS)
+@pytest.mark.parametrize(
+    ("channel", "consent", "phone", "welcome"),
+    [(None, None, None, False), (CHANNEL, CONSENT, "+37060012345", True)],
+)
+def test_the_fast_encoder_writes_the_converters_bytes(
+    version: ApiVersion,
+    channel: ChannelState | None,
+    consent: Consent | None,
+    phone: str | None,
+    welcome: bool,
+) -> None:
+    identifiers = [
+        Identifier(
+            type="email",
+            id="ann@example.com",
+            channels={"email": channel} if channel else None,
+            consent=consent,
+            send_welcome_message=welcome,
+        )
+    ]
+    if phone is not None:
+        identifiers.append(Identifier(type="phone", id=phone, send_welcome_message=welcome))
+    contact = ContactInput(identifiers=tuple(identifiers), **contact_fields(FIELDS))
+    fast = CONTACT_ENCODERS[version]("ann@example.com", FIELDS, (welcome, channel, consent, phone))
+    assert _json.dumps(fast) == _json.dumps(contact_to_json(contact, version))
+
+
+def test_contact_fields_are_the_inverse_of_their_json() -> None:
+    assert contact_fields(FIELDS) == {
+        "first_name": "Ann",
+        "postal_code": "01001",
+        "country": "Lithuania",
+        "country_code": "LT",
+        "birthdate": date(1990, 2, 3),
+        "tags": ("vip",),
+        "custom_properties": {"sizes": ("M", "L"), "points": 3},
+    }

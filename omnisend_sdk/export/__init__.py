@@ -1,34 +1,25 @@
-"""Exporting segments: ``export_segment()``, connections, plans, limits, progress and reports."""
+"""Exporting segments: ``export_segment()``, settings, plans, limits, progress and reports."""
 
-from omnisend_sdk.export._api import (
-    ExportInterrupted,
-    ExportOptions,
-    export_segment,
-    export_segment_async,
-)
-from omnisend_sdk.export._connection import (
-    Connection,
-    PrivacyAcknowledgement,
-    UserNotAllowedError,
-    acknowledge_privacy,
-    default_state_dir,
-)
+import warnings
+from typing import Any
+
+from omnisend_sdk._connection import Connection, acknowledge_privacy
+from omnisend_sdk._errors import UserNotAllowedError
+from omnisend_sdk._privacy import PrivacyAcknowledgement
+from omnisend_sdk._state import default_state_dir
+from omnisend_sdk.export._api import ExportInterrupted, export_segment, export_segment_async
 from omnisend_sdk.export._definition import ExportDefinition
 from omnisend_sdk.export._limits import ExportLimitError, ExportLimits
 from omnisend_sdk.export._plan import ExportPlan, plan_export
 from omnisend_sdk.export._progress import (
-    CallbackProgress,
     ExportProgress,
-    ProgressCallbacks,
+    FunctionProgress,
+    SilentProgress,
     TqdmProgress,
     default_progress,
 )
-from omnisend_sdk.export._report import (
-    ExportFailedError,
-    ExportReport,
-    ExportStatus,
-    Membership,
-)
+from omnisend_sdk.export._report import ExportFailedError, ExportReport, ExportStatus
+from omnisend_sdk.export._settings import ExportSettings, Membership
 from omnisend_sdk.export._test_send import (
     TestSendResult,
     send_test_profile,
@@ -36,21 +27,21 @@ from omnisend_sdk.export._test_send import (
 )
 
 __all__ = [
-    "CallbackProgress",
     "Connection",
     "ExportDefinition",
     "ExportFailedError",
     "ExportInterrupted",
     "ExportLimitError",
     "ExportLimits",
-    "ExportOptions",
     "ExportPlan",
     "ExportProgress",
     "ExportReport",
+    "ExportSettings",
     "ExportStatus",
+    "FunctionProgress",
     "Membership",
     "PrivacyAcknowledgement",
-    "ProgressCallbacks",
+    "SilentProgress",
     "TestSendResult",
     "TqdmProgress",
     "UserNotAllowedError",
@@ -63,3 +54,22 @@ __all__ = [
     "send_test_profile",
     "send_test_profile_async",
 ]
+
+#: Names that were renamed, kept importable for a deprecation period (see the changelog).
+_RENAMED = {
+    "CallbackProgress": FunctionProgress,
+    "ProgressCallbacks": SilentProgress,
+    "ExportOptions": ExportSettings,
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RENAMED:
+        new = _RENAMED[name]
+        warnings.warn(
+            f"omnisend_sdk.export.{name} is deprecated; use {new.__name__}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return new
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,8 @@
 
 A definition names its connection instead of holding it, so the file carries no secret and can sit
 in version control; the process that runs it (a cron job, an Airflow or Dagster task) builds the
-:class:`~omnisend_sdk.export._connection.Connection` from its own environment.
+:class:`~omnisend_sdk.Connection` from its own environment. Its options are
+:class:`~omnisend_sdk.export.ExportSettings` keywords, checked when the definition is made.
 
 A TOML definition reads::
 
@@ -22,30 +23,39 @@ A TOML definition reads::
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
+from omnisend_sdk._connection import Connection
+from omnisend_sdk._documents import read_document, write_document
 from omnisend_sdk._errors import ConfigurationError, MappingError
-from omnisend_sdk.mapping._files import read_document, write_document
-from omnisend_sdk.mapping._mapping import ContactMapping
-
-if TYPE_CHECKING:
-    from omnisend_sdk.export._connection import Connection
-    from omnisend_sdk.export._report import ExportReport
+from omnisend_sdk.export._api import export_segment, export_segment_async
+from omnisend_sdk.export._report import ExportReport
+from omnisend_sdk.export._settings import ExportSettings
+from omnisend_sdk.mapping import ContactMapping
 
 #: Version of the file layout, written to every file so a later SDK can read older ones.
 DEFINITION_FORMAT: Final = 1
 _SUFFIXES: Final = (".toml", ".json")
 #: ``export_segment`` arguments the definition sets itself, or that cannot be saved.
 _RESERVED_OPTIONS: Final = frozenset(
-    {"source", "mapping", "connection", "client", "segment", "progress", "api_key"}
+    {
+        "source",
+        "mapping",
+        "connection",
+        "client",
+        "segment",
+        "settings",
+        "cancel",
+        "progress",
+        "api_key",
+    }
 )
 #: Option names that suggest a secret: a definition file must never hold one.
 _SECRET_NAME: Final = re.compile(r"key|secret|token|password|credential", re.IGNORECASE)
@@ -93,6 +103,10 @@ def _checked_options(options: Mapping[str, Any]) -> Mapping[str, Any]:
                 "(the connection does)"
             )
         _check_value(name, value)
+    try:  # every name and value as the export will take it, so a typo fails now, not at 3 am
+        ExportSettings.from_options(**options)
+    except TypeError as err:
+        raise ConfigurationError(str(err)) from None
     # A read-only copy: the definition is frozen, so its options must not change behind it.
     # Tuples become lists, as they come back from a file, so a saved definition loads equal.
     return MappingProxyType(_plain(options))
@@ -146,6 +160,11 @@ class ExportDefinition:
     segment: str = attrs.field(validator=_text("segment"))
     source: str | None = attrs.field(default=None, converter=_source_text, validator=_check_source)
     options: Mapping[str, Any] = attrs.field(factory=dict, converter=_checked_options)
+
+    @property
+    def settings(self) -> ExportSettings:
+        """The saved options as the export takes them."""
+        return ExportSettings.from_options(**self.options)
 
     def to_dict(self) -> dict[str, Any]:
         """The definition as plain data (what :meth:`save` writes).
@@ -248,21 +267,17 @@ class ExportDefinition:
         Raises:
             ConfigurationError: The connection has another name, or there is no source.
         """
-        export_segment = getattr(_engine(), "export_segment")  # noqa: B009
-        report: ExportReport = export_segment(
+        return export_segment(
             self._source(source), self.mapping, **self._arguments(connection, overrides)
         )
-        return report
 
     async def run_async(
         self, *, connection: Connection, source: Any = None, **overrides: Any
     ) -> ExportReport:
         """Like :meth:`run`, with ``export_segment_async``."""
-        export_segment_async = getattr(_engine(), "export_segment_async")  # noqa: B009
-        report: ExportReport = await export_segment_async(
+        return await export_segment_async(
             self._source(source), self.mapping, **self._arguments(connection, overrides)
         )
-        return report
 
     def _source(self, source: Any) -> Any:
         # "is None", not "or": a DataFrame refuses to be a truth value.
@@ -279,7 +294,7 @@ class ExportDefinition:
                 f"export {self.name!r} runs through connection {self.connection!r}, "
                 f"not {getattr(connection, 'name', connection)!r}"
             )
-        fixed = sorted({"connection", "client", "segment"} & set(overrides))
+        fixed = sorted({"connection", "client", "segment", "settings"} & set(overrides))
         if fixed:
             raise ConfigurationError(
                 f"{', '.join(fixed)} cannot be overridden: the definition sets them"
@@ -287,15 +302,9 @@ class ExportDefinition:
         return {
             "connection": connection,
             "segment": self.segment,
-            **self.options,
+            "settings": self.settings,
             **overrides,
         }
-
-
-def _engine() -> Any:
-    # Imported on use: the engine imports this module's package, and a definition can be built,
-    # saved and loaded without it.
-    return importlib.import_module("omnisend_sdk.export")
 
 
 def _plain(value: Any) -> Any:

@@ -29,6 +29,7 @@ from omnisend_sdk._errors import (
     OutcomeUnknownError,
 )
 from omnisend_sdk._models import Batch, BatchItems
+from omnisend_sdk.export._admission import Admission, Decision
 from omnisend_sdk.export._batcher import Batcher, PendingItem
 from omnisend_sdk.export._gateway import ExportGateway
 from omnisend_sdk.export._journal import DoneRow, Journal, JournalBatch, RowOutcome, RowSet
@@ -44,7 +45,7 @@ from omnisend_sdk.export._reconcile import (
 )
 from omnisend_sdk.export._tagger import Tagger
 from omnisend_sdk.export._tracker import TrackedBatch, Tracker
-from omnisend_sdk.mapping import MappedRow, RowIssue, is_duplicate
+from omnisend_sdk.mapping import MappedRow, RowIssue
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -98,6 +99,16 @@ class EngineResult:
     issues: list[RowIssue] = attrs.field(factory=list)
     stop_reason: StopReason | None = None
     error: str | None = None
+
+    def record(self, decision: Decision) -> None:
+        """Count a row admission decided on: skipped rows by reason, and every row's issues."""
+        self.issues.extend(decision.issues)
+        if decision.outcome == "invalid":
+            self.invalid += 1
+        elif decision.outcome == "duplicate":
+            self.duplicates += 1
+        elif decision.outcome == "over_limit":
+            self.over_limit += 1
 
 
 class Engine:
@@ -211,30 +222,23 @@ class Engine:
 
     async def _produce(self, rows: Iterable[MappedRow], skip: _Skip) -> None:
         batcher = Batcher(self._gateway.batch_size)
-        cap = self._options.limits.cap
-        accepted = len(skip.done) + len(skip.open)
+        admission = Admission(self._options.limits, admitted=len(skip.done) + len(skip.open))
         failure_issues = {i["row"]: i for i in self._journal.failure_issues()} if skip.done else {}
         for count, mapped in enumerate(rows, start=1):
             self._result.rows_read += 1
-            if not mapped.ok:
-                self._count_rejected(mapped)
-            elif mapped.row in skip.done:
+            if mapped.ok and mapped.row in skip.done:
                 self._result.outcomes[self._journal.outcome_of(mapped.row)] += 1
                 if mapped.row in failure_issues:
                     self._result.issues.append(issue_from_dict(failure_issues[mapped.row]))
-            elif mapped.row in skip.open:
+            elif mapped.ok and mapped.row in skip.open:
                 self._result.not_sent += 1  # still in an earlier run's unsettled batch
-            elif accepted >= cap:
-                self._over_limit(mapped)
             else:
-                accepted += 1
-                self._result.issues.extend(mapped.issues)  # warnings of a row that is sent
-                body = mapped.to_json(self._gateway.api_version)
-                assert body is not None
-                assert mapped.email is not None
-                self._pending_rows += 1
-                for batch in batcher.add(PendingItem.of(mapped.row, mapped.email, body)):
-                    await self._enqueue_new(batch)
+                decision = admission.decide(mapped)
+                self._result.record(decision)
+                if decision.outcome == "send":
+                    await self._pack(batcher, mapped)
+                elif admission.limit_reached:
+                    self._result.stop_reason = "limit"
             if count % 1000 == 0:
                 await asyncio.sleep(0)  # let senders and the tracker run between chunks of rows
             if self._stopping():
@@ -242,6 +246,15 @@ class Engine:
         last = batcher.flush()
         if last:
             await self._enqueue_new(last)
+
+    async def _pack(self, batcher: Batcher, mapped: MappedRow) -> None:
+        """Add an admitted row to the batch being built; queue each batch that fills up."""
+        body = mapped.to_json(self._gateway.api_version)
+        assert body is not None
+        assert mapped.email is not None
+        self._pending_rows += 1
+        for batch in batcher.add(PendingItem.of(mapped.row, mapped.email, body)):
+            await self._enqueue_new(batch)
 
     async def _enqueue_new(self, items: list[PendingItem]) -> None:
         """Queue a batch read from the source, once a sender has room for it."""
@@ -252,29 +265,6 @@ class Engine:
         """Queue rows to be sent again; never waits, so no sender can block itself."""
         if items:
             self._queue.put_nowait(_Queued(items, new=False))
-
-    def _count_rejected(self, mapped: MappedRow) -> None:
-        self._result.issues.extend(mapped.issues)
-        if is_duplicate(mapped):
-            self._result.duplicates += 1
-        else:
-            self._result.invalid += 1
-
-    def _over_limit(self, mapped: MappedRow) -> None:
-        limits = self._options.limits
-        if limits.on_limit == "fail":
-            self._result.stop_reason = "limit"
-        self._result.over_limit += 1
-        self._result.issues.append(
-            RowIssue(
-                row=mapped.row,
-                field="row",
-                severity="error",
-                code="over_limit",
-                message=f"not sent: the export is capped at {limits.cap:,} profiles "
-                f"({limits.cap_reason})",
-            )
-        )
 
     def _stopping(self) -> bool:
         if self._result.stop_reason is not None:

@@ -9,7 +9,11 @@ at most the step it was taking.
 
 from __future__ import annotations
 
+import enum
+import hashlib
 import json
+import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -18,10 +22,22 @@ from typing import Any, Literal, TypeAlias
 
 import attrs
 
+from omnisend_sdk._privacy import KeyHolder
+
 BatchState: TypeAlias = Literal["built", "sent", "accepted", "reconciled"]
 RowOutcome: TypeAlias = Literal["created", "updated", "upserted", "failed"]
 
-_SCHEMA = """
+
+class TagState(enum.IntEnum):
+    """Where a row's segment tag stands, as stored in ``rows.tagged``."""
+
+    TO_TAG = 0  # exported, waiting for a tag call
+    TAGGED = 1  # Omnisend accepted the tag call
+    IN_CALL = 2  # claimed by a tag call under way
+    FAILED = 3  # the tag call failed; a later run tries again
+
+
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,12 +50,26 @@ CREATE TABLE IF NOT EXISTS rows (
     row INTEGER PRIMARY KEY,
     email TEXT NOT NULL,
     outcome TEXT NOT NULL,
-    tagged INTEGER NOT NULL DEFAULT 0,  -- 0 to tag, 1 tagged, 2 in a tag call now, 3 failed
+    tagged INTEGER NOT NULL DEFAULT {TagState.TO_TAG:d},  -- a TagState
     issue TEXT
 );
 -- The tag backlog: exported rows still to tag, in row order, without scanning every row.
-CREATE INDEX IF NOT EXISTS rows_to_tag ON rows (row) WHERE tagged = 0 AND outcome != 'failed';
+CREATE INDEX IF NOT EXISTS rows_to_tag ON rows (row)
+    WHERE tagged = {TagState.TO_TAG:d} AND outcome != 'failed';
 """
+
+
+def journal_path(state_dir: Path, segment: str, source: object, store: KeyHolder) -> Path:
+    """Where the journal of one export lives: the same segment, source and store resume it."""
+    identity = (
+        str(Path(source).resolve())
+        if isinstance(source, str | os.PathLike)
+        else type(source).__name__
+    )
+    key = f"{segment}\0{identity}\0{store.key_fingerprint}\0{store.base_url}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", segment).strip("-").lower()[:40] or "segment"
+    return state_dir / "exports" / f"{slug}-{digest}.sqlite"
 
 
 @attrs.frozen
@@ -116,7 +146,10 @@ class Journal:
         self.resumed = self._meta("status") == "running"
         if self.resumed:
             # Tag calls of the earlier run that were under way or failed: try them again.
-            self._db.execute("UPDATE rows SET tagged = 0 WHERE tagged IN (2, 3)")
+            self._db.execute(
+                "UPDATE rows SET tagged = ? WHERE tagged IN (?, ?)",
+                (TagState.TO_TAG, TagState.IN_CALL, TagState.FAILED),
+            )
         else:
             self._reset(export_key)
 
@@ -226,7 +259,7 @@ class Journal:
 
     def rows_tagged(self, rows: Iterable[int]) -> None:
         """The segment tag was added to these rows' contacts."""
-        self._db.executemany("UPDATE rows SET tagged = 1 WHERE row = ?", ((r,) for r in rows))
+        self._set_tag_state(rows, TagState.TAGGED)
 
     def claim_untagged(self, limit: int) -> list[tuple[int, str]]:
         """Take up to ``limit`` exported rows still to tag, marking them as in a tag call.
@@ -235,32 +268,38 @@ class Journal:
         calls a minute), so for a big export it grows to most of the segment.
         """
         claimed = self._db.execute(
-            "UPDATE rows SET tagged = 2 WHERE row IN (SELECT row FROM rows WHERE tagged = 0 "
+            "UPDATE rows SET tagged = ? WHERE row IN (SELECT row FROM rows WHERE tagged = ? "
             "AND outcome != 'failed' ORDER BY row LIMIT ?) RETURNING row, email",
-            (limit,),
+            (TagState.IN_CALL, TagState.TO_TAG, limit),
         ).fetchall()
         return [(row, email) for row, email in claimed]
 
     def rows_tag_failed(self, rows: Iterable[int]) -> None:
         """A tag call for these rows failed; a later run tries again."""
-        self._db.executemany("UPDATE rows SET tagged = 3 WHERE row = ?", ((r,) for r in rows))
+        self._set_tag_state(rows, TagState.FAILED)
+
+    def _set_tag_state(self, rows: Iterable[int], state: TagState) -> None:
+        self._db.executemany("UPDATE rows SET tagged = ? WHERE row = ?", ((state, r) for r in rows))
 
     def untagged_count(self) -> int:
         """Exported rows still to tag."""
         found = self._db.execute(
-            "SELECT count(*) FROM rows WHERE tagged = 0 AND outcome != 'failed'"
+            "SELECT count(*) FROM rows WHERE tagged = ? AND outcome != 'failed'",
+            (TagState.TO_TAG,),
         ).fetchone()
         return int(found[0])
 
     def untagged(self) -> Iterator[tuple[int, str]]:
         """Exported rows whose segment tag was not added yet."""
         yield from self._db.execute(
-            "SELECT row, email FROM rows WHERE tagged = 0 AND outcome != 'failed' ORDER BY row"
+            "SELECT row, email FROM rows WHERE tagged = ? AND outcome != 'failed' ORDER BY row",
+            (TagState.TO_TAG,),
         )
 
     def tagged_count(self) -> int:
         """Rows whose segment tag was added."""
-        return int(self._db.execute("SELECT count(*) FROM rows WHERE tagged = 1").fetchone()[0])
+        found = self._db.execute("SELECT count(*) FROM rows WHERE tagged = ?", (TagState.TAGGED,))
+        return int(found.fetchone()[0])
 
     def finish(self) -> None:
         """The export is complete: a rerun starts afresh."""

@@ -31,6 +31,15 @@ class ExportLimitError(OmnisendError):
         self.cap = cap
 
 
+def _as_timedelta(value: timedelta | float) -> timedelta:
+    """A deadline given in seconds (as definition files and the command line give it) or as is."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"the deadline must be seconds or a timedelta, got {value!r}")
+    return timedelta(seconds=value)
+
+
 @attrs.frozen(kw_only=True)
 class ExportLimits:
     """The caps of one export.
@@ -41,13 +50,14 @@ class ExportLimits:
         on_limit: ``"fail"``: refuse an over-limit segment before sending anything (when it can
             be counted first; otherwise stop at the cap). ``"truncate"``: send the first profiles
             up to the cap and report the rest as over the limit.
-        deadline: Stop sending after this long; the run stays resumable.
+        deadline: Stop sending after this long (a timedelta, or seconds); the run stays
+            resumable.
     """
 
     max_profiles: int = DEFAULT_MAX_PROFILES
     contract_cap: int | None = None
     on_limit: OnLimit = "fail"
-    deadline: timedelta = DEFAULT_DEADLINE
+    deadline: timedelta = attrs.field(default=DEFAULT_DEADLINE, converter=_as_timedelta)
 
     def __attrs_post_init__(self) -> None:
         if self.max_profiles < 1 or (self.contract_cap is not None and self.contract_cap < 1):

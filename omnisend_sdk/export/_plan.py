@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
@@ -15,10 +17,11 @@ from omnisend_sdk._constants import (
     MAX_TAG_SELECTORS,
     ApiVersion,
 )
+from omnisend_sdk.export._admission import Admission
 from omnisend_sdk.export._batcher import Batcher, PendingItem
-from omnisend_sdk.export._engine import POLLS_PER_WINDOW
-from omnisend_sdk.export._limits import ExportLimits
-from omnisend_sdk.mapping import ContactMapping, RowIssue, is_duplicate, map_rows
+from omnisend_sdk.export._engine import POLLS_PER_WINDOW, EngineResult
+from omnisend_sdk.export._settings import ExportSettings
+from omnisend_sdk.mapping import ContactMapping, RowIssue, map_rows
 from omnisend_sdk.sources import open_source
 
 
@@ -77,55 +80,67 @@ def plan_export(
     source: object,
     mapping: ContactMapping,
     *,
-    limits: ExportLimits | None = None,
-    membership: bool = True,
+    settings: ExportSettings | None = None,
     api_version: ApiVersion = DEFAULT_API_VERSION,
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
     tag_requests_per_minute: int = DEFAULT_TAG_REQUESTS_PER_MINUTE,
+    **options: Any,
 ) -> ExportPlan:
     """Read and map the whole segment, send nothing, and count what an export would do.
+
+    Takes the same options as :func:`~omnisend_sdk.export_segment` (``max_profiles``,
+    ``on_limit``, ``membership``, ``source_options``...) and decides each row exactly as the
+    export will.
 
     Args:
         source: A path (CSV, JSON Lines), an iterable of mappings, a DataFrame or Arrow table.
         mapping: Where each contact field comes from.
-        limits: The export's caps (``max_profiles``, contract cap).
-        membership: Whether the segment tag would be added (tag calls counted).
+        settings: The export's settings, as a whole; keyword options override them.
         api_version: Sets the batch size.
         requests_per_minute: The brand's general limit, for the estimate.
         tag_requests_per_minute: The ``/contacts/tags`` limit, for the estimate.
+        **options: See :class:`~omnisend_sdk.export.ExportSettings`.
 
     Raises:
         MappingError: A column the mapping needs is missing (before any row is read).
     """
-    cap = (limits or ExportLimits()).cap
-    counts = {"invalid": 0, "duplicates": 0, "over_limit": 0}
-    issues: list[RowIssue] = []
+    if isinstance(options.get("membership"), bool):
+        warnings.warn(
+            'plan_export(membership=True/False) is deprecated: pass membership="tag" or "none", '
+            "as export_segment takes it",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        options["membership"] = "tag" if options["membership"] else "none"
+    settings = ExportSettings.from_options(settings, **options)
+    tally = EngineResult()
+    admission = Admission(settings.limits)
     batcher = Batcher(MAX_BATCH_ITEMS[api_version])
-    rows = to_send = batches = 0
-    for mapped in map_rows(mapping, open_source(source)):
-        rows += 1
-        issues.extend(mapped.issues)
-        if not mapped.ok:
-            counts["duplicates" if is_duplicate(mapped) else "invalid"] += 1
-        elif to_send >= cap:
-            counts["over_limit"] += 1
-        else:
+    to_send = batches = 0
+    for mapped in map_rows(mapping, open_source(source, **settings.source_options)):
+        tally.rows_read += 1
+        decision = admission.decide(mapped)
+        tally.record(decision)
+        if decision.outcome == "send":
             to_send += 1
             body = mapped.to_json(api_version)
             assert body is not None
             batches += len(batcher.add(PendingItem.of(mapped.row, mapped.email or "", body)))
     batches += 1 if batcher.flush() else 0
+    membership = settings.membership == "tag"
     tag_requests = math.ceil(to_send / MAX_TAG_SELECTORS) if membership else 0
     minutes = max(batches / requests_per_minute, tag_requests / tag_requests_per_minute)
     polls = math.ceil(minutes * POLLS_PER_WINDOW)  # a window is a minute at Omnisend's pace
     minutes = max(minutes, (batches + polls) / requests_per_minute)
     return ExportPlan(
-        rows=rows,
+        rows=tally.rows_read,
         to_send=to_send,
+        invalid=tally.invalid,
+        duplicates=tally.duplicates,
+        over_limit=tally.over_limit,
         batches=batches,
         tag_requests=tag_requests,
         polls=polls,
         estimated_duration=timedelta(minutes=minutes),
-        issues=tuple(issues),
-        **counts,
+        issues=tuple(tally.issues),
     )

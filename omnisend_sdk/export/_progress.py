@@ -1,9 +1,10 @@
-"""Progress of an export: the callbacks the engine calls, a tqdm bar, and plain-function adapters.
+"""Progress of an export: what the engine reports, and three ways to listen.
 
-The engine calls an :class:`ExportProgress`: ``started`` once, ``batch_sent`` and ``batch_done`` per
-batch, ``throttled`` when it waits for the rate limit, ``finished`` with the report. Subclass
-:class:`ProgressCallbacks` and override only what you need, or wrap functions in
-:class:`CallbackProgress`. tqdm is optional (``pip install omnisend-sdk[progress]``).
+The engine reports to an :class:`ExportProgress`: ``started`` once, ``batch_sent`` and
+``batch_done`` per batch, ``throttled`` when it waits for the rate limit, ``finished`` with the
+report. To listen, subclass :class:`SilentProgress` (which ignores everything) and override only
+what you need, pass plain functions to :class:`FunctionProgress`, or use :class:`TqdmProgress`'s
+bar. tqdm is optional (``pip install omnisend-sdk[progress]``).
 """
 
 from __future__ import annotations
@@ -40,31 +41,34 @@ class ExportProgress(Protocol):
         """The export ended (completed or not), with its report."""
 
 
-class ProgressCallbacks:
-    """An :class:`ExportProgress` that does nothing: subclass it and override what you need."""
+class SilentProgress:
+    """An :class:`ExportProgress` that ignores every event: subclass it, override what you need.
+
+    The events and their arguments are documented on :class:`ExportProgress`.
+    """
 
     def started(self, total_rows: int | None) -> None:
-        """The export began; ``total_rows`` when the source could be counted cheaply."""
+        return
 
     def batch_sent(self, rows: int) -> None:
-        """A batch of ``rows`` contacts was posted to Omnisend."""
+        return
 
     def batch_done(self, exported: int, failed: int) -> None:
-        """Omnisend finished a batch: ``exported`` rows accepted, ``failed`` rejected."""
+        return
 
     def throttled(self, seconds: float) -> None:
-        """The engine waits ``seconds`` for the rate limit."""
+        return
 
     def finished(self, report: ExportReport) -> None:
-        """The export ended (completed or not), with its report."""
+        return
 
 
-class CallbackProgress(ProgressCallbacks):
-    """Progress reported to plain functions; any left out are not called.
+class FunctionProgress(SilentProgress):
+    """Progress reported to plain functions, one per event; events without one are ignored.
 
     Example::
 
-        progress = CallbackProgress(on_batch_done=lambda ok, failed: print(ok, failed))
+        progress = FunctionProgress(on_batch_done=lambda ok, failed: print(ok, failed))
     """
 
     def __init__(
@@ -121,7 +125,7 @@ def _tqdm_class() -> Any:
     return text.tqdm
 
 
-class TqdmProgress(ProgressCallbacks):
+class TqdmProgress(SilentProgress):
     """A tqdm progress bar over the rows of the source.
 
     The bar counts rows Omnisend has finished (exported or failed) and shows rows sent, rows
@@ -203,4 +207,4 @@ def default_progress() -> ExportProgress:
     else progress that does nothing (a scheduler's log has no use for a bar)."""
     if _tqdm_installed() and (_stderr_is_terminal() or _in_notebook()):
         return TqdmProgress()
-    return ProgressCallbacks()
+    return SilentProgress()

@@ -19,17 +19,21 @@ import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, get_args
 
 import attrs
 
 from omnisend_sdk._errors import OmnisendError
-from omnisend_sdk.export._connection import PrivacyAcknowledgement
-from omnisend_sdk.mapping import mask_email
-from omnisend_sdk.mapping._issues import RowIssue
+from omnisend_sdk._privacy import PrivacyAcknowledgement
+from omnisend_sdk.export._settings import Membership
+from omnisend_sdk.mapping import RowIssue, mask_email
+
+if TYPE_CHECKING:
+    from omnisend_sdk._client import ClientStats
+    from omnisend_sdk.export._destination import Destination
+    from omnisend_sdk.export._engine import EngineResult, StopReason
 
 ExportStatus: TypeAlias = Literal["completed", "partial", "cancelled", "limit_exceeded"]
-Membership: TypeAlias = Literal["tag", "none"]
 
 #: Issues shown by ``str()`` and the HTML view; the CSV and ``to_dict()`` carry them all.
 ISSUES_SHOWN: Final = 10
@@ -41,6 +45,14 @@ _STATUS_REASONS: Final[dict[str, str]] = {
     "partial": "stopped by the deadline; run it again to resume",
     "cancelled": "cancelled",
     "limit_exceeded": "stopped: the segment is over the profile limit",
+}
+#: The report's status for why the engine stopped (``None``: it did not stop early).
+_STATUS_FOR_STOP: Final[dict[StopReason | None, ExportStatus]] = {
+    None: "completed",
+    "deadline": "partial",
+    "error": "partial",
+    "cancelled": "cancelled",
+    "limit": "limit_exceeded",
 }
 # An address-like token. Issues hold masked values already; this is the safety net for messages
 # built from Omnisend's answers, which may quote an address in full.
@@ -164,6 +176,68 @@ class ExportReport:
     issues: tuple[RowIssue, ...] = attrs.field(
         default=(), converter=_sorted_issues, repr=lambda issues: f"<{len(issues)} issues>"
     )
+
+    @classmethod
+    def from_result(
+        cls,
+        result: EngineResult,
+        *,
+        segment: str,
+        membership: Membership,
+        segment_tag: str | None,
+        run_by: str | None,
+        destination: Destination,
+        started_at: datetime,
+        stats_before: ClientStats,
+        dry_run: bool = False,
+    ) -> ExportReport:
+        """The report of one export (or dry run) from what the engine counted.
+
+        Args:
+            result: The engine's counts and issues.
+            segment: The segment's name.
+            membership: How membership was marked.
+            segment_tag: The tag added, with ``membership="tag"``.
+            run_by: Who ran it.
+            destination: The store it went to (connection, acknowledgement, client stats).
+            started_at: When the export started (a resumed one: when its first run started).
+            stats_before: The client's counters when this run started, so the report counts
+                this run's requests only.
+            dry_run: Nothing was sent.
+        """
+        gateway = destination.gateway
+        stats = gateway.stats()
+        per_minute = 60.0 / gateway.window
+        return cls(
+            segment=segment,
+            connection_name=destination.connection_name,
+            key_fingerprint=gateway.key_fingerprint,
+            privacy=destination.privacy,
+            run_by=run_by,
+            dry_run=dry_run,
+            status=_STATUS_FOR_STOP[result.stop_reason],
+            rows_read=result.rows_read,
+            created=result.outcomes["created"],
+            updated=result.outcomes["updated"],
+            upserted=result.outcomes["upserted"],
+            invalid=result.invalid,
+            duplicates=result.duplicates,
+            over_limit=result.over_limit,
+            failed=result.outcomes["failed"],
+            not_sent=result.not_sent,
+            tagged=result.tagged,
+            tag_failed=result.tag_failed,
+            membership=membership,
+            segment_tag=segment_tag,
+            requests=stats.requests - stats_before.requests,
+            retries=stats.retries - stats_before.retries,
+            rate_limited=stats.rate_limited - stats_before.rate_limited,
+            batches=result.batches,
+            started_at=started_at,
+            finished_at=datetime.now(UTC),
+            max_contacts_per_minute=gateway.batch_size * gateway.requests_per_window * per_minute,
+            issues=tuple(result.issues),
+        )
 
     def __attrs_post_init__(self) -> None:
         accounted = self.exported + self.skipped + self.failed + self.not_sent

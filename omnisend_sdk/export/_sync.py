@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def run_sync(make: Callable[[], Coroutine[Any, Any, T]], cancel: threading.Event) -> T:
@@ -30,3 +32,21 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]], cancel: threading.Event
                 return future.result()
             except KeyboardInterrupt:
                 cancel.set()  # then keep waiting: the engine settles and returns its report
+
+
+def blocking(
+    coroutine_function: Callable[P, Coroutine[Any, Any, T]], *, doc: str
+) -> Callable[P, T]:
+    """The sync twin of an async function: same parameters (for type checkers too), own docs.
+
+    Written once, so a sync entry point cannot drift from its async original.
+    """
+
+    def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        return run_sync(lambda: coroutine_function(*args, **kwargs), threading.Event())
+
+    call.__name__ = call.__qualname__ = coroutine_function.__name__.removesuffix("_async")
+    call.__module__ = coroutine_function.__module__
+    call.__doc__ = doc
+    call.__signature__ = inspect.signature(coroutine_function)  # type: ignore[attr-defined]
+    return call

@@ -32,7 +32,6 @@ class Tagger:
         self._waiting = 0  # exported rows recorded in the journal and not yet in a tag call
         self._flushing = False
         self._calls: set[asyncio.Task[None]] = set()
-        self.tagged = 0
         self.failed = 0
 
     def add(self, exported: int) -> None:
@@ -69,7 +68,6 @@ class Tagger:
             logger.warning("adding the segment tag to %d contacts failed: %s", len(rows), error)
             return
         self._journal.rows_tagged(row for row, _ in rows)
-        self.tagged += len(rows)
 
     async def close(self, *, flush: bool = True) -> None:
         """Wait for every call in flight; with ``flush``, first tag everything still waiting.

@@ -7,21 +7,25 @@ upsert (welcome message off), under the same privacy rules as an export.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from omnisend_sdk._connection import Connection, current_user
 from omnisend_sdk._errors import APIStatusError, ConfigurationError
 from omnisend_sdk._models import UpsertResult
-from omnisend_sdk.export._api import Client, close_owned, resolve_target
-from omnisend_sdk.export._connection import Connection, current_user
-from omnisend_sdk.export._gateway import ThreadedClientGateway, gateway_for
-from omnisend_sdk.export._sync import run_sync
-from omnisend_sdk.mapping import ContactMapping, InvalidValueError, MappedRow, RowIssue
-from omnisend_sdk.mapping._email import normalise_email
+from omnisend_sdk.export._destination import Client, open_destination
+from omnisend_sdk.export._sync import blocking
+from omnisend_sdk.mapping import (
+    ContactMapping,
+    InvalidValueError,
+    MappedRow,
+    RowIssue,
+    RowMapper,
+    normalise_email,
+)
 from omnisend_sdk.sources import open_source
 
 
@@ -68,7 +72,7 @@ def _pick(source: object, mapping: ContactMapping, row: int | None, email: str |
     except InvalidValueError as error:
         raise ConfigurationError(f"not an email address to look for: {error.message}") from None
     rows = open_source(source, **source_options)
-    mapper = mapping.bind(rows.columns)
+    mapper = RowMapper.bind(mapping, rows.columns)
     for number, values, issues in rows:
         if values is None:
             continue
@@ -97,44 +101,28 @@ async def send_test_profile_async(
 ) -> TestSendResult:
     """Like :func:`send_test_profile`, for asyncio."""
     mapped = _pick(source, mapping, row, email, source_options or {})
-    target = resolve_target(
-        client,
-        connection,
+    async with open_destination(
+        client=client,
+        connection=connection,
         run_by=run_by or current_user(),
-        state_dir=Path(state_dir).expanduser() if state_dir else None,
+        state_dir=state_dir,
         client_options={},
         prefer_async=True,
-    )
-    gateway = gateway_for(target.client)
-    try:
+    ) as destination:
         contact = mapped.contact
         if contact is None:
             return TestSendResult(row=mapped.row, issues=mapped.issues, request=None)
-        body = mapped.to_json(gateway.api_version)
+        body = mapped.to_json(destination.gateway.api_version)
         try:
-            answer = await gateway.upsert(contact)
+            answer = await destination.gateway.upsert(contact)
         except APIStatusError as error:
             return TestSendResult(row=mapped.row, issues=mapped.issues, request=body, error=error)
         return TestSendResult(row=mapped.row, issues=mapped.issues, request=body, result=answer)
-    finally:
-        if isinstance(gateway, ThreadedClientGateway):
-            gateway.close()
-        await close_owned(target)
 
 
-def send_test_profile(
-    source: object,
-    mapping: ContactMapping,
-    *,
-    client: Client | None = None,
-    connection: Connection | None = None,
-    row: int | None = None,
-    email: str | None = None,
-    run_by: str | None = None,
-    state_dir: str | Path | None = None,
-    source_options: Mapping[str, Any] | None = None,
-) -> TestSendResult:
-    """Send one profile of the segment to Omnisend and return Omnisend's actual answer.
+send_test_profile = blocking(
+    send_test_profile_async,
+    doc="""Send one profile of the segment to Omnisend and return Omnisend's actual answer.
 
     Args:
         source: The segment, as :func:`export_segment` takes it.
@@ -150,18 +138,5 @@ def send_test_profile(
 
     Returns:
         The row, its issues, the request body sent and Omnisend's answer or refusal.
-    """
-    return run_sync(
-        lambda: send_test_profile_async(
-            source,
-            mapping,
-            client=client,
-            connection=connection,
-            row=row,
-            email=email,
-            run_by=run_by,
-            state_dir=state_dir,
-            source_options=source_options,
-        ),
-        threading.Event(),
-    )
+    """,
+)

@@ -51,7 +51,7 @@ class TrackedBatch:
 
 
 Settle = Callable[[TrackedBatch, Batch, BatchItems | None], Awaitable[None]]
-Forget = Callable[[TrackedBatch], Awaitable[None]]
+Resend = Callable[[TrackedBatch], Awaitable[None]]
 
 
 class Tracker:
@@ -61,16 +61,16 @@ class Tracker:
         gateway: Where to ask.
         settle: Called with a batch that is ``finished`` or ``stopped`` (and its items, when they
             were fetched to find it).
-        forget: Called with a lost batch that Omnisend never created; its rows must be sent again.
+        resend: Called with a lost batch that Omnisend never created; its rows must be sent again.
         lost_polls: Polls after which a lost batch counts as never created.
     """
 
     def __init__(
-        self, gateway: ExportGateway, settle: Settle, forget: Forget, *, lost_polls: int = 6
+        self, gateway: ExportGateway, settle: Settle, resend: Resend, *, lost_polls: int = 6
     ) -> None:
         self._gateway = gateway
         self._settle = settle
-        self._forget = forget
+        self._resend = resend
         self._max_lost_polls = lost_polls
         self._batches: dict[int, TrackedBatch] = {}
         self._ours: set[str] = set()
@@ -131,7 +131,7 @@ class Tracker:
                 # a contact upsert by email is safe to repeat.
                 logger.warning("batch %s is gone; its rows will be sent again", tracked.batch_id)
                 del self._batches[tracked.seq]
-                await self._forget(tracked)
+                await self._resend(tracked)
                 return
         if batch.done:
             await self._settle(tracked, batch, None)
@@ -160,7 +160,7 @@ class Tracker:
         tracked.lost_polls += 1
         if tracked.lost_polls >= self._max_lost_polls:
             del self._batches[tracked.seq]
-            await self._forget(tracked)
+            await self._resend(tracked)
 
     async def _answers_of(self, batch_id: str) -> tuple[frozenset[str], BatchItems]:
         if batch_id not in self._answered:

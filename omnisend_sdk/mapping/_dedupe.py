@@ -13,15 +13,12 @@ Two policies:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Final, Literal, Protocol, TypeAlias
+from typing import Final, Protocol
 
 from omnisend_sdk.mapping._issues import RowIssue
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._row import Row
-
-DuplicatePolicy: TypeAlias = Literal["first", "last"]
-DUPLICATE_POLICIES: Final[tuple[DuplicatePolicy, ...]] = ("first", "last")
-
+from omnisend_sdk.mapping._spec import DuplicatePolicy
 
 #: The code of the issue that drops a repeated email.
 DUPLICATE_CODE: Final = "duplicate_email"

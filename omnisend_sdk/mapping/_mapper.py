@@ -2,34 +2,36 @@
 
 Speed matters here (a million rows should map in seconds), so :class:`RowMapper` resolves all the
 mapping's decisions once, when it is bound to a source's columns, and the per-row loop only reads
-values and applies the rules. A mapped row keeps the contact in its JSON form, ready to encode;
-:attr:`MappedRow.contact` turns it into a :class:`~omnisend_sdk.ContactInput` on demand, and
-:meth:`MappedRow.to_json` gives exactly what :func:`omnisend_sdk._wire.contact_to_json` would give
-for that contact, about four times faster (the tests hold the two to the same bytes).
+values and applies the rules. A mapped row keeps the contact's fields in their JSON form, ready to
+encode; :attr:`MappedRow.contact` turns it into a :class:`~omnisend_sdk.ContactInput` on demand, and
+:meth:`MappedRow.to_json` writes its body with :data:`omnisend_sdk._wire.CONTACT_ENCODERS`: exactly
+what :func:`omnisend_sdk._wire.contact_to_json` would give for that contact, about four times
+faster. JSON names come from :mod:`omnisend_sdk._wire`; this module knows only Python's.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, TypeVar
 
 from omnisend_sdk._constants import (
+    DEFAULT_API_VERSION,
     MAX_CUSTOM_PROPERTY_VALUE_LENGTH,
     MAX_TEXT_LENGTH,
     ApiVersion,
 )
-from omnisend_sdk._models import (
-    Channel,
-    ChannelState,
-    ChannelStatus,
-    Consent,
-    ContactInput,
-    Identifier,
+from omnisend_sdk._models import Channel, ChannelState, Consent, ContactInput, Identifier
+from omnisend_sdk._wire import (
+    CONTACT_ENCODERS,
+    CONTACT_FIELDS,
+    ContactIdentity,
+    contact_fields,
+    format_date,
 )
-from omnisend_sdk._wire import format_datetime
+from omnisend_sdk.mapping._columns import resolve_columns
 from omnisend_sdk.mapping._country import normalise_country
 from omnisend_sdk.mapping._custom import normalise_property_value
 from omnisend_sdk.mapping._dates import parse_birthdate, parse_timestamp
@@ -37,42 +39,31 @@ from omnisend_sdk.mapping._email import normalise_email
 from omnisend_sdk.mapping._gender import normalise_gender
 from omnisend_sdk.mapping._issues import InvalidValueError, RowIssue, Severity, mask_value
 from omnisend_sdk.mapping._phone import normalise_phone
+from omnisend_sdk.mapping._spec import MappingSpec
 from omnisend_sdk.mapping._status import channel_state, normalise_status
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS, Constant, RowFunction, describe
 from omnisend_sdk.mapping._text import clean_text, to_text, truncate
 
-if TYPE_CHECKING:
-    from omnisend_sdk.mapping._mapping import ContactMapping
+T = TypeVar("T")
 
-#: Contact fields in the order Omnisend's ContactRequest (and so ``contact_to_json``) lists them,
-#: with their JSON names. The mapper fills a row's fields in this order, so its JSON needs no sort.
-_TEXT_FIELDS: Final = (
-    ("first_name", "firstName"),
-    ("last_name", "lastName"),
-    ("address", "address"),
-    ("city", "city"),
-    ("state", "state"),
-    ("postal_code", "postalCode"),
-)
-_PYTHON_NAMES: Final = {
-    **{json_name: name for name, json_name in _TEXT_FIELDS},
-    "country": "country",
-    "countryCode": "country_code",
-    "gender": "gender",
-    "birthdate": "birthdate",
-    "tags": "tags",
-    "customProperties": "custom_properties",
-}
+#: Text fields in the order Omnisend's ContactRequest (and so ``contact_to_json``) lists them.
+#: The mapper fills a row's fields in this order, so its JSON needs no sort.
+_TEXT_FIELDS: Final = ("first_name", "last_name", "address", "city", "state", "postal_code")
+# The keys of a row's fields, spelled as the wire spells them.
+_COUNTRY: Final = CONTACT_FIELDS["country"]
+_COUNTRY_CODE: Final = CONTACT_FIELDS["country_code"]
+_GENDER: Final = CONTACT_FIELDS["gender"]
+_BIRTHDATE: Final = CONTACT_FIELDS["birthdate"]
+_TAGS: Final = CONTACT_FIELDS["tags"]
+_CUSTOM_PROPERTIES: Final = CONTACT_FIELDS["custom_properties"]
 #: Distinct raw country values remembered per source (a few hundred spellings in practice).
 _MAX_CACHED_COUNTRIES: Final = 4096
 #: Issue codes that reject the whole row, whatever field they come from.
 _REJECTING: Final = frozenset({"callable_failed", "too_long"})
 
-# (welcome flag, email channel state, consent, phone in E.164)
-_Identity = tuple[bool, ChannelState | None, Consent | None, str | None]
-# (column, None) to read a column; ("", function) to call a function of the row
-_Getter = tuple[str, RowFunction | None]
-# (JSON name, issue field name, column, function, length limit)
+# (field, column, None) to read a column; (field, "", function) to call a function of the row
+_Getter = tuple[str, str, RowFunction | None]
+# (key in the row's fields, issue field name, column, function, length limit)
 _TextStep = tuple[str, str, str, RowFunction | None, int]
 
 
@@ -94,7 +85,7 @@ class MappedRow:
         email: str | None,
         issues: tuple[RowIssue, ...],
         fields: dict[str, Any] | None = None,
-        identity: _Identity | None = None,
+        identity: ContactIdentity | None = None,
     ) -> None:
         self.row = row
         self.email = email
@@ -111,7 +102,7 @@ class MappedRow:
             self._contact = _build_contact(self.email or "", self._fields, self._identity)
         return self._contact
 
-    def to_json(self, version: ApiVersion = "2026-03-15") -> dict[str, Any] | None:
+    def to_json(self, version: ApiVersion = DEFAULT_API_VERSION) -> dict[str, Any] | None:
         """The contact's request body for an API version, or ``None`` when the row was rejected.
 
         Equal, and encoded byte for byte equal, to ``contact_to_json(row.contact, version)``.
@@ -120,27 +111,7 @@ class MappedRow:
         fields, identity = self._fields, self._identity
         if fields is None or identity is None:
             return None
-        welcome, channel, consent, phone = identity
-        v3 = version == "v3"
-        email: dict[str, Any] = {"type": "email", "id": self.email}
-        if channel is not None:
-            email["channels"] = {"email": _channel_json(channel, v3)}
-        if consent is not None:
-            email["consent"] = _consent_json(consent)
-        if not v3:
-            email["sendWelcomeMessage"] = welcome
-        identifiers = [email]
-        if phone is not None:
-            identifiers.append(
-                {"type": "phone", "id": phone}
-                if v3
-                else {"type": "phone", "id": phone, "sendWelcomeMessage": welcome}
-            )
-        body: dict[str, Any] = {"identifiers": identifiers}
-        body.update(fields)
-        if v3:
-            body["sendWelcomeEmail"] = welcome
-        return body
+        return CONTACT_ENCODERS[version](self.email or "", fields, identity)
 
     def __repr__(self) -> str:
         state = "ok" if self.ok else "rejected"
@@ -149,27 +120,9 @@ class MappedRow:
         )
 
 
-def _channel_json(channel: ChannelState, v3: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"status": channel.status}
-    if channel.status_changed_at is not None:
-        body["statusDate" if v3 else "statusChangedAt"] = format_datetime(channel.status_changed_at)
-    return body
-
-
-def _consent_json(consent: Consent) -> dict[str, Any]:
-    body: dict[str, Any] = {}
-    if consent.source is not None:
-        body["source"] = consent.source
-    if consent.created_at is not None:
-        body["createdAt"] = format_datetime(consent.created_at)
-    if consent.ip is not None:
-        body["ip"] = consent.ip
-    if consent.user_agent is not None:
-        body["userAgent"] = consent.user_agent
-    return body
-
-
-def _build_contact(email: str, fields: Mapping[str, Any], identity: _Identity) -> ContactInput:
+def _build_contact(
+    email: str, fields: Mapping[str, Any], identity: ContactIdentity
+) -> ContactInput:
     welcome, channel, consent, phone = identity
     channels: dict[Channel, ChannelState] | None = {"email": channel} if channel else None
     identifiers = [
@@ -183,20 +136,7 @@ def _build_contact(email: str, fields: Mapping[str, Any], identity: _Identity) -
     ]
     if phone is not None:
         identifiers.append(Identifier(type="phone", id=phone, send_welcome_message=welcome))
-    values: dict[str, Any] = {}
-    for key, value in fields.items():
-        if key == "birthdate":
-            values["birthdate"] = date.fromisoformat(value)
-        elif key == "tags":
-            values["tags"] = tuple(value)
-        elif key == "customProperties":
-            values["custom_properties"] = {
-                name: tuple(item) if isinstance(item, list) else item
-                for name, item in value.items()
-            }
-        else:
-            values[_PYTHON_NAMES[key]] = value
-    return ContactInput(identifiers=tuple(identifiers), **values)
+    return ContactInput(identifiers=tuple(identifiers), **contact_fields(fields))
 
 
 class _Rejected(Exception):  # noqa: N818 - internal control flow, never escapes the mapper
@@ -206,13 +146,13 @@ class _Rejected(Exception):  # noqa: N818 - internal control flow, never escapes
 class RowMapper:
     """A :class:`ContactMapping` bound to a source's columns; maps that source's rows.
 
-    Made by :meth:`ContactMapping.bind`. Safe to reuse for every row of the source; not for
-    another source with other columns.
+    Made by :meth:`bind`. Safe to reuse for every row of the source; not for another source with
+    other columns.
     """
 
     def __init__(
         self,
-        mapping: ContactMapping,
+        mapping: MappingSpec,
         columns: Mapping[str, str],
         *,
         now: datetime | None = None,
@@ -231,8 +171,8 @@ class RowMapper:
         self._today = self._now.date()
         self._email = self._getter("email", mapping.email)
         self._texts: list[_TextStep] = [
-            (json_name, name, *self._getter(name, source), MAX_TEXT_LENGTH)
-            for name, json_name in _TEXT_FIELDS
+            (CONTACT_FIELDS[name], *self._getter(name, source), MAX_TEXT_LENGTH)
+            for name in _TEXT_FIELDS
             if (source := getattr(mapping, name)) is not None
         ]
         self._country = self._optional("country")
@@ -249,11 +189,24 @@ class RowMapper:
             (name, columns[column]) for column, name in mapping.custom_properties.items()
         ]
         self._tags = list(mapping.tags)
-        self._plain_identity: _Identity = (mapping.send_welcome_message, None, None, None)
+        self._plain_identity: ContactIdentity = (mapping.send_welcome_message, None, None, None)
         self._long_text = mapping.long_text
         self._needs_identity = any(
             step is not None for step in (self._phone, self._status, self._consent_source)
         )
+
+    @classmethod
+    def bind(cls, mapping: MappingSpec, columns: Iterable[str]) -> RowMapper:
+        """Prepare a mapping for a source with these columns: the object that maps its rows.
+
+        Raises:
+            MappingError: Naming each column the mapping reads that the source lacks, with close
+                matches (as :meth:`ContactMapping.validate_columns`).
+        """
+        resolved = resolve_columns(
+            mapping.columns(), tuple(columns), ignore_case=mapping.ignore_case
+        )
+        return cls(mapping, resolved)
 
     @property
     def rejects_only_on_email(self) -> bool:
@@ -280,16 +233,16 @@ class RowMapper:
         return None if source is None else self._getter(field, source)
 
     def _getter(self, field: str, source: object) -> _Getter:
-        """(column, None) for a column; ("", function) for anything else."""
+        """(field, column, None) for a column; (field, "", function) for anything else."""
         if isinstance(source, str):
-            return self._columns[source], None
+            return field, self._columns[source], None
         if isinstance(source, Constant):
             constant = source.value
-            return "", lambda _: constant
+            return field, "", lambda _: constant
         if isinstance(source, tuple):
-            return "", self._joiner([self._columns[column] for column in source])
+            return field, "", self._joiner([self._columns[column] for column in source])
         function: Callable[[Mapping[str, object]], object] = source  # type: ignore[assignment]
-        return "", _guarded(field, function)
+        return field, "", _guarded(field, function)
 
     def _joiner(self, columns: list[str]) -> RowFunction:
         separator = self.mapping.address_separator
@@ -315,7 +268,7 @@ class RowMapper:
         issues: list[RowIssue] = [*source_issues] if source_issues else []
         email: str | None = None
         try:
-            column, function = self._email
+            _, column, function = self._email
             raw = values.get(column) if function is None else None
             if type(raw) is str:  # the common case, without a call
                 try:
@@ -336,7 +289,7 @@ class RowMapper:
         return MappedRow(number, email, tuple(issues) if issues else (), fields, identity)
 
     def _map_email(self, number: int, values: Mapping[str, object], issues: list[RowIssue]) -> str:
-        column, function = self._email
+        _, column, function = self._email
         raw = values.get(column) if function is None else None
         try:
             if function is not None:
@@ -352,7 +305,7 @@ class RowMapper:
     ) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         get = values.get
-        for json_name, field, column, function, limit in self._texts:
+        for key, field, column, function, limit in self._texts:
             value: Any = None
             try:
                 value = get(column) if function is None else function(values)
@@ -363,50 +316,84 @@ class RowMapper:
                 if len(text) > limit:
                     text = self._too_long(number, field, text, limit, issues)
                 if text:
-                    fields[json_name] = text
+                    fields[key] = text
             except InvalidValueError as err:
                 self._problem(number, field, err, value, issues)
         if self._country is not None:
             # Country columns repeat a few spellings: recognised raw values skip the rules.
-            column, function = self._country
+            _, column, function = self._country
             raw = get(column) if function is None else None
             known = self._countries.get(raw) if type(raw) is str else None
             if known is not None:
-                fields["country"], fields["countryCode"] = known
+                fields[_COUNTRY], fields[_COUNTRY_CODE] = known
             else:
                 self._map_country(number, values, fields, issues)
         if self._gender is not None:
-            value = self._read(number, "gender", self._gender, values, issues)
-            if value:
-                try:
-                    fields["gender"] = normalise_gender(value)
-                except InvalidValueError as err:
-                    self._problem(number, "gender", err, value, issues)
+            gender = self._checked(number, self._gender, values, issues, normalise_gender)
+            if gender is not None:
+                fields[_GENDER] = gender
         if self._birthdate is not None:
-            self._map_birthdate(number, values, fields, issues)
+            birthdate = self._checked(
+                number, self._birthdate, values, issues, self._birthdate_of, prepare=_date
+            )
+            if birthdate is not None:
+                fields[_BIRTHDATE] = format_date(birthdate)
         if self._tags:
-            fields["tags"] = list(self._tags)
-        if self._custom:
-            self._map_custom(number, values, fields, issues)
+            fields[_TAGS] = list(self._tags)
+        if self._custom and (properties := self._map_custom(number, values, issues)):
+            fields[_CUSTOM_PROPERTIES] = properties
         return fields
 
-    def _read(
+    def _fetch(
         self,
         number: int,
-        field: str,
         getter: _Getter,
         values: Mapping[str, object],
         issues: list[RowIssue],
-    ) -> str:
-        """A field's value as clean text ("" for no value); problems become issues."""
-        column, function = getter
+        prepare: Callable[[Any], T | None],
+    ) -> T | None:
+        """A field's value through ``prepare``: ``None`` for no value; problems become issues."""
+        field, column, function = getter
         value: Any = None
         try:
             value = values.get(column) if function is None else function(values)
-            return to_text(value) or ""
+            return prepare(value)
         except InvalidValueError as err:
             self._problem(number, field, err, value, issues)
-            return ""
+            return None
+
+    def _checked(
+        self,
+        number: int,
+        getter: _Getter | None,
+        values: Mapping[str, object],
+        issues: list[RowIssue],
+        rule: Callable[[Any], T],
+        *,
+        prepare: Callable[[Any], object] = to_text,
+    ) -> T | None:
+        """A field's value through ``prepare`` then its ``rule``; ``None`` for no value.
+
+        ``None`` too for a field the mapping does not map (no getter). A problem is an issue about
+        the value as the step that failed saw it, and leaves the field out (or rejects the row,
+        see :meth:`_problem`).
+        """
+        if getter is None:
+            return None
+        value = self._fetch(number, getter, values, issues, prepare)
+        if value is None:
+            return None
+        try:
+            return rule(value)
+        except InvalidValueError as err:
+            self._problem(number, getter[0], err, value, issues)
+            return None
+
+    def _read(
+        self, number: int, getter: _Getter, values: Mapping[str, object], issues: list[RowIssue]
+    ) -> str:
+        """A field's value as clean text ("" for no value); problems become issues."""
+        return self._fetch(number, getter, values, issues, to_text) or ""
 
     def _map_country(
         self,
@@ -416,14 +403,14 @@ class RowMapper:
         issues: list[RowIssue],
     ) -> None:
         assert self._country is not None
-        text = self._read(number, "country", self._country, values, issues)
+        text = self._read(number, self._country, values, issues)
         if not text:
             return
         country = normalise_country(text)
         if country is not None:
-            fields["country"] = country.name
-            fields["countryCode"] = country.code
-            raw = values.get(self._country[0])
+            fields[_COUNTRY] = country.name
+            fields[_COUNTRY_CODE] = country.code
+            raw = values.get(self._country[1])
             if type(raw) is str and len(self._countries) < _MAX_CACHED_COUNTRIES:
                 self._countries[raw] = (country.name, country.code)
             return
@@ -440,35 +427,15 @@ class RowMapper:
         if len(text) > MAX_TEXT_LENGTH:
             text = self._too_long(number, "country", text, MAX_TEXT_LENGTH, issues)
         if text:
-            fields["country"] = text
+            fields[_COUNTRY] = text
 
-    def _map_birthdate(
-        self,
-        number: int,
-        values: Mapping[str, object],
-        fields: dict[str, Any],
-        issues: list[RowIssue],
-    ) -> None:
-        assert self._birthdate is not None
-        column, function = self._birthdate
-        value: Any = None
-        try:
-            value = values.get(column) if function is None else function(values)
-            if not isinstance(value, date):
-                value = to_text(value)
-            if value:
-                found = parse_birthdate(value, day_first=self.mapping.day_first, today=self._today)
-                fields["birthdate"] = found.isoformat()
-        except InvalidValueError as err:
-            self._problem(number, "birthdate", err, value, issues)
+    def _birthdate_of(self, value: date | str) -> date:
+        return parse_birthdate(value, day_first=self.mapping.day_first, today=self._today)
 
     def _map_custom(
-        self,
-        number: int,
-        values: Mapping[str, object],
-        fields: dict[str, Any],
-        issues: list[RowIssue],
-    ) -> None:
+        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
+    ) -> dict[str, Any]:
+        """The custom properties that have a value, as sent."""
         properties: dict[str, Any] = {}
         limit = MAX_CUSTOM_PROPERTY_VALUE_LENGTH
         for name, column in self._custom:
@@ -491,61 +458,27 @@ class RowMapper:
                 continue
             if found is not None:
                 properties[name] = found
-        if properties:
-            fields["customProperties"] = properties
+        return properties
 
     def _map_identity(
         self, number: int, values: Mapping[str, object], issues: list[RowIssue]
-    ) -> _Identity:
-        phone: str | None = None
-        if self._phone is not None:
-            text = self._read(number, "phone", self._phone, values, issues)
-            if text:
-                try:
-                    phone = normalise_phone(text, self.mapping.default_phone_country)
-                except InvalidValueError as err:
-                    self._problem(number, "phone", err, text, issues)
-        changed_at = self._map_time(number, values, issues)
-        channel = self._map_channel(number, values, changed_at, issues)
+    ) -> ContactIdentity:
+        phone = self._checked(number, self._phone, values, issues, self._phone_of)
+        changed_at = self._checked(
+            number, self._status_time, values, issues, parse_timestamp, prepare=_time
+        )
+        channel = self._checked(
+            number,
+            self._status,
+            values,
+            issues,
+            lambda text: channel_state(normalise_status(text), changed_at, self._now),
+        )
         consent = self._map_consent(number, values, changed_at, issues)
         return (self.mapping.send_welcome_message, channel, consent, phone)
 
-    def _map_time(
-        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
-    ) -> datetime | None:
-        if self._status_time is None:
-            return None
-        column, function = self._status_time
-        value: Any = None
-        try:
-            value = values.get(column) if function is None else function(values)
-            if isinstance(value, str):
-                value = clean_text(value)
-            if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
-                return None
-            return parse_timestamp(value)
-        except InvalidValueError as err:
-            self._problem(number, "email_status_changed_at", err, value, issues)
-            return None
-
-    def _map_channel(
-        self,
-        number: int,
-        values: Mapping[str, object],
-        changed_at: datetime | None,
-        issues: list[RowIssue],
-    ) -> ChannelState | None:
-        if self._status is None:
-            return None
-        text = self._read(number, "email_status", self._status, values, issues)
-        if not text:
-            return None
-        try:
-            status: ChannelStatus = normalise_status(text)
-            return channel_state(status, changed_at, self._now)
-        except InvalidValueError as err:
-            self._problem(number, "email_status", err, text, issues)
-            return None
+    def _phone_of(self, text: str) -> str:
+        return normalise_phone(text, self.mapping.default_phone_country)
 
     def _map_consent(
         self,
@@ -556,7 +489,7 @@ class RowMapper:
     ) -> Consent | None:
         if self._consent_source is None:
             return None
-        source = self._read(number, "consent_source", self._consent_source, values, issues)
+        source = self._read(number, self._consent_source, values, issues)
         if not source:
             return None
         if changed_at is None or changed_at > self._now:
@@ -571,24 +504,10 @@ class RowMapper:
                 )
             )
             return None
-        ip: str | None = None
-        if self._consent_ip is not None:
-            ip = self._read(number, "consent_ip", self._consent_ip, values, issues) or None
-            if ip is not None:
-                try:
-                    ip = str(ipaddress.ip_address(ip))
-                except ValueError:
-                    self._problem(
-                        number,
-                        "consent_ip",
-                        InvalidValueError("invalid_ip", "not an IPv4 or IPv6 address"),
-                        ip,
-                        issues,
-                    )
-                    ip = None
+        ip = self._checked(number, self._consent_ip, values, issues, _ip_address)
         agent: str | None = None
         if self._consent_agent is not None:
-            agent = self._read(number, "consent_user_agent", self._consent_agent, values, issues)
+            agent = self._read(number, self._consent_agent, values, issues)
             if len(agent) > MAX_TEXT_LENGTH:
                 agent = self._too_long(number, "consent_user_agent", agent, MAX_TEXT_LENGTH, issues)
         return Consent(
@@ -632,6 +551,27 @@ class RowMapper:
         issues.append(_issue(number, field, "error" if rejecting else "warning", error, value))
         if rejecting:
             raise _Rejected
+
+
+def _date(value: object) -> date | str | None:
+    """A birthdate as read: a date object as it is, anything else as text."""
+    return value if isinstance(value, date) else to_text(value)
+
+
+def _time(value: object) -> object:
+    """A status time as read: text cleaned; ``None`` for no value (empty text, NaN)."""
+    if isinstance(value, str):
+        value = clean_text(value)
+    if value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _ip_address(text: str) -> str:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise InvalidValueError("invalid_ip", "not an IPv4 or IPv6 address") from None
 
 
 def _issue(

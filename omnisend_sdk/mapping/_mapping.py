@@ -1,4 +1,9 @@
-"""ContactMapping: where each Omnisend contact field comes from, and how rows are treated."""
+"""ContactMapping: where each Omnisend contact field comes from, and how rows are treated.
+
+A value: its fields, their checks, and its plain-data and file forms. Binding it to a source's
+columns and mapping rows are :class:`~omnisend_sdk.mapping.RowMapper`'s job, streaming a source
+:func:`~omnisend_sdk.mapping.map_rows`'; the documented conveniences here only hand over to them.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +20,15 @@ from omnisend_sdk._constants import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
 )
+from omnisend_sdk._documents import read_document, write_document
 from omnisend_sdk._errors import MappingError
 from omnisend_sdk.mapping._columns import resolve_columns
 from omnisend_sdk.mapping._custom import check_property_names
-from omnisend_sdk.mapping._dedupe import DUPLICATE_POLICIES, DuplicatePolicy
-from omnisend_sdk.mapping._files import read_document, write_document
-from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
+from omnisend_sdk.mapping._mapper import MappedRow
 from omnisend_sdk.mapping._phone import phone_country_supported
+from omnisend_sdk.mapping._preview import preview
+from omnisend_sdk.mapping._row import RowSource
+from omnisend_sdk.mapping._spec import DUPLICATE_POLICIES, DuplicatePolicy
 from omnisend_sdk.mapping._stream import map_rows
 from omnisend_sdk.mapping._targets import (
     SOURCE_FIELDS,
@@ -196,17 +203,7 @@ class ContactMapping:
             MappingError: Naming each missing column and suggesting close matches
                 (``"Email Address"`` for ``"EmailAddress"``).
         """
-        self.bind(columns)
-
-    def bind(self, columns: Iterable[str]) -> RowMapper:
-        """Prepare the mapping for a source with these columns: the object that maps its rows.
-
-        Raises:
-            MappingError: As :meth:`validate_columns`.
-        """
-        available = tuple(columns)
-        resolved = resolve_columns(self.columns(), available, ignore_case=self.ignore_case)
-        return RowMapper(self, resolved)
+        resolve_columns(self.columns(), tuple(columns), ignore_case=self.ignore_case)
 
     def preview(self, row: Mapping[str, object], *, row_number: int = 1) -> MappedRow:
         """Map one row and show the contact it becomes, with its issues: for trying a mapping out.
@@ -220,17 +217,9 @@ class ContactMapping:
         Columns the row lacks are taken as empty, so a few columns are enough to try a rule out;
         :meth:`validate_columns` is the check for a source's header.
         """
-        present = {self._column_key(column) for column in row}
-        filled = dict(row)
-        for _, column in self.columns():
-            if self._column_key(column) not in present:
-                filled[column] = None
-        return self.bind(filled.keys()).map(row_number, filled)
+        return preview(self, row, row_number=row_number)
 
-    def _column_key(self, column: str) -> str:
-        return column.casefold() if self.ignore_case else column
-
-    def map_rows(self, source: Any) -> Iterator[MappedRow]:
+    def map_rows(self, source: RowSource) -> Iterator[MappedRow]:
         """Map every row of a source, duplicates handled by ``duplicates``: see :func:`map_rows`."""
         return map_rows(self, source)
 

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from omnisend_sdk._errors import MappingError
 from omnisend_sdk.mapping._dedupe import SeenEmails, keep_first, keep_last, last_rows
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._row import Row, RowSource
-
-if TYPE_CHECKING:
-    from omnisend_sdk.mapping._mapping import ContactMapping
+from omnisend_sdk.mapping._spec import MappingSpec
 
 
 def map_rows(
-    mapping: ContactMapping, source: RowSource, *, seen: SeenEmails | None = None
+    mapping: MappingSpec, source: RowSource, *, seen: SeenEmails | None = None
 ) -> Iterator[MappedRow]:
     """Map every row of a source: one :class:`MappedRow` per source row, in source order.
 
@@ -24,7 +21,7 @@ def map_rows(
     rejected with a ``duplicate_email`` issue naming the row that is sent.
 
     Args:
-        mapping: The mapping.
+        mapping: The mapping (a :class:`~omnisend_sdk.mapping.ContactMapping`).
         source: A row source (see :func:`omnisend_sdk.sources.open_source`).
         seen: Where the "first" policy keeps the emails sent so far (a dict by default).
 
@@ -32,7 +29,7 @@ def map_rows(
         MappingError: A column the mapping needs is missing; or the ``"last"`` duplicate policy
             on a source that can only be read once.
     """
-    mapper = mapping.bind(source.columns)
+    mapper = RowMapper.bind(mapping, source.columns)
     if mapping.duplicates == "first":
         return keep_first(_mapped(mapper, source), seen)
     if not source.reiterable:

@@ -24,16 +24,17 @@ from typing import IO, Final
 
 from omnisend_sdk._constants import CSV_FALLBACK_ENCODING, CSV_SNIFF_BYTES
 from omnisend_sdk.mapping import Row, RowIssue
-from omnisend_sdk.sources._base import SourceError, source_issue
+from omnisend_sdk.sources._base import FileSource, SourceError, open_file, source_issue
 
 _SNIFF_DELIMITERS: Final = ",;\t|"
 _UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-class CsvSource:
+class CsvSource(FileSource):
     """A CSV file as a stream of rows, numbered by the line each row starts on (header = line 1).
 
-    The header is read when the source is made, so :attr:`columns` is known before any row.
+    The header is read when the source is made, so :attr:`columns` is known before any row: its
+    names trimmed, blanks named ``column_N``, repeats suffixed with their position.
 
     Args:
         path: The file's path, or a binary file object (read once, unless seekable).
@@ -76,16 +77,6 @@ class CsvSource:
         return str(getattr(path, "name", "<file>"))
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        """The header's column names (trimmed; blanks named ``column_N``, repeats suffixed)."""
-        return self._columns
-
-    @property
-    def row_count(self) -> int | None:
-        """Not known without reading the whole file: ``None``."""
-        return None
-
-    @property
     def reiterable(self) -> bool:
         """True for paths and seekable files."""
         return isinstance(self._path, str | os.PathLike) or self._path.seekable()
@@ -93,10 +84,7 @@ class CsvSource:
     def _open(self) -> AbstractContextManager[IO[bytes]]:
         path = self._path
         if isinstance(path, str | os.PathLike):
-            try:
-                return open(path, "rb")
-            except OSError as err:
-                raise SourceError(f"cannot open {os.fspath(path)}: {err.strerror}") from err
+            return open_file(path)
         if path.seekable():
             path.seek(0)
         elif self._read_once:

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import Final
 
 from omnisend_sdk.mapping import Row
-from omnisend_sdk.sources._base import SourceError, source_issue
+from omnisend_sdk.sources._base import FileSource, open_file, source_issue
 
 #: Lines read ahead to learn the columns: objects need not all have the same keys.
 _COLUMN_SCAN_LINES: Final = 1000
 
 
-class JsonLinesSource:
+class JsonLinesSource(FileSource):
     """A JSON Lines file (``.jsonl``, ``.ndjson``) as rows numbered by line (1-based).
 
     The columns are the keys of the objects in the first 1,000 lines, in order of appearance;
@@ -46,26 +46,13 @@ class JsonLinesSource:
         return os.fspath(self._path)
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        """The keys found in the first objects."""
-        return self._columns
-
-    @property
-    def row_count(self) -> int | None:
-        """Not known without reading the whole file: ``None``."""
-        return None
-
-    @property
     def reiterable(self) -> bool:
         """Always: the file is opened again."""
         return True
 
     def __iter__(self) -> Iterator[Row]:
         """Read the rows; bad lines become rejected rows with an issue."""
-        try:
-            file = open(self._path, "rb")  # noqa: SIM115 - closed below, after the loop
-        except OSError as err:
-            raise SourceError(f"cannot open {self.name}: {err.strerror}") from err
+        file = open_file(self._path)
         self.blank_lines = 0
         with file:
             for number, raw in enumerate(file, start=1):

@@ -23,7 +23,7 @@ from . import _batches, _contacts, _tags
 from ._auth import CONTACTS_READ, CONTACTS_WRITE, authenticate, authorize
 from ._clock import Clock
 from ._faults import Failure, Fault, FaultInjector
-from ._problems import PROBLEM_CONTENT_TYPE, ApiProblem, FieldError, validation_problem
+from ._problems import PROBLEM_CONTENT_TYPE, ApiProblem, InvalidField, validation_problem
 from ._ratelimit import Admission, SlidingWindowLimiter, real_seconds
 from ._rules import (
     parse_batch_query,
@@ -239,7 +239,7 @@ _HANDLERS: dict[tuple[str, str], tuple[str, Handler]] = {
 def _decode_json(request: httpx.Request) -> Any:
     content_type = request.headers.get("content-type", "")
     if not request.content:
-        raise validation_problem([FieldError("body", "required", "a JSON body is required")])
+        raise validation_problem([InvalidField("body", "required", "a JSON body is required")])
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise ApiProblem(415, "unsupported-media-type", "send the body as application/json")
 
@@ -258,7 +258,7 @@ def _query_params(url: httpx.URL) -> dict[str, str]:
         values = url.params.get_list(name)
         if len(values) > 1:
             raise validation_problem(
-                [FieldError(name, "invalid_value", "given more than once")],
+                [InvalidField(name, "invalid_value", "given more than once")],
                 "Invalid query parameters",
             )
         params[name] = values[0]

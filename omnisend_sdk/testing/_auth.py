@@ -21,8 +21,13 @@ WRITE_ONLY = frozenset({CONTACTS_WRITE})
 _SCHEME = "omnisend-api-key"
 
 
+def _scope_set(scopes: Iterable[str]) -> frozenset[str]:
+    # A typed converter: with the bare ``frozenset`` type checkers reject ``scopes=READ_ONLY``.
+    return frozenset(scopes)
+
+
 @attrs.frozen
-class ApiKey:
+class ScopedKey:
     """An API key the emulator accepts, with the scopes it grants.
 
     Attributes:
@@ -32,23 +37,23 @@ class ApiKey:
     """
 
     key: str
-    scopes: frozenset[str] = attrs.field(default=FULL_ACCESS, converter=frozenset)
+    scopes: frozenset[str] = attrs.field(default=FULL_ACCESS, converter=_scope_set)
 
     def __repr__(self) -> str:
         """Never show the key itself."""
-        return f"ApiKey(key='***', scopes={sorted(self.scopes)!r})"
+        return f"ScopedKey(key='***', scopes={sorted(self.scopes)!r})"
 
 
-def index_keys(keys: Iterable[ApiKey | str]) -> dict[str, ApiKey]:
+def index_keys(keys: Iterable[ScopedKey | str]) -> dict[str, ScopedKey]:
     """Map key text to key, accepting plain strings as full-access keys."""
-    result: dict[str, ApiKey] = {}
+    result: dict[str, ScopedKey] = {}
     for item in keys:
-        key = ApiKey(item) if isinstance(item, str) else item
+        key = ScopedKey(item) if isinstance(item, str) else item
         result[key.key] = key
     return result
 
 
-def authenticate(headers: Mapping[str, str], keys: Mapping[str, ApiKey]) -> ApiKey:
+def authenticate(headers: Mapping[str, str], keys: Mapping[str, ScopedKey]) -> ScopedKey:
     """Find the key of a request.
 
     Raises:
@@ -71,7 +76,7 @@ def authenticate(headers: Mapping[str, str], keys: Mapping[str, ApiKey]) -> ApiK
     return key
 
 
-def authorize(key: ApiKey, scope: str) -> None:
+def authorize(key: ScopedKey, scope: str) -> None:
     """Check that ``key`` grants ``scope``.
 
     Raises:

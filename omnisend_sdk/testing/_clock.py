@@ -39,6 +39,13 @@ class Clock(Protocol):
         ...
 
 
+def _check_forward(seconds: float) -> None:
+    """Refuse a negative jump: no clock moves back, as that would break the sliding windows."""
+    if seconds < 0:
+        msg = f"cannot move the clock backwards ({seconds} s)"
+        raise ValueError(msg)
+
+
 class ManualClock:
     """A clock that moves only when told to: for deterministic tests.
 
@@ -62,10 +69,8 @@ class ManualClock:
             return self._now
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward (never back: that would break the sliding windows)."""
-        if seconds < 0:
-            msg = f"cannot move the clock backwards ({seconds} s)"
-            raise ValueError(msg)
+        """Move the clock forward (never back)."""
+        _check_forward(seconds)
         with self._lock:
             self._now += seconds
 
@@ -110,8 +115,6 @@ class ScaledClock:
 
     def advance(self, seconds: float) -> None:
         """Jump forward on top of the scaled real time."""
-        if seconds < 0:
-            msg = f"cannot move the clock backwards ({seconds} s)"
-            raise ValueError(msg)
+        _check_forward(seconds)
         with self._lock:
             self._offset += seconds

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._countries import country_code
-from ._problems import ApiProblem, FieldError, not_found, validation_problem
+from ._problems import ApiProblem, InvalidField, not_found, validation_problem
 from ._rules import (
     CHANNEL_OF,
     MAX_CUSTOM_PROPERTIES,
@@ -188,7 +188,7 @@ def _check_property_count(contact: StoredContact | None, body: dict[str, Any]) -
     if len(names) > MAX_CUSTOM_PROPERTIES:
         raise validation_problem(
             [
-                FieldError(
+                InvalidField(
                     "customProperties",
                     "too_many",
                     f"a contact can have at most {MAX_CUSTOM_PROPERTIES} custom properties",
@@ -355,6 +355,6 @@ def _decode_cursor(cursor: str, name: str, sort: str) -> tuple[float, int]:
         return (float(stamp), seq)
     except (ValueError, TypeError, binascii.Error) as err:
         raise validation_problem(
-            [FieldError(name, "invalid_value", "not a cursor of this listing")],
+            [InvalidField(name, "invalid_value", "not a cursor of this listing")],
             "Invalid query parameters",
         ) from err

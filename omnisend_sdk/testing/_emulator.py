@@ -11,7 +11,7 @@ import httpx
 
 from . import _batches, _contacts, _server
 from ._app import Application, Exchange, RequestRecord
-from ._auth import EMULATOR_API_KEY, ApiKey, index_keys
+from ._auth import EMULATOR_API_KEY, ScopedKey, index_keys
 from ._clock import Clock, ScaledClock
 from ._faults import Fault, FaultInjector, FaultPlan
 from ._problems import ApiProblem
@@ -42,7 +42,7 @@ class OmnisendEmulator:
     def __init__(
         self,
         *,
-        api_keys: Iterable[ApiKey | str] = (EMULATOR_API_KEY,),
+        api_keys: Iterable[ScopedKey | str] = (EMULATOR_API_KEY,),
         clock: Clock | None = None,
         time_scale: float = 1.0,
         rate_limits: RateLimits | None = None,

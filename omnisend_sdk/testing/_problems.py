@@ -34,15 +34,18 @@ _TITLES = {
 
 
 @attrs.frozen
-class FieldError:
-    """One failed field: a dot-separated path (``identifiers.0.id``), a code and a message."""
+class InvalidField:
+    """One invalid field of a request, an ``errors[]`` member of a 400 problem.
+
+    It names a dot-separated path (``identifiers.0.id``), a code and a message.
+    """
 
     field: str
     code: str
     message: str
 
     def to_json(self) -> dict[str, str]:
-        """The wire form of the field error."""
+        """The wire form: ``{field, code, message}``."""
         return {"field": self.field, "code": self.code, "message": self.message}
 
 
@@ -55,7 +58,7 @@ class ApiProblem(Exception):  # noqa: N818 - named after the RFC's "problem", no
         slug: str,
         detail: str,
         *,
-        errors: tuple[FieldError, ...] = (),
+        errors: tuple[InvalidField, ...] = (),
         extra: dict[str, Any] | None = None,
     ) -> None:
         """Create the problem.
@@ -94,7 +97,7 @@ def new_trace_id() -> str:
     return f"urn:omnisend:request:{uuid.uuid4()}"
 
 
-def validation_problem(errors: list[FieldError], detail: str = "Validation failed") -> ApiProblem:
+def validation_problem(errors: list[InvalidField], detail: str = "Validation failed") -> ApiProblem:
     """The 400 problem for a list of field errors."""
     return ApiProblem(400, "validation-failed", detail, errors=tuple(errors))
 

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ._problems import FieldError, validation_problem
+from ._problems import InvalidField, validation_problem
 from ._times import parse_date, parse_rfc3339
 
 # Limits from the API document.
@@ -70,6 +70,8 @@ _CONSENT_FIELDS = frozenset({"source", "createdAt", "ip", "userAgent"})
 _SELECTORS = ("contactIDs", "emails", "phones", "segmentID")
 _TAGS_FIELDS = frozenset({"tags", *_SELECTORS})
 _BATCH_FIELDS = frozenset({"method", "endpoint", "items", "origin"})
+# What a batch may carry, in its body and in the listing's filter; the emulator runs contacts only.
+BATCH_ENDPOINTS = ("products", "contacts", "events", "categories")
 
 
 def is_email(text: str) -> bool:
@@ -86,10 +88,10 @@ class _Errors:
     """Collects field errors with dot-separated paths, as Omnisend's ``errors[].field`` has them."""
 
     def __init__(self) -> None:
-        self.items: list[FieldError] = []
+        self.items: list[InvalidField] = []
 
     def add(self, path: str, code: str, message: str) -> None:
-        self.items.append(FieldError(path, code, message))
+        self.items.append(InvalidField(path, code, message))
 
     def mapping(self, value: object, path: str, allowed: frozenset[str]) -> dict[str, Any] | None:
         """Check that ``value`` is an object with only ``allowed`` members; return it or None."""
@@ -166,7 +168,7 @@ def _join(path: str, name: str | int) -> str:
     return f"{path}.{name}" if path else str(name)
 
 
-def validate_contact(body: object, *, creating: bool) -> list[FieldError]:
+def validate_contact(body: object, *, creating: bool) -> list[InvalidField]:
     """Check a ``ContactRequest`` body.
 
     Args:
@@ -302,7 +304,7 @@ def is_property_value(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def validate_tags_request(body: object) -> list[FieldError]:
+def validate_tags_request(body: object) -> list[InvalidField]:
     """Check an ``AddTagsRequest``/``RemoveTagsRequest`` body."""
     errors = _Errors()
     request = errors.mapping(body, "", _TAGS_FIELDS)
@@ -331,7 +333,7 @@ def validate_tags_request(body: object) -> list[FieldError]:
     return errors.items
 
 
-def validate_batch_request(body: object) -> list[FieldError]:
+def validate_batch_request(body: object) -> list[InvalidField]:
     """Check a ``CreateBatchRequest`` body; the items themselves are checked when processed."""
     errors = _Errors()
     request = errors.mapping(body, "", _BATCH_FIELDS)
@@ -345,11 +347,7 @@ def validate_batch_request(body: object) -> list[FieldError]:
         if method == "PUT":
             errors.add("method", "unsupported", "the emulator supports POST batches only")
     if "endpoint" in request:
-        endpoint = errors.enum(
-            request["endpoint"],
-            "endpoint",
-            ("products", "contacts", "events", "categories"),
-        )
+        endpoint = errors.enum(request["endpoint"], "endpoint", BATCH_ENDPOINTS)
         if endpoint not in (None, "contacts"):
             errors.add("endpoint", "unsupported", "the emulator emulates contacts only")
     if "items" in request:
@@ -395,14 +393,7 @@ def parse_contact_query(params: Mapping[str, str]) -> ContactQuery:
     errors = _Errors()
     allowed = {"limit", "after", "before", "sort", "direction", "updatedAtFrom", *_CONTACT_FILTERS}
     _unknown_params(errors, params, allowed)
-    limit = _int_param(
-        errors,
-        params=params,
-        name="limit",
-        default=DEFAULT_LIST_LIMIT,
-        minimum=1,
-        maximum=MAX_LIST_LIMIT,
-    )
+    limit = _limit_param(errors, params)
     sort = errors.enum(params.get("sort", "createdAt"), "sort", ("createdAt", "updatedAt"))
     direction = errors.enum(params.get("direction", "desc"), "direction", ("asc", "desc"))
     status = params.get("status")
@@ -475,11 +466,7 @@ def parse_batch_query(params: Mapping[str, str]) -> BatchQuery:
     if "endpoint" not in params:
         errors.add("endpoint", "required", "endpoint is required")
     else:
-        endpoint = errors.enum(
-            params["endpoint"],
-            "endpoint",
-            ("products", "contacts", "events", "categories"),
-        )
+        endpoint = errors.enum(params["endpoint"], "endpoint", BATCH_ENDPOINTS)
     status = params.get("status")
     if status is not None:
         errors.enum(status, "status", BATCH_STATUSES)
@@ -495,14 +482,7 @@ def parse_batch_query(params: Mapping[str, str]) -> BatchQuery:
                 assert start is not None  # a valid date always makes a valid timestamp
                 bounds[name] = start + (_DAY if name == "dateTo" else 0.0)
     offset = _int_param(errors, params=params, name="offset", default=0, minimum=0, maximum=None)
-    limit = _int_param(
-        errors,
-        params=params,
-        name="limit",
-        default=DEFAULT_LIST_LIMIT,
-        minimum=1,
-        maximum=MAX_LIST_LIMIT,
-    )
+    limit = _limit_param(errors, params)
     if errors.items:
         raise validation_problem(errors.items, "Invalid query parameters")
     assert endpoint is not None
@@ -543,6 +523,18 @@ def _unknown_params(errors: _Errors, params: Mapping[str, str], allowed: set[str
         errors.add(name, "unknown_parameter", f"unknown query parameter {name!r}")
 
 
+def _limit_param(errors: _Errors, params: Mapping[str, str]) -> int:
+    """The ``limit`` of a listing: the API document gives both listings the same range."""
+    return _int_param(
+        errors,
+        params=params,
+        name="limit",
+        default=DEFAULT_LIST_LIMIT,
+        minimum=1,
+        maximum=MAX_LIST_LIMIT,
+    )
+
+
 def _int_param(
     errors: _Errors,
     *,
@@ -566,7 +558,7 @@ def _int_param(
     return value
 
 
-def require_valid(errors: list[FieldError]) -> None:
+def require_valid(errors: list[InvalidField]) -> None:
     """Raise the 400 validation problem when ``errors`` is not empty."""
     if errors:
         raise validation_problem(errors)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ._auth import ApiKey
+from ._auth import ScopedKey
 from ._ratelimit import RateLimits
 
 # The API version the emulator speaks.
@@ -55,7 +55,7 @@ class BatchProcessing:
 class Settings:
     """Everything that shapes the emulator's answers (see ``OmnisendEmulator`` for each one)."""
 
-    api_keys: Mapping[str, ApiKey]
+    api_keys: Mapping[str, ScopedKey]
     retired_versions: frozenset[str]
     welcome_workflow: bool
     tag_delay: float

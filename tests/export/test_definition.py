@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import omnisend_sdk.export
+from omnisend_sdk._connection import Connection
 from omnisend_sdk._errors import ConfigurationError, MappingError
-from omnisend_sdk.export._connection import Connection
+from omnisend_sdk.export import ExportLimits, ExportSettings, _definition
 from omnisend_sdk.export._definition import ExportDefinition
 from omnisend_sdk.mapping import ContactMapping
 
@@ -63,17 +63,27 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], dict[s
     async def export_segment_async(*args: Any, **kwargs: Any) -> Any:
         return export_segment(*args, **kwargs)
 
-    monkeypatch.setattr(omnisend_sdk.export, "export_segment", export_segment, raising=False)
-    monkeypatch.setattr(
-        omnisend_sdk.export, "export_segment_async", export_segment_async, raising=False
-    )
+    monkeypatch.setattr(_definition, "export_segment", export_segment)
+    monkeypatch.setattr(_definition, "export_segment_async", export_segment_async)
     return seen
+
+
+def effective_settings(kwargs: dict[str, Any]) -> ExportSettings:
+    """The settings export_segment would run with, given what run() passed it."""
+    fixed = {"connection", "segment", "settings", "client"}
+    options = {name: value for name, value in kwargs.items() if name not in fixed}
+    return ExportSettings.from_options(kwargs.get("settings"), **options)
 
 
 @pytest.mark.parametrize("suffix", [".toml", ".json"])
 @pytest.mark.parametrize(
     "changes",
-    [{}, {"source": None}, {"options": {}}, {"options": {"tags": ("a", "b"), "x": {"y": 1}}}],
+    [
+        {},
+        {"source": None},
+        {"options": {}},
+        {"options": {"max_profiles": 5, "source_options": {"delimiter": ";", "skip": ("a", "b")}}},
+    ],
 )
 def test_round_trip(tmp_path: Path, suffix: str, changes: dict[str, Any]) -> None:
     definition = make(**changes)
@@ -114,6 +124,12 @@ def test_no_key_material_is_ever_written(
         ({"deadline": float("inf")}, "cannot hold"),
         ({"bad name": 1}, "not a keyword"),
         ({"nested": {1: "x"}}, "keys must be text"),
+        (
+            {"max_profile": 5},
+            r"unknown export options: max_profile \(did you mean max_profiles\?\)",
+        ),
+        ({"on_limit": "drop"}, "on_limit must be"),
+        ({"membership": "all"}, "membership must be"),
     ],
 )
 def test_options_that_cannot_be_saved_are_refused(options: dict[str, Any], complaint: str) -> None:
@@ -195,19 +211,27 @@ def test_run_passes_the_definition_to_the_engine(
     assert make().run(connection=connection) is REPORT
     [(args, kwargs)] = calls
     assert args == ("/data/vip.csv", MAPPING)
-    assert kwargs == {"connection": connection, "segment": "VIP customers", **OPTIONS}
+    assert kwargs == {
+        "connection": connection,
+        "segment": "VIP customers",
+        "settings": ExportSettings.from_options(**OPTIONS),
+    }
+    assert effective_settings(kwargs).limits == ExportLimits(
+        max_profiles=250_000, on_limit="truncate", deadline=3600.5
+    )
 
 
 def test_run_overrides_win_and_source_replaces(
     connection: Connection, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
 ) -> None:
     rows = [{"EmailAddress": "a@example.com"}]
-    make().run(connection=connection, source=rows, max_profiles=5, progress="bar")
+    make().run(connection=connection, source=rows, max_profiles=5, progress=None)
     [(args, kwargs)] = calls
     assert args[0] is rows
-    assert kwargs["max_profiles"] == 5
-    assert kwargs["progress"] == "bar"
-    assert kwargs["on_limit"] == "truncate"
+    settings = effective_settings(kwargs)
+    assert settings.limits.max_profiles == 5  # the override wins
+    assert settings.progress is None
+    assert settings.limits.on_limit == "truncate"  # the saved option stays
 
 
 class Falsy:
@@ -229,7 +253,7 @@ async def test_run_async(
     connection: Connection, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]
 ) -> None:
     assert await make().run_async(connection=connection, dry_run=True) is REPORT
-    assert calls[0][1]["dry_run"] is True
+    assert effective_settings(calls[0][1]).dry_run is True
 
 
 @pytest.mark.parametrize(

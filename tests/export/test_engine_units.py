@@ -20,7 +20,7 @@ from omnisend_sdk._models import Batch
 from omnisend_sdk.export._engine import Engine, EngineOptions, EngineResult
 from omnisend_sdk.export._journal import DoneRow, Journal
 from omnisend_sdk.export._limits import ExportLimits
-from omnisend_sdk.export._progress import ProgressCallbacks
+from omnisend_sdk.export._progress import SilentProgress
 from omnisend_sdk.mapping import MappedRow, map_rows, mask_email
 from omnisend_sdk.sources import open_source
 from tests.export.fakes import (
@@ -74,7 +74,7 @@ async def run(
         gateway,
         journal or Journal(None, "k"),
         EngineOptions(**options),
-        progress=ProgressCallbacks(),
+        progress=SilentProgress(),
     )
     result = await asyncio.wait_for(engine.run(mapped(addresses)), timeout)
     assert_adds_up(result)
@@ -560,7 +560,7 @@ async def test_a_cancelled_export_sends_nothing_more_and_counts_what_it_read() -
         gateway,
         Journal(None, "k"),
         EngineOptions(segment_tag=TAG),
-        progress=ProgressCallbacks(),
+        progress=SilentProgress(),
         cancel=cancel,
     )
 

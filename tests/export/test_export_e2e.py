@@ -20,7 +20,7 @@ from omnisend_sdk import (
     export_segment,
     export_segment_async,
 )
-from omnisend_sdk.export import CallbackProgress, Connection, UserNotAllowedError
+from omnisend_sdk.export import Connection, FunctionProgress, UserNotAllowedError
 from omnisend_sdk.testing import EMULATOR_API_KEY, FaultPlan, OmnisendEmulator
 from tests.export.conftest import (
     LOCAL_URL,
@@ -206,7 +206,7 @@ def test_the_deadline_stops_cleanly_and_a_rerun_finishes(state_dir: Path) -> Non
 def test_cancel_returns_a_partial_report_and_a_rerun_finishes(state_dir: Path) -> None:
     emulator = make_emulator()
     cancel = threading.Event()
-    progress = CallbackProgress(on_batch_sent=lambda rows: cancel.set())
+    progress = FunctionProgress(on_batch_sent=lambda rows: cancel.set())
 
     with make_client(
         emulator, rate_limiter=RateLimiter(requests_per_minute=10, window=1.0)

@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from omnisend_sdk import ExportInterrupted, export_segment
-from omnisend_sdk.export import CallbackProgress
-from omnisend_sdk.export._api import journal_path
-from omnisend_sdk.export._journal import Journal
+from omnisend_sdk.export import FunctionProgress
+from omnisend_sdk.export._journal import Journal, journal_path
 from omnisend_sdk.testing import OmnisendEmulator
 from tests.export.conftest import MAPPING, expected_email, segment_rows
 
@@ -25,7 +24,7 @@ def test_ctrl_c_raises_with_the_partial_report(
     with pytest.raises(ExportInterrupted) as caught:
         export_segment(
             segment_rows(500), MAPPING, client=client, segment="VIP", state_dir=state_dir,
-            progress=CallbackProgress(on_batch_sent=interrupt),
+            progress=FunctionProgress(on_batch_sent=interrupt),
         )  # fmt: skip
 
     report = caught.value.report

@@ -13,9 +13,9 @@ import pytest
 from omnisend_sdk._errors import ConfigurationError
 from omnisend_sdk.export import _progress
 from omnisend_sdk.export._progress import (
-    CallbackProgress,
     ExportProgress,
-    ProgressCallbacks,
+    FunctionProgress,
+    SilentProgress,
     TqdmProgress,
     default_progress,
 )
@@ -58,7 +58,7 @@ def drive(progress: ExportProgress) -> None:
 
 
 @pytest.mark.parametrize(
-    "progress", [ProgressCallbacks(), CallbackProgress()], ids=["no-op", "no callbacks"]
+    "progress", [SilentProgress(), FunctionProgress()], ids=["no-op", "no callbacks"]
 )
 def test_doing_nothing_is_allowed(progress: ExportProgress) -> None:
     assert isinstance(progress, ExportProgress)
@@ -67,7 +67,7 @@ def test_doing_nothing_is_allowed(progress: ExportProgress) -> None:
 
 def test_callbacks_receive_every_event_in_order() -> None:
     events: list[tuple[str, object]] = []
-    progress = CallbackProgress(
+    progress = FunctionProgress(
         on_started=lambda total: events.append(("started", total)),
         on_batch_sent=lambda rows: events.append(("sent", rows)),
         on_batch_done=lambda ok, failed: events.append(("done", (ok, failed))),
@@ -87,7 +87,7 @@ def test_callbacks_receive_every_event_in_order() -> None:
 
 
 def test_a_subclass_overrides_only_what_it_needs() -> None:
-    class Counting(ProgressCallbacks):
+    class Counting(SilentProgress):
         def __init__(self) -> None:
             self.done = 0
 

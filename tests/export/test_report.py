@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from omnisend_sdk._errors import OmnisendError
-from omnisend_sdk.export._connection import PrivacyAcknowledgement
+from omnisend_sdk._privacy import PrivacyAcknowledgement
 from omnisend_sdk.export._report import (
     ISSUE_COLUMNS,
     ExportFailedError,

@@ -15,17 +15,17 @@ NOW = datetime.now(UTC)
 
 
 class Recorder:
-    """The tracker's settle and forget callbacks, recorded."""
+    """The tracker's settle and resend callbacks, recorded."""
 
     def __init__(self) -> None:
         self.settled: list[tuple[int, str, BatchItems | None]] = []
-        self.forgotten: list[int] = []
+        self.resent: list[int] = []
 
     async def settle(self, tracked: TrackedBatch, batch: Batch, answers: BatchItems | None) -> None:
         self.settled.append((tracked.seq, batch.batch_id, answers))
 
-    async def forget(self, tracked: TrackedBatch) -> None:
-        self.forgotten.append(tracked.seq)
+    async def resend(self, tracked: TrackedBatch) -> None:
+        self.resent.append(tracked.seq)
 
 
 def addresses(seq: int, size: int) -> list[str]:
@@ -52,7 +52,7 @@ def omnisend_batch(batch_id: str, size: int, *, status: str = "finished", errors
 
 def make(gateway: FakeGateway, *, lost_polls: int = 6) -> tuple[Tracker, Recorder]:
     recorder = Recorder()
-    return Tracker(gateway, recorder.settle, recorder.forget, lost_polls=lost_polls), recorder
+    return Tracker(gateway, recorder.settle, recorder.resend, lost_polls=lost_polls), recorder
 
 
 @pytest.mark.parametrize("count", [1, 5, 99])
@@ -116,14 +116,14 @@ async def test_a_batch_missing_from_the_listing_is_looked_up_alone() -> None:
     assert len(recorder.settled) == 4
 
 
-async def test_a_batch_omnisend_no_longer_knows_is_forgotten_for_resending() -> None:
+async def test_a_batch_omnisend_no_longer_knows_is_handed_back_for_resending() -> None:
     gateway = FakeGateway()
     tracker, recorder = make(gateway)
     tracker.track(TrackedBatch(1, items(1, 2), NOW, "expired"))
 
     await tracker.poll()
 
-    assert recorder.forgotten == [1]
+    assert recorder.resent == [1]
     assert recorder.settled == []
     assert len(tracker) == 0
 
@@ -161,7 +161,7 @@ async def test_two_lost_batches_of_the_same_size_are_matched_by_their_emails() -
     for seq, _, found in recorder.settled:
         assert found is not None
         assert {a.email for a in found.responses} == set(addresses(seq, 3))
-    assert recorder.forgotten == []
+    assert recorder.resent == []
     # Each candidate's items are fetched once, however many lost batches it is compared with.
     assert gateway.calls["batch_items"] == 3
 
@@ -179,7 +179,7 @@ async def test_a_lost_batch_is_found_from_a_partial_answer_of_a_stopped_batch() 
     assert [(seq, bid) for seq, bid, _ in recorder.settled] == [(1, "s")]
 
 
-async def test_a_lost_batch_never_created_is_forgotten_after_the_lost_polls() -> None:
+async def test_a_lost_batch_never_created_is_resent_after_the_lost_polls() -> None:
     gateway = FakeGateway()
     tracker, recorder = make(gateway, lost_polls=3)
     gateway.add_batch(omnisend_batch("other-size", 5), [answer_item("a@example.com", 201)])
@@ -187,10 +187,10 @@ async def test_a_lost_batch_never_created_is_forgotten_after_the_lost_polls() ->
 
     for _ in range(2):
         await tracker.poll()
-    assert recorder.forgotten == []
+    assert recorder.resent == []
     await tracker.poll()
 
-    assert recorder.forgotten == [1]
+    assert recorder.resent == [1]
     assert recorder.settled == []
     assert gateway.calls == {"list_batches": 3}  # a batch of another size is never opened
 
@@ -205,7 +205,7 @@ async def test_a_lost_batch_waits_while_a_candidate_is_still_in_progress() -> No
     for _ in range(3):
         await tracker.poll()
 
-    assert recorder.forgotten == []
+    assert recorder.resent == []
     assert [(seq, bid) for seq, bid, _ in recorder.settled] == [(1, "late")]
 
 
@@ -227,7 +227,7 @@ async def test_a_batch_created_before_the_send_is_not_a_candidate() -> None:
 
     await tracker.poll()
 
-    assert recorder.forgotten == [1]
+    assert recorder.resent == [1]
     assert gateway.calls["batch_items"] == 0
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from omnisend_sdk._documents import toml_dumps
 from omnisend_sdk._errors import MappingError
-from omnisend_sdk.mapping import Constant, ContactMapping
-from omnisend_sdk.mapping._files import toml_dumps
+from omnisend_sdk.mapping import Constant, ContactMapping, RowMapper
 
 COLUMNS = ["Email Address", "FirstName", "LastName", "Street", "Line2", "Country", "Zip"]
 
@@ -57,7 +57,7 @@ def test_every_missing_column_is_reported() -> None:
 
 def test_ignore_case_matches_columns() -> None:
     mapping = ContactMapping(email="email address", postal_code=" ZIP", ignore_case=True)
-    mapper = mapping.bind(COLUMNS)
+    mapper = RowMapper.bind(mapping, COLUMNS)
     assert mapper.columns == {"email address": "Email Address", " ZIP": "Zip"}
     with pytest.raises(MappingError, match="no column"):
         ContactMapping(email="email address").validate_columns(COLUMNS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from omnisend_sdk.testing import EMULATOR_API_KEY, READ_ONLY, WRITE_ONLY, ApiKey
+from omnisend_sdk.testing import EMULATOR_API_KEY, READ_ONLY, WRITE_ONLY, ScopedKey
 from tests.testing.conftest import Api, Connect
 from tests.testing.helpers import assert_problem, contact
 
@@ -58,7 +58,7 @@ def test_scopes(
     path: str,
     status: int,
 ) -> None:
-    api = connect(api_keys=[ApiKey("limited", scopes)])
+    api = connect(api_keys=[ScopedKey("limited", scopes)])
     body = contact("a@example.com") if method == "POST" and path == "/contacts" else None
     response = api.http.request(
         method,
@@ -79,7 +79,7 @@ def test_plain_string_keys_have_full_access(connect: Connect) -> None:
 
 
 def test_api_key_repr_hides_the_key() -> None:
-    assert "secret-text" not in repr(ApiKey("secret-text"))
+    assert "secret-text" not in repr(ScopedKey("secret-text"))
 
 
 @pytest.mark.parametrize(

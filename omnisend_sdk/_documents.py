@@ -1,7 +1,9 @@
-"""Reading and writing mapping files: TOML (read with :mod:`tomllib`, written here) and JSON.
+"""Settings files: a table in TOML (read with :mod:`tomllib`, written here) or JSON.
 
-Only what a mapping holds needs writing: strings, booleans, numbers, lists of strings and one level
-of tables, so a small writer does it without a dependency.
+Mappings and export definitions are both saved this way. Only what they hold needs writing:
+strings, booleans, numbers, lists of scalars and one level of tables, so a small writer does it
+without a dependency. Problems raise :class:`~omnisend_sdk.MappingError`, with the messages a
+mapping file has always given; an export definition turns them into its own error.
 """
 
 from __future__ import annotations

@@ -16,22 +16,22 @@ import pytest
 
 from omnisend_sdk._auth import ApiKey
 from omnisend_sdk._client import AsyncOmnisendClient, OmnisendClient
+from omnisend_sdk._connection import (
+    Connection,
+    acknowledge_privacy,
+    current_user,
+    privacy_acknowledgement,
+    require_privacy_acknowledgement,
+)
 from omnisend_sdk._errors import (
     AuthenticationError,
     ConfigurationError,
     PrivacyAcknowledgementError,
-)
-from omnisend_sdk._retry import RetryPolicy
-from omnisend_sdk.export._connection import (
-    Connection,
-    PrivacyAcknowledgement,
     UserNotAllowedError,
-    acknowledge_privacy,
-    current_user,
-    default_state_dir,
-    privacy_acknowledgement,
-    require_privacy_acknowledgement,
 )
+from omnisend_sdk._privacy import PrivacyAcknowledgement
+from omnisend_sdk._retry import RetryPolicy
+from omnisend_sdk._state import default_state_dir
 
 SECRET = "osk-test-1234567890abcdef-SECRET"
 REMOTE = "https://api.omnisend.com/api"

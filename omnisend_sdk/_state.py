@@ -1,0 +1,51 @@
+"""The state directory: where the SDK keeps what must outlive one process, and how it writes there.
+
+Privacy acknowledgements and export journals live under one directory per user (or per pipeline,
+with ``$OMNISEND_SDK_STATE_DIR``). Everything written there names people or keys (by fingerprint),
+so it is readable by its owner only, and a record is written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Final
+
+#: Where the SDK keeps state between runs (privacy acknowledgements, export journals).
+ENV_STATE_DIR: Final = "OMNISEND_SDK_STATE_DIR"
+#: The state directory when ``OMNISEND_SDK_STATE_DIR`` is not set, under the user's home.
+DEFAULT_STATE_DIR_NAME: Final = ".omnisend_sdk"
+#: Owner-only: the files name people and keys (by fingerprint), nobody else needs to read them.
+FILE_MODE: Final = 0o600
+DIR_MODE: Final = 0o700
+
+
+def default_state_dir() -> Path:
+    """The state directory: ``$OMNISEND_SDK_STATE_DIR``, else ``~/.omnisend_sdk``."""
+    configured = os.environ.get(ENV_STATE_DIR, "").strip()
+    return Path(configured).expanduser() if configured else Path.home() / DEFAULT_STATE_DIR_NAME
+
+
+def state_dir_or_default(state_dir: str | os.PathLike[str] | None) -> Path:
+    """``state_dir`` as a path (``~`` expanded) when given, else :func:`default_state_dir`."""
+    return Path(state_dir).expanduser() if state_dir else default_state_dir()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a crash mid-write never leaves half a record behind."""
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    # mkstemp creates the file with mode 0600 already; chmod again in case of an odd umask/OS.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, FILE_MODE)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

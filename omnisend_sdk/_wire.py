@@ -180,8 +180,8 @@ class _Encoders(dict[ApiVersion, ContactEncoder]):
 #: The fast contact encoder of each API version: ``CONTACT_ENCODERS[version](email, fields,
 #: identity)`` gives what :func:`contact_to_json` gives for the same contact, key order included,
 #: so the encoded bytes are equal too. The body is new; ``fields`` and the values in it are
-#: shared with the caller. A dict because it is looked up once a row: a function, let alone one
-#: cached with ``functools.cache``, costs 100 ns more a row.
+#: shared with the caller. A dict, because it is looked up once a row: a function cached with
+#: ``functools.cache`` measured about 100 ns more a row (some 2% of mapping and encoding one).
 CONTACT_ENCODERS: Final[Mapping[ApiVersion, ContactEncoder]] = _Encoders()
 
 

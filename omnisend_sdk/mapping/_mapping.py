@@ -7,6 +7,7 @@ columns and mapping rows are :class:`~omnisend_sdk.mapping.RowMapper`'s job, str
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from omnisend_sdk._documents import read_document, write_document
 from omnisend_sdk._errors import MappingError
 from omnisend_sdk.mapping._columns import resolve_columns
 from omnisend_sdk.mapping._custom import check_property_names
-from omnisend_sdk.mapping._mapper import MappedRow
+from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._phone import phone_country_supported
 from omnisend_sdk.mapping._preview import preview
 from omnisend_sdk.mapping._row import RowSource
@@ -222,6 +223,15 @@ class ContactMapping:
     def map_rows(self, source: RowSource) -> Iterator[MappedRow]:
         """Map every row of a source, duplicates handled by ``duplicates``: see :func:`map_rows`."""
         return map_rows(self, source)
+
+    def bind(self, columns: Iterable[str]) -> RowMapper:
+        """Deprecated: use ``RowMapper.bind(mapping, columns)``; binding is the mapper's job."""
+        warnings.warn(
+            "ContactMapping.bind(columns) is deprecated; use RowMapper.bind(mapping, columns)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return RowMapper.bind(self, columns)
 
     def to_dict(self) -> dict[str, Any]:
         """The mapping as plain data (what :meth:`save` writes); defaults are left out.

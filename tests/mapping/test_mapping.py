@@ -207,3 +207,10 @@ def test_describe() -> None:
     assert "email: column 'Email Address'" in text
     assert "country: constant 'LT'" in text
     assert "custom property loyalty_tier: column 'Tier'" in text
+
+
+def test_bind_on_the_mapping_still_works_with_a_warning() -> None:
+    mapping = ContactMapping(email="Email")
+    with pytest.deprecated_call(match=r"RowMapper\.bind\(mapping, columns\)"):
+        mapper = mapping.bind(["Email"])
+    assert mapper.map(1, {"Email": " A@B.com "}, ()).email == "a@b.com"

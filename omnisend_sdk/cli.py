@@ -147,10 +147,23 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _command(
+    commands: Any, name: str, handler: Callable[..., int], *, summary: str, description: str
+) -> argparse.ArgumentParser:
+    """A sub-command whose parsed arguments go to ``handler``."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=description
+    )
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def _add_export(commands: Any) -> None:
-    export = commands.add_parser(
+    export = _command(
+        commands,
         "export",
-        help="export a segment file to Omnisend",
+        run_export,
+        summary="export a segment file to Omnisend",
         description=(
             "Export a segment file to Omnisend as contacts and print a report of every row. "
             "Contacts get the segment's tag, no welcome message and no subscription change. "
@@ -183,13 +196,14 @@ def _add_export(commands: Any) -> None:
         "--issues", type=Path, metavar="PATH", help="also write every row issue as CSV"
     )
     _add_connection_options(export)
-    export.set_defaults(handler=run_export)
 
 
 def _add_plan(commands: Any) -> None:
-    plan = commands.add_parser(
+    plan = _command(
+        commands,
         "plan",
-        help="read and map a segment file, send nothing, estimate the export",
+        run_plan,
+        summary="read and map a segment file, send nothing, estimate the export",
         description=(
             "Read and map every row of a segment file without sending anything; print the "
             "counts (valid, invalid, duplicates, over the limit), the requests an export needs "
@@ -197,23 +211,25 @@ def _add_plan(commands: Any) -> None:
         ),
     )
     _add_source_options(plan)
-    plan.set_defaults(handler=run_plan)
 
 
 def _add_verify(commands: Any) -> None:
-    verify = commands.add_parser(
+    verify = _command(
+        commands,
         "verify",
-        help="check that the API key works and may read contacts",
+        run_verify,
+        summary="check that the API key works and may read contacts",
         description="Send one cheap request to check the API key and its contacts permission.",
     )
     _add_connection_options(verify)
-    verify.set_defaults(handler=run_verify)
 
 
 def _add_acknowledge(commands: Any) -> None:
-    acknowledge = commands.add_parser(
+    acknowledge = _command(
+        commands,
         "acknowledge",
-        help="accept, once per key, that exports send personal data to Omnisend",
+        run_acknowledge,
+        summary="accept, once per key, that exports send personal data to Omnisend",
         description=(
             "Record that you accept that exports through this API key send people's personal "
             "data to Omnisend, outside your compliance boundary. Exports to Omnisend refuse to "
@@ -225,13 +241,14 @@ def _add_acknowledge(commands: Any) -> None:
         "--by", required=True, metavar="NAME", help="your full name, as the person responsible"
     )
     _add_connection_options(acknowledge)
-    acknowledge.set_defaults(handler=run_acknowledge)
 
 
 def _add_emulator(commands: Any) -> None:
-    emulator = commands.add_parser(
+    emulator = _command(
+        commands,
         "emulator",
-        help="run the Omnisend emulator",
+        run_emulator,
+        summary="run the Omnisend emulator",
         description="Run the Omnisend emulator (see docs/testing.md).",
     )
     actions = emulator.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -242,7 +259,6 @@ def _add_emulator(commands: Any) -> None:
         add_help=False,
         help="serve it on a loopback URL (options: emulator serve --help)",
     )
-    emulator.set_defaults(handler=run_emulator)
 
 
 def _positive_int(text: str) -> int:

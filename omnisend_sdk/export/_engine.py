@@ -100,6 +100,14 @@ class EngineResult:
     stop_reason: StopReason | None = None
     error: str | None = None
 
+    def skipped_counts(self) -> dict[str, int]:
+        """Rows skipped on purpose, by reason, as the plan and the report name them."""
+        return {
+            "invalid": self.invalid,
+            "duplicates": self.duplicates,
+            "over_limit": self.over_limit,
+        }
+
     def record(self, decision: Decision) -> None:
         """Count a row admission decided on: skipped rows by reason, and every row's issues."""
         self.issues.extend(decision.issues)

@@ -135,12 +135,10 @@ def plan_export(
     return ExportPlan(
         rows=tally.rows_read,
         to_send=to_send,
-        invalid=tally.invalid,
-        duplicates=tally.duplicates,
-        over_limit=tally.over_limit,
         batches=batches,
         tag_requests=tag_requests,
         polls=polls,
         estimated_duration=timedelta(minutes=minutes),
         issues=tuple(tally.issues),
+        **tally.skipped_counts(),
     )

@@ -220,9 +220,6 @@ class ExportReport:
             created=result.outcomes["created"],
             updated=result.outcomes["updated"],
             upserted=result.outcomes["upserted"],
-            invalid=result.invalid,
-            duplicates=result.duplicates,
-            over_limit=result.over_limit,
             failed=result.outcomes["failed"],
             not_sent=result.not_sent,
             tagged=result.tagged,
@@ -237,6 +234,7 @@ class ExportReport:
             finished_at=datetime.now(UTC),
             max_contacts_per_minute=gateway.batch_size * gateway.requests_per_window * per_minute,
             issues=tuple(result.issues),
+            **result.skipped_counts(),
         )
 
     def __attrs_post_init__(self) -> None:

@@ -14,7 +14,7 @@ from omnisend_sdk.export._destination import Client, Destination, open_destinati
 from omnisend_sdk.export._engine import Engine, EngineOptions, EngineResult
 from omnisend_sdk.export._journal import Journal, journal_path
 from omnisend_sdk.export._limits import ExportLimits
-from omnisend_sdk.export._plan import plan_export
+from omnisend_sdk.export._plan import read_without_sending
 from omnisend_sdk.export._report import ExportReport
 from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._settings import ExportSettings
@@ -170,22 +170,8 @@ class _Export:
         row_source = open_source(self.source, **self.settings.source_options)
         # The same count check as a real run, so a dry run refuses what the export would refuse.
         self.settings.limits.check_count(_count_rows(row_source, self.settings.limits))
-        plan = plan_export(
-            row_source,
-            self.mapping,
-            settings=self.settings,
-            api_version=destination.gateway.api_version,
-        )
-        result = EngineResult(
-            rows_read=plan.rows,
-            invalid=plan.invalid,
-            duplicates=plan.duplicates,
-            over_limit=plan.over_limit,
-            not_sent=plan.to_send,
-            issues=list(plan.issues),
-            stop_reason="limit"
-            if plan.over_limit and self.settings.limits.on_limit == "fail"
-            else None,
+        result, _ = read_without_sending(
+            row_source, self.mapping, self.settings, destination.gateway.api_version
         )
         return self._report(result, destination, started, ClientStats(), dry_run=True)
 

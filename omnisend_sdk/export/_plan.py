@@ -76,6 +76,35 @@ class ExportPlan:
         )
 
 
+def read_without_sending(
+    source: object, mapping: ContactMapping, settings: ExportSettings, api_version: ApiVersion
+) -> tuple[EngineResult, int]:
+    """Decide every row as the export would and pack the batches, sending nothing.
+
+    Returns:
+        The counts as the engine keeps them (rows that would be sent are ``not_sent``, and
+        ``stop_reason`` is ``"limit"`` when ``on_limit="fail"`` would stop the export), and the
+        number of batches the rows to send make.
+    """
+    tally = EngineResult()
+    admission = Admission(settings.limits)
+    batcher = Batcher(MAX_BATCH_ITEMS[api_version])
+    batches = 0
+    for mapped in map_rows(mapping, open_source(source, **settings.source_options)):
+        tally.rows_read += 1
+        decision = admission.decide(mapped)
+        tally.record(decision)
+        if decision.outcome == "send":
+            tally.not_sent += 1
+            body = mapped.to_json(api_version)
+            assert body is not None
+            batches += len(batcher.add(PendingItem.of(mapped.row, mapped.email or "", body)))
+    batches += 1 if batcher.flush() else 0
+    if admission.limit_reached:
+        tally.stop_reason = "limit"
+    return tally, batches
+
+
 def plan_export(
     source: object,
     mapping: ContactMapping,
@@ -113,20 +142,8 @@ def plan_export(
         )
         options["membership"] = "tag" if options["membership"] else "none"
     settings = ExportSettings.from_options(settings, **options)
-    tally = EngineResult()
-    admission = Admission(settings.limits)
-    batcher = Batcher(MAX_BATCH_ITEMS[api_version])
-    to_send = batches = 0
-    for mapped in map_rows(mapping, open_source(source, **settings.source_options)):
-        tally.rows_read += 1
-        decision = admission.decide(mapped)
-        tally.record(decision)
-        if decision.outcome == "send":
-            to_send += 1
-            body = mapped.to_json(api_version)
-            assert body is not None
-            batches += len(batcher.add(PendingItem.of(mapped.row, mapped.email or "", body)))
-    batches += 1 if batcher.flush() else 0
+    tally, batches = read_without_sending(source, mapping, settings, api_version)
+    to_send = tally.not_sent
     membership = settings.membership == "tag"
     tag_requests = math.ceil(to_send / MAX_TAG_SELECTORS) if membership else 0
     minutes = max(batches / requests_per_minute, tag_requests / tag_requests_per_minute)

@@ -27,6 +27,7 @@ from omnisend_sdk._errors import (
     PrivacyAcknowledgementError,
     ProblemDetails,
     RateLimitError,
+    SegmentBuildingError,
     ServerError,
     UnexpectedResponseError,
     UserNotAllowedError,
@@ -36,17 +37,24 @@ from omnisend_sdk._models import (
     BatchItem,
     BatchItems,
     ChannelState,
+    ConditionGroup,
     Consent,
     Contact,
     ContactIdentifier,
     ContactInput,
     ContactStatus,
     Identifier,
+    Segment,
+    SegmentCondition,
+    SegmentFilter,
+    SegmentPage,
+    SegmentStatistics,
     UpsertResult,
 )
 from omnisend_sdk._privacy import PrivacyAcknowledgement
 from omnisend_sdk._ratelimit import RateLimiter
 from omnisend_sdk._retry import RetryPolicy
+from omnisend_sdk._segments import tag_rule
 from omnisend_sdk._version import __version__
 from omnisend_sdk.export import (
     ExportDefinition,
@@ -77,6 +85,7 @@ __all__ = [
     "BatchWaitTimeoutError",
     "ChannelState",
     "ClientStats",
+    "ConditionGroup",
     "ConfigurationError",
     "ConflictError",
     "Connection",
@@ -112,6 +121,12 @@ __all__ = [
     "RateLimiter",
     "RetryPolicy",
     "RowIssue",
+    "Segment",
+    "SegmentBuildingError",
+    "SegmentCondition",
+    "SegmentFilter",
+    "SegmentPage",
+    "SegmentStatistics",
     "ServerError",
     "UnexpectedResponseError",
     "UpsertResult",
@@ -122,4 +137,5 @@ __all__ = [
     "export_segment_async",
     "plan_export",
     "send_test_profile",
+    "tag_rule",
 ]

@@ -46,6 +46,7 @@ from omnisend_sdk._errors import (
 )
 from omnisend_sdk._ratelimit import RateLimiter, Reservation
 from omnisend_sdk._retry import RetryPolicy
+from omnisend_sdk._segments import AsyncSegments, Segments
 from omnisend_sdk._tags import AsyncTags, Tags
 from omnisend_sdk._version import __version__
 
@@ -232,7 +233,8 @@ class OmnisendClient(_ClientCore[httpx.Client]):
     """A synchronous Omnisend client, safe to share between threads.
 
     Args:
-        api_key: An Omnisend API key with contacts read and write permissions.
+        api_key: An Omnisend API key with contacts read and write permissions (and segments
+            read and write for ``client.segments``).
         base_url: Where the API lives; defaults to Omnisend's URL for ``api_version``.
             Must be https, except a loopback address (an emulator).
         api_version: ``"2026-03-15"`` (default) or ``"v3"``.
@@ -274,6 +276,7 @@ class OmnisendClient(_ClientCore[httpx.Client]):
         self.contacts = Contacts(self)
         self.tags = Tags(self)
         self.batches = Batches(self)
+        self.segments = Segments(self)
 
     @classmethod
     def from_env(cls, **options: Any) -> OmnisendClient:
@@ -364,6 +367,7 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
         self.contacts = AsyncContacts(self)
         self.tags = AsyncTags(self)
         self.batches = AsyncBatches(self)
+        self.segments = AsyncSegments(self)
 
     @classmethod
     def from_env(cls, **options: Any) -> AsyncOmnisendClient:

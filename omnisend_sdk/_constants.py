@@ -57,6 +57,10 @@ RATE_LIMIT_WINDOW_SECONDS: Final = 60.0
 DEFAULT_REQUESTS_PER_MINUTE: Final = 400
 #: ``/contacts/tags`` has its own, lower limit.
 DEFAULT_TAG_REQUESTS_PER_MINUTE: Final = 60
+#: ``/segments`` has two limits of its own: 100 a minute for GET and DELETE ...
+DEFAULT_SEGMENT_REQUESTS_PER_MINUTE: Final = 100
+#: ... and 15 a minute for POST and PUT (creating or changing a segment's rule).
+DEFAULT_SEGMENT_WRITE_REQUESTS_PER_MINUTE: Final = 15
 #: After a 429 the limiter uses this share of the limit until the window has passed without one.
 THROTTLED_SHARE: Final = 0.8
 #: A slot is reused this share of a window after the window itself. Slots count from the answer,
@@ -76,6 +80,11 @@ MAX_TAG_SELECTORS: Final = 250
 #: ``GET /contacts`` page size: 1 to 250, default 100.
 MAX_PAGE_SIZE: Final = 250
 DEFAULT_PAGE_SIZE: Final = 100
+#: ``GET /segments`` page size: 1 to 50; Omnisend's default is 10.
+MAX_SEGMENT_PAGE_SIZE: Final = 50
+DEFAULT_SEGMENT_PAGE_SIZE: Final = 10
+#: Longest segment name, in characters.
+MAX_SEGMENT_NAME_LENGTH: Final = 256
 #: Custom properties per contact, and the length of a property name.
 MAX_CUSTOM_PROPERTIES: Final = 200
 MAX_CUSTOM_PROPERTY_NAME_LENGTH: Final = 128

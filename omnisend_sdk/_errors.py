@@ -24,6 +24,7 @@
         ├── PermissionDeniedError   403 key lacks a permission, or is blocked
         ├── NotFoundError           404
         ├── ConflictError           409 identifier belongs to another contact
+        │   └── SegmentBuildingError 409 on /segments/{id}: the segment is still building
         ├── GoneError               410 retired API version
         ├── RateLimitError          429 (``retry_after`` in seconds)
         └── ServerError             5xx
@@ -264,9 +265,19 @@ class NotFoundError(APIStatusError):
 
 
 class ConflictError(APIStatusError):
-    """409: an identifier already belongs to another contact."""
+    """409: an identifier already belongs to another contact, or a segment is still building."""
 
     default_title = "Conflict"
+
+
+class SegmentBuildingError(ConflictError):
+    """409 on a segment: Omnisend is still building it, so it cannot be updated or deleted yet.
+
+    Not retried by the client (how long building takes is unconfirmed): wait until
+    ``segments.get(id).status`` is no longer ``"building"``, then try again.
+    """
+
+    default_title = "Segment is still building"
 
 
 class GoneError(APIStatusError):

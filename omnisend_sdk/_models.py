@@ -21,6 +21,10 @@ BatchStatus: TypeAlias = Literal["pending", "inProgress", "finished", "stopped"]
 SortField: TypeAlias = Literal["createdAt", "updatedAt"]
 SortDirection: TypeAlias = Literal["asc", "desc"]
 CustomPropertyValue: TypeAlias = str | int | float | bool | tuple[str, ...]
+SegmentStatus: TypeAlias = Literal["ready", "building", "archived"]
+SegmentSortField: TypeAlias = Literal["createdAt", "name"]
+SegmentEntity: TypeAlias = Literal["contact", "event"]
+SegmentJunction: TypeAlias = Literal["and", "or"]
 
 #: Batch states after which Omnisend does no more work on a batch.
 FINAL_BATCH_STATUSES: frozenset[BatchStatus] = frozenset({"finished", "stopped"})
@@ -221,3 +225,92 @@ class BatchItems:
     batch: Batch
     responses: tuple[BatchItem, ...] = ()
     errors: tuple[BatchItem, ...] = ()
+
+
+# --- segments ----------------------------------------------------------------------------------
+#
+# A segment's rule is a tuple of condition groups: the groups are OR-ed, the conditions of a group
+# AND-ed, and a condition's filters joined by its ``junction``. The three rule types keep whatever
+# fields the SDK does not model in ``extra`` (JSON names, as received), and send them back: a rule
+# read with ``segments.get`` can be sent to ``segments.update`` without losing any of it. JSON
+# arrays read into a rule become tuples, so a rule read back equals the one built.
+
+
+@attrs.frozen
+class SegmentFilter:
+    """One test of a segment condition, e.g. ``SegmentFilter("tags", "anyOf", ("VIP",))``.
+
+    Attributes:
+        property: What is tested (``tags`` for a contact's tags).
+        operator: How (``anyOf``, ``noneOf``...).
+        value: What it is compared with, as JSON (arrays as tuples); ``None`` is not sent.
+        extra: Fields the SDK does not model, by their JSON names.
+    """
+
+    property: str
+    operator: str
+    value: Any = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class SegmentCondition:
+    """Filters on contacts or their events, joined by ``junction``."""
+
+    entity: SegmentEntity
+    junction: SegmentJunction
+    filters: tuple[SegmentFilter, ...]
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class ConditionGroup:
+    """Conditions a contact must all meet; a segment holds contacts meeting any of its groups."""
+
+    conditions: tuple[SegmentCondition, ...]
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Segment:
+    """A segment as Omnisend returns it. Unknown fields are ignored.
+
+    Omnisend rebuilds a segment's membership after a change (``status == "building"``); while it
+    does, the segment cannot be updated or deleted (:class:`~omnisend_sdk.SegmentBuildingError`).
+    """
+
+    segment_id: str
+    name: str | None = None
+    condition_groups: tuple[ConditionGroup, ...] = ()
+    status: SegmentStatus | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    archived_at: datetime | None = None
+    is_starred: bool = False
+
+
+@attrs.frozen
+class SegmentPage:
+    """One page of ``segments.list``.
+
+    Attributes:
+        segments: The segments of this page.
+        after: Pass as ``after`` to get the next page (opaque), if Omnisend gave one.
+        before: Pass as ``before`` to get the previous page (opaque), if Omnisend gave one.
+        has_more: Whether a next page exists.
+    """
+
+    segments: tuple[Segment, ...] = ()
+    after: str | None = None
+    before: str | None = None
+    has_more: bool = False
+
+
+@attrs.frozen
+class SegmentStatistics:
+    """``segments.statistics``: how many contacts a segment holds.
+
+    Omnisend counts eventually: a tag change may take a while to show in ``contacts_count``.
+    """
+
+    contacts_count: int

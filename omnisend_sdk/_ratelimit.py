@@ -1,19 +1,23 @@
 """Pacing requests to Omnisend's per-brand limits before a 429 happens.
 
 Omnisend counts a brand's requests over a sliding window of one minute: 400 by default, 60 for
-``/contacts/tags``. The limiter hands each request a *slot*, a moment when sending it keeps every
-window under its limit, and remembers the slot; callers then sleep until their slot. Because a slot
-is booked under the lock, many threads or tasks share one budget without overshooting it, and no
-lock is held while anyone sleeps.
+``/contacts/tags``, 100 for GET and DELETE of ``/segments`` and 15 for its POST and PUT. The
+limiter hands each request a *slot*, a moment when sending it keeps every window under its limit,
+and remembers the slot; callers then sleep until their slot. Because a slot is booked under the
+lock, many threads or tasks share one budget without overshooting it, and no lock is held while
+anyone sleeps.
 
 Omnisend counts a request when it arrives, which is some time after it was sent: a burst sent at
 once may arrive spread over seconds. So once a request is answered its slot moves to the moment of
 the answer, a time at or after its arrival; a later request reusing that slot then cannot arrive
 while the earlier one is still in Omnisend's window.
 
-Tag calls are booked against their own limit only: Omnisend documents it as a separate limit, like
-the one of ``/segments``. Whether tag calls also count in the 400 is unconfirmed; if they do, the
-429s that follow make the limiter back off, and ``_WINDOWS_BY_FAMILY`` is the one place to change.
+Tag and segment calls are booked against their own limit only: Omnisend documents each as a
+separate limit beside the brand's 400 ("/contacts/tags: 60", "/segments: 100 or 15"), so they are
+modelled alike. Whether they also count in the 400 is unconfirmed; if they do, the 429s that follow
+make the limiter back off, and ``_WINDOWS_BY_FAMILY`` is the one place to change. The two segment
+limits are separate windows too: a request is in one of them by its method ("100 (GET, DELETE) or
+15 (POST, PUT)"), never in both.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from typing import Literal, TypeAlias
 
 from omnisend_sdk._constants import (
     DEFAULT_REQUESTS_PER_MINUTE,
+    DEFAULT_SEGMENT_REQUESTS_PER_MINUTE,
+    DEFAULT_SEGMENT_WRITE_REQUESTS_PER_MINUTE,
     DEFAULT_TAG_REQUESTS_PER_MINUTE,
     RATE_LIMIT_WINDOW_SECONDS,
     THROTTLED_SHARE,
@@ -34,12 +40,17 @@ from omnisend_sdk._constants import (
 )
 from omnisend_sdk._errors import ConfigurationError
 
-EndpointFamily: TypeAlias = Literal["default", "tags"]
+EndpointFamily: TypeAlias = Literal["default", "tags", "segments", "segment_writes"]
+"""The limit a request is paced by: ``default`` (the brand's 400), ``tags`` (``/contacts/tags``),
+``segments`` (GET and DELETE of ``/segments``) or ``segment_writes`` (its POST and PUT)."""
 
-#: Which windows a request of each family is counted in.
+#: Which windows a request of each family is counted in. Each family only in its own: see the
+#: module's docstring for why tag and segment calls are not also counted in the 400.
 _WINDOWS_BY_FAMILY: Mapping[EndpointFamily, tuple[EndpointFamily, ...]] = {
     "default": ("default",),
     "tags": ("tags",),
+    "segments": ("segments",),
+    "segment_writes": ("segment_writes",),
 }
 
 
@@ -109,6 +120,8 @@ class RateLimiter:
     Args:
         requests_per_minute: The brand's general limit (400 on Omnisend's default plan).
         tag_requests_per_minute: The limit of ``/contacts/tags`` (60).
+        segment_requests_per_minute: The limit of GET and DELETE on ``/segments`` (100).
+        segment_write_requests_per_minute: The limit of POST and PUT on ``/segments`` (15).
         window: The window's length in seconds (60). Shorten it together with the limits to
             run against an emulator whose clock runs faster than real time.
         clock: A monotonic clock in seconds; inject a fake one in tests.
@@ -119,10 +132,18 @@ class RateLimiter:
         *,
         requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
         tag_requests_per_minute: int = DEFAULT_TAG_REQUESTS_PER_MINUTE,
+        segment_requests_per_minute: int = DEFAULT_SEGMENT_REQUESTS_PER_MINUTE,
+        segment_write_requests_per_minute: int = DEFAULT_SEGMENT_WRITE_REQUESTS_PER_MINUTE,
         window: float = RATE_LIMIT_WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if requests_per_minute < 1 or tag_requests_per_minute < 1:
+        limits = (
+            requests_per_minute,
+            tag_requests_per_minute,
+            segment_requests_per_minute,
+            segment_write_requests_per_minute,
+        )
+        if min(limits) < 1:
             raise ConfigurationError("rate limits must allow at least one request per window")
         if window <= 0:
             raise ConfigurationError("the rate-limit window must be longer than zero seconds")
@@ -131,6 +152,8 @@ class RateLimiter:
         self._windows: dict[EndpointFamily, _Window] = {
             "default": _Window(requests_per_minute, window),
             "tags": _Window(tag_requests_per_minute, window),
+            "segments": _Window(segment_requests_per_minute, window),
+            "segment_writes": _Window(segment_write_requests_per_minute, window),
         }
         self._paused_until = 0.0
 

@@ -14,7 +14,7 @@ and nowhere else. Two writers take their names from :func:`json_name`:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any, Final, TypeAlias, TypeVar
@@ -28,11 +28,16 @@ from omnisend_sdk._models import (
     Batch,
     BatchItem,
     ChannelState,
+    ConditionGroup,
     Consent,
     Contact,
     ContactInput,
     ContactStatus,
     Identifier,
+    Segment,
+    SegmentCondition,
+    SegmentFilter,
+    SegmentPage,
 )
 
 T = TypeVar("T")
@@ -41,7 +46,13 @@ T = TypeVar("T")
 _COMMON_RENAMES: Final[Mapping[tuple[type, str], str]] = {
     (Batch, "batch_id"): "batchID",
     (BatchItem, "item_id"): "itemID",
+    (Segment, "segment_id"): "segmentID",
 }
+
+#: Models that keep the fields the SDK does not know in their ``extra`` attribute and write them
+#: back: a segment's rule survives a round trip through ``get`` and ``update`` whole.
+_OPEN_MODELS: Final[frozenset[type]] = frozenset({ConditionGroup, SegmentCondition, SegmentFilter})
+_EXTRA: Final = "extra"
 
 #: Names that v3 spells differently from 2026-03-15.
 _V3_RENAMES: Final[Mapping[tuple[type, str], str]] = {
@@ -118,19 +129,78 @@ def converter(version: ApiVersion) -> cattrs.Converter:
     conv.register_unstructure_hook(date, format_date)
     conv.register_structure_hook(date, parse_date)
 
-    # Typed as Any: mypy cannot tell these **overrides from the generators' keyword flags.
-    def renamed(cls: type) -> dict[str, Any]:
-        return {f.name: override(rename=json_name(cls, f.name, version)) for f in attrs.fields(cls)}
-
     def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
-        return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **renamed(cls))
+        return make_dict_unstructure_fn(
+            cls, conv, _cattrs_omit_if_default=True, **_renamed(cls, version)
+        )
 
     def structure_factory(cls: type) -> Callable[[Any, Any], Any]:
-        return make_dict_structure_fn(cls, conv, **renamed(cls))
+        return make_dict_structure_fn(cls, conv, **_renamed(cls, version))
 
     conv.register_unstructure_hook_factory(attrs.has, unstructure_factory)
     conv.register_structure_hook_factory(attrs.has, structure_factory)
+    # Registered later, so they win over the factories above for the open models.
+    conv.register_unstructure_hook_factory(
+        _OPEN_MODELS.__contains__, lambda cls: _open_unstructure(cls, conv, version)
+    )
+    conv.register_structure_hook_factory(
+        _OPEN_MODELS.__contains__, lambda cls: _open_structure(cls, conv, version)
+    )
     return conv
+
+
+def _renamed(cls: type, version: ApiVersion) -> dict[str, Any]:
+    # Typed as Any: mypy cannot tell these **overrides from the generators' keyword flags.
+    return {f.name: override(rename=json_name(cls, f.name, version)) for f in attrs.fields(cls)}
+
+
+def _open_unstructure(
+    cls: type, conv: cattrs.Converter, version: ApiVersion
+) -> Callable[[Any], dict[str, Any]]:
+    overrides = _renamed(cls, version) | {_EXTRA: override(omit=True)}
+    known: Callable[[Any], dict[str, Any]] = make_dict_unstructure_fn(
+        cls, conv, _cattrs_omit_if_default=True, **overrides
+    )
+
+    def unstructure(value: Any) -> dict[str, Any]:
+        extra = {key: _thawed(item) for key, item in getattr(value, _EXTRA).items()}
+        return extra | known(value)  # a modelled field wins over an extra one
+
+    return unstructure
+
+
+def _open_structure(
+    cls: type, conv: cattrs.Converter, version: ApiVersion
+) -> Callable[[Any, Any], Any]:
+    overrides = _renamed(cls, version) | {_EXTRA: override(omit=True)}
+    known_fn: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, conv, **overrides)
+    known = {json_name(cls, f.name, version) for f in attrs.fields(cls) if f.name != _EXTRA}
+
+    def structure(data: Mapping[str, Any], _: Any) -> Any:
+        frozen = {key: _frozen(item) for key, item in data.items()}
+        value = known_fn(frozen, cls)
+        extra = {key: item for key, item in frozen.items() if key not in known}
+        return attrs.evolve(value, **{_EXTRA: extra}) if extra else value
+
+    return structure
+
+
+def _frozen(value: Any) -> Any:
+    # JSON arrays become tuples, so a rule read back equals the same rule built with tuples.
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    if isinstance(value, Mapping):
+        return {key: _frozen(item) for key, item in value.items()}
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    # The inverse of _frozen, so that a body holds JSON's own types.
+    if isinstance(value, tuple | list):
+        return [_thawed(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _thawed(item) for key, item in value.items()}
+    return value
 
 
 def contact_to_json(contact: ContactInput, version: ApiVersion) -> dict[str, Any]:
@@ -144,6 +214,49 @@ def contact_to_json(contact: ContactInput, version: ApiVersion) -> dict[str, Any
         if welcome:
             body[contact_welcome] = any(welcome)
     return body
+
+
+def segment_to_json(
+    name: str, condition_groups: Sequence[ConditionGroup], version: ApiVersion
+) -> dict[str, Any]:
+    """The body of ``POST /segments`` and ``PUT /segments/{id}``: the name and the whole rule."""
+    groups = converter(version).unstructure(tuple(condition_groups), tuple[ConditionGroup, ...])
+    return {
+        json_name(Segment, "name", version): name,
+        json_name(Segment, "condition_groups", version): list(groups),
+    }
+
+
+@attrs.frozen
+class _Cursors:
+    after: str | None = None
+    before: str | None = None
+
+
+@attrs.frozen
+class _Paging:
+    cursors: _Cursors = _Cursors()
+    has_more: bool = False
+
+
+@attrs.frozen
+class _SegmentListing:
+    """The envelope of ``GET /segments``: ``{segments, paging: {cursors, hasMore, limit}}``."""
+
+    segments: tuple[Segment, ...] = ()
+    paging: _Paging = _Paging()
+
+
+def segment_page_from_json(data: Mapping[str, Any], version: ApiVersion) -> SegmentPage:
+    """One page of ``GET /segments``."""
+    listing = from_json(_SegmentListing, data, version)
+    cursors = listing.paging.cursors
+    return SegmentPage(
+        segments=listing.segments,
+        after=cursors.after or None,  # an empty cursor leads nowhere
+        before=cursors.before or None,
+        has_more=listing.paging.has_more,
+    )
 
 
 def from_json(cls: type[T], data: Mapping[str, Any], version: ApiVersion) -> T:

@@ -37,6 +37,7 @@ CLIENT = {
     "_http",
     "_ratelimit",
     "_retry",
+    "_segments",
     "_tags",
 }
 

@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from omnisend_sdk._client import ClientStats
 from omnisend_sdk._connection import Connection
 from omnisend_sdk._errors import ConfigurationError
+from omnisend_sdk.export._admission import Admission
 from omnisend_sdk.export._destination import Client, Destination, open_destination
 from omnisend_sdk.export._engine import Engine, EngineOptions, EngineResult
-from omnisend_sdk.export._journal import Journal, journal_path
+from omnisend_sdk.export._journal import (
+    Journal,
+    export_key,
+    journal_path,
+    read_members,
+    source_identity,
+)
 from omnisend_sdk.export._limits import ExportLimits
-from omnisend_sdk.export._plan import read_without_sending
+from omnisend_sdk.export._lock import RunLock
+from omnisend_sdk.export._omnisend_segment import OmnisendSegmentStatus, keep_omnisend_segment
+from omnisend_sdk.export._refresh import Diff, KeyedSeenEmails, prepare_run, read_and_diff
 from omnisend_sdk.export._report import ExportReport
 from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._settings import ExportSettings
 from omnisend_sdk.export._sync import run_sync
-from omnisend_sdk.mapping import ContactMapping, RowSource, map_rows
+from omnisend_sdk.export._untagger import untag_leavers
+from omnisend_sdk.mapping import ContactMapping, RowSource, SeenEmails, map_rows
 from omnisend_sdk.sources import open_source
 
 
@@ -170,26 +184,61 @@ class _Export:
         row_source = open_source(self.source, **self.settings.source_options)
         # The same count check as a real run, so a dry run refuses what the export would refuse.
         self.settings.limits.check_count(_count_rows(row_source, self.settings.limits))
-        result, _ = read_without_sending(
-            row_source, self.mapping, self.settings, destination.gateway.api_version
+        members = read_members(self._state_file(destination), self.segment_tag)
+        read = read_and_diff(
+            map_rows(self.mapping, row_source, seen=KeyedSeenEmails()),
+            Admission(self.settings.limits),
+            Diff(members, tagging=self.segment_tag is not None, full=self.settings.full),
+            destination.gateway.api_version,
         )
+        result = read.tally
+        if len(members):
+            result.refresh = True
+            result.exited = sum(1 for _ in members.leavers())
         return self._report(result, destination, started, ClientStats(), dry_run=True)
+
+    def _state_file(self, destination: Destination) -> Path:
+        return self.settings.state_file or journal_path(
+            self.settings.state_directory(), self.segment, destination.client
+        )
 
     async def _export(self, destination: Destination) -> ExportReport:
         settings = self.settings
-        gateway = destination.gateway
         row_source = open_source(self.source, **settings.source_options)
-        total = _count_rows(row_source, settings.limits)
-        settings.limits.check_count(total)
-        seen = DiskSeenEmails()
-        # Checks the columns before reading a row.
-        rows = map_rows(self.mapping, row_source, seen=seen)
-        path = journal_path(
-            settings.state_directory(), self.segment, self.source, destination.client
-        )
-        journal = Journal(path if settings.resume else None, export_key=path.stem)
+        settings.limits.check_count(_count_rows(row_source, settings.limits))
+        path = self._state_file(destination)
+        holder = f"process {os.getpid()} on {socket.gethostname()}, run by {self.run_by}"
+        with RunLock(path, holder=holder) if settings.resume else contextlib.nullcontext():
+            journal = Journal(
+                path if settings.resume else None,
+                export_key=export_key(self.segment, destination.client),
+                source=source_identity(self.source),
+                segment_tag=self.segment_tag,
+            )
+            seen = DiskSeenEmails()
+            try:
+                return await self._send(destination, journal, row_source, seen)
+            finally:
+                journal.close()
+                seen.close()
+
+    async def _send(
+        self, destination: Destination, journal: Journal, row_source: RowSource, seen: SeenEmails
+    ) -> ExportReport:
+        settings = self.settings
+        gateway = destination.gateway
         started = journal.started_at if journal.resumed else datetime.now(UTC)
         stats_before = gateway.stats()
+        # Checks the columns before reading a row; a refresh reads the whole source here.
+        work = prepare_run(
+            journal,
+            row_source,
+            self.mapping,
+            settings,
+            segment_tag=self.segment_tag,
+            api_version=gateway.api_version,
+            seen=seen,
+        )
         progress = settings.progress_listener()
         engine = Engine(
             gateway,
@@ -203,17 +252,25 @@ class _Export:
             progress=progress,
             cancel=self.cancel,
         )
-        progress.started(total)
+        progress.started(work.to_send if work.counted is not None else row_source.row_count)
         try:
-            result = await engine.run(rows)
+            result = await engine.run(work.rows, counted=work.counted)
+            work.account(result)
+            if self.segment_tag is not None and result.stop_reason in (None, "limit"):
+                removed = await untag_leavers(
+                    gateway, journal, self.segment_tag, stopping=engine.stopping
+                )
+                result.untagged, result.untag_failed = removed.untagged, removed.failed
         except BaseException:
             if self.on_interrupt is not None:
                 self.on_interrupt(self._report(engine.result, destination, started, stats_before))
             raise
-        finally:
-            journal.close()
-            seen.close()
-        report = self._report(result, destination, started, stats_before)
+        segment = (
+            await keep_omnisend_segment(gateway, journal, name=self.segment, tag=self.segment_tag)
+            if settings.omnisend_segment and self.segment_tag is not None
+            else None
+        )
+        report = self._report(result, destination, started, stats_before, segment)
         progress.finished(report)
         return report
 
@@ -223,6 +280,7 @@ class _Export:
         destination: Destination,
         started: datetime,
         stats_before: ClientStats,
+        omnisend_segment: OmnisendSegmentStatus | None = None,
         *,
         dry_run: bool = False,
     ) -> ExportReport:
@@ -236,6 +294,7 @@ class _Export:
             started_at=started,
             stats_before=stats_before,
             dry_run=dry_run,
+            omnisend_segment=omnisend_segment,
         )
 
 

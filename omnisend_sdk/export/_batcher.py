@@ -9,6 +9,7 @@ import attrs
 
 from omnisend_sdk import _json
 from omnisend_sdk._constants import MAX_BATCH_BYTES
+from omnisend_sdk.export._members import body_fingerprint
 
 #: Room kept for the envelope around the items (``{"method":...,"items":[...]}``), in bytes.
 _ENVELOPE_BYTES = 1_024
@@ -27,6 +28,10 @@ class PendingItem:
             ``max_item_attempts`` counts. A batch refused whole, lost or stopped before the item
             does not count against it.
         sends: Batches the item has been sent in, whatever became of them (a safety stop).
+        fingerprint: The fingerprint of the encoded body, which the members record once
+            Omnisend accepts it.
+        tag: Whether the contact needs the segment tag once exported (not when it wears it
+            already, or without membership).
     """
 
     row: int
@@ -35,11 +40,49 @@ class PendingItem:
     size: int
     attempts: int = 0
     sends: int = 0
+    fingerprint: int = 0
+    tag: bool = True
 
     @classmethod
-    def of(cls, row: int, email: str, body: Mapping[str, Any]) -> PendingItem:
-        """An item, measured once so batches can be cut before 1 MB."""
-        return cls(row=row, email=email, body=body, size=len(_json.dumps(body)) + 1)
+    def of(cls, row: int, email: str, body: Mapping[str, Any], *, tag: bool = True) -> PendingItem:
+        """An item, encoded once: measured so batches can be cut before 1 MB, and fingerprinted."""
+        return cls.encoded(row, email, body, _json.dumps(body), tag=tag)
+
+    @classmethod
+    def encoded(
+        cls, row: int, email: str, body: Mapping[str, Any], encoded: bytes, *, tag: bool = True
+    ) -> PendingItem:
+        """An item whose body is already encoded (``encoded`` must be ``body``'s JSON)."""
+        return cls(
+            row=row,
+            email=email,
+            body=body,
+            size=len(encoded) + 1,
+            fingerprint=body_fingerprint(encoded),
+            tag=tag,
+        )
+
+
+@attrs.frozen
+class PreparedRow:
+    """A row the first pass admitted and found to send, as the work list keeps it."""
+
+    row: int
+    email: str
+    fingerprint: int
+    tag: bool
+    body: bytes
+
+    def item(self) -> PendingItem:
+        """The row as the engine packs it."""
+        return PendingItem(
+            row=self.row,
+            email=self.email,
+            body=_json.loads(self.body),
+            size=len(self.body) + 1,
+            fingerprint=self.fingerprint,
+            tag=self.tag,
+        )
 
 
 class Batcher:

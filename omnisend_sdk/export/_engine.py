@@ -14,9 +14,9 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -30,9 +30,16 @@ from omnisend_sdk._errors import (
 )
 from omnisend_sdk._models import Batch, BatchItems
 from omnisend_sdk.export._admission import Admission, Decision
-from omnisend_sdk.export._batcher import Batcher, PendingItem
+from omnisend_sdk.export._batcher import Batcher, PendingItem, PreparedRow
 from omnisend_sdk.export._gateway import ExportGateway
-from omnisend_sdk.export._journal import DoneRow, Journal, JournalBatch, RowOutcome, RowSet
+from omnisend_sdk.export._journal import (
+    BatchRow,
+    DoneRow,
+    Journal,
+    JournalBatch,
+    RowOutcome,
+    RowSet,
+)
 from omnisend_sdk.export._limits import ExportLimits
 from omnisend_sdk.export._progress import ExportProgress
 from omnisend_sdk.export._reconcile import (
@@ -70,6 +77,7 @@ SETTLE_WINDOWS = 2.0
 
 
 _OUTCOMES: tuple[RowOutcome, ...] = get_args(RowOutcome)
+_CHANGES = ("new", "changed", "unchanged")
 
 
 @attrs.frozen(kw_only=True)
@@ -96,6 +104,16 @@ class EngineResult:
     batches: int = 0
     tagged: int = 0
     tag_failed: int = 0
+    #: Admitted rows by what changed since the members were confirmed (``new``, ``changed``,
+    #: ``unchanged``); a first export's rows are all new.
+    changes: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(_CHANGES, 0))
+    #: A refresh: the rows were diffed against the members an earlier run confirmed.
+    refresh: bool = False
+    #: Members who left the segment in this refresh.
+    exited: int = 0
+    #: Members whose segment tag this run removed, and those whose removal failed.
+    untagged: int = 0
+    untag_failed: int = 0
     issues: list[RowIssue] = attrs.field(factory=list)
     stop_reason: StopReason | None = None
     error: str | None = None
@@ -162,9 +180,21 @@ class Engine:
 
     # --- the run -------------------------------------------------------------------------------
 
-    async def run(self, rows: Iterable[MappedRow]) -> EngineResult:
-        """Export the mapped rows; returns the counts once everything is settled or stopped."""
+    async def run(
+        self, rows: Iterable[MappedRow | PreparedRow], *, counted: EngineResult | None = None
+    ) -> EngineResult:
+        """Export the rows; returns the counts once everything is settled or stopped.
+
+        Args:
+            rows: The mapped rows of the source; or a refresh's work list, the rows its first
+                pass admitted and found to send.
+            counted: With a work list: the first pass's counts (rows read, skipped, changes,
+                issues), which the engine completes with what it sends.
+        """
         skip = await self._resume()
+        if counted is not None:
+            counted.batches += self._result.batches  # found while reconciling an earlier run
+            self._result = counted
         senders = [asyncio.create_task(self._send_loop()) for _ in range(self._options.concurrency)]
         tracker = asyncio.create_task(self._track_loop())
         try:
@@ -205,7 +235,7 @@ class Engine:
             await self._reconcile_unresolved(unresolved)
             # The source pass below counts every done row from the journal, these included.
             self._result = EngineResult(batches=self._result.batches)
-        still_open = RowSet(row for b in self._journal.unresolved_batches() for row, _ in b.rows)
+        still_open = RowSet(r.row for b in self._journal.unresolved_batches() for r in b.rows)
         return _Skip(self._journal.rows_done(), still_open)
 
     async def _reconcile_unresolved(self, unresolved: Sequence[JournalBatch]) -> None:
@@ -215,7 +245,8 @@ class Engine:
                 self._journal.batch_dropped(entry.seq)  # never trust an id Omnisend has dropped
                 continue
             items = [
-                PendingItem(row=row, email=email, body={}, size=0) for row, email in entry.rows
+                PendingItem(row.row, row.email, {}, 0, fingerprint=row.fingerprint, tag=row.tag)
+                for row in entry.rows
             ]
             self._tracker.track(TrackedBatch(entry.seq, items, entry.sent_at, entry.batch_id))
         self._pending_rows += self._tracker.rows()
@@ -228,25 +259,26 @@ class Engine:
         self._pending_rows -= self._tracker.rows()
         self._tracker = Tracker(self._gateway, self._settle_batch, self._resend_lost)
 
-    async def _produce(self, rows: Iterable[MappedRow], skip: _Skip) -> None:
+    async def _produce(self, rows: Iterable[MappedRow | PreparedRow], skip: _Skip) -> None:
         batcher = Batcher(self._gateway.batch_size)
         admission = Admission(self._options.limits, admitted=len(skip.done) + len(skip.open))
         failure_issues = {i["row"]: i for i in self._journal.failure_issues()} if skip.done else {}
         for count, mapped in enumerate(rows, start=1):
-            self._result.rows_read += 1
-            if mapped.ok and mapped.row in skip.done:
-                self._result.outcomes[self._journal.outcome_of(mapped.row)] += 1
-                if mapped.row in failure_issues:
-                    self._result.issues.append(issue_from_dict(failure_issues[mapped.row]))
-            elif mapped.ok and mapped.row in skip.open:
-                self._result.not_sent += 1  # still in an earlier run's unsettled batch
+            if isinstance(mapped, PreparedRow):  # admitted and counted by a refresh's first pass
+                if not self._handled_before(mapped.row, skip, failure_issues):
+                    await self._pack(batcher, mapped.item())
             else:
-                decision = admission.decide(mapped)
-                self._result.record(decision)
-                if decision.outcome == "send":
-                    await self._pack(batcher, mapped)
-                elif admission.limit_reached:
-                    self._result.stop_reason = "limit"
+                self._result.rows_read += 1
+                if mapped.ok and self._handled_before(mapped.row, skip, failure_issues):
+                    self._result.changes["new"] += 1
+                else:
+                    decision = admission.decide(mapped)
+                    self._result.record(decision)
+                    if decision.outcome == "send":
+                        self._result.changes["new"] += 1
+                        await self._pack(batcher, self._item(mapped))
+                    elif admission.limit_reached:
+                        self._result.stop_reason = "limit"
             if count % 1000 == 0:
                 await asyncio.sleep(0)  # let senders and the tracker run between chunks of rows
             if self._stopping():
@@ -255,13 +287,31 @@ class Engine:
         if last:
             await self._enqueue_new(last)
 
-    async def _pack(self, batcher: Batcher, mapped: MappedRow) -> None:
-        """Add an admitted row to the batch being built; queue each batch that fills up."""
+    def _handled_before(
+        self, row: int, skip: _Skip, failure_issues: Mapping[int, Mapping[str, Any]]
+    ) -> bool:
+        """Count a row an earlier run of this export settled or left in flight; else False."""
+        if row in skip.done:
+            self._result.outcomes[self._journal.outcome_of(row)] += 1
+            if row in failure_issues:
+                self._result.issues.append(issue_from_dict(failure_issues[row]))
+            return True
+        if row in skip.open:
+            self._result.not_sent += 1  # still in an earlier run's unsettled batch
+            return True
+        return False
+
+    def _item(self, mapped: MappedRow) -> PendingItem:
+        """An admitted row of a first export: new, so tagged under membership."""
         body = mapped.to_json(self._gateway.api_version)
         assert body is not None
         assert mapped.email is not None
+        return PendingItem.of(mapped.row, mapped.email, body, tag=self._tagger is not None)
+
+    async def _pack(self, batcher: Batcher, item: PendingItem) -> None:
+        """Add an item to the batch being built; queue each batch that fills up."""
         self._pending_rows += 1
-        for batch in batcher.add(PendingItem.of(mapped.row, mapped.email, body)):
+        for batch in batcher.add(item):
             await self._enqueue_new(batch)
 
     async def _enqueue_new(self, items: list[PendingItem]) -> None:
@@ -273,6 +323,12 @@ class Engine:
         """Queue rows to be sent again; never waits, so no sender can block itself."""
         if items:
             self._queue.put_nowait(_Queued(items, new=False))
+
+    def stopping(self) -> bool:
+        """Whether the run is stopping (the deadline passed, or it was cancelled)."""
+        if self._cancel.is_set() or time.monotonic() >= self._deadline:
+            return True
+        return self._result.stop_reason not in (None, "limit")
 
     def _stopping(self) -> bool:
         if self._result.stop_reason is not None:
@@ -318,7 +374,9 @@ class Engine:
             await self._send(queued.items)
 
     async def _send(self, items: list[PendingItem]) -> None:
-        seq = self._journal.batch_built([(i.row, i.email) for i in items])
+        seq = self._journal.batch_built(
+            [BatchRow(i.row, i.email, i.fingerprint, i.tag) for i in items]
+        )
         sent_at = datetime.now(UTC)
         self._journal.batch_sent(seq, sent_at)
         for item in items:
@@ -365,7 +423,7 @@ class Engine:
         )
         done = [DoneRow(item.row, item.email, "failed", issue_to_dict(issue))]
         self._journal.rows_finished(done)
-        self._finish_rows(done, [issue])
+        self._finish_rows(done, [issue], to_tag=0)
 
     # --- following batches ---------------------------------------------------------------------
 
@@ -429,7 +487,9 @@ class Engine:
                 again.append(item)
         self._journal.batch_reconciled(tracked.seq, done)
         self._pending_rows -= released
-        self._finish_rows(done, issues)
+        needs_tag = {item.row for item in tracked.items if item.tag}
+        to_tag = sum(1 for d in done if d.outcome != "failed" and d.row in needs_tag)
+        self._finish_rows(done, issues, to_tag=to_tag)
         # A stopped batch goes again in halves, so its bad rows stop less of the rest.
         for part in _halves(again) if batch.status == "stopped" else [again]:
             self._enqueue_again(part)
@@ -441,16 +501,18 @@ class Engine:
         self._pending_rows -= len(tracked.items) - len(resendable)
         self._enqueue_again(resendable)
 
-    def _finish_rows(self, done: Sequence[DoneRow], issues: Sequence[RowIssue]) -> None:
-        """Count rows that reached their outcome (already journaled) and tag the exported ones."""
+    def _finish_rows(
+        self, done: Sequence[DoneRow], issues: Sequence[RowIssue], *, to_tag: int
+    ) -> None:
+        """Count rows that reached their outcome (already journaled); tag the ``to_tag`` ones."""
         for row in done:
             self._result.outcomes[row.outcome] += 1
         self._result.issues.extend(issues)
         self._pending_rows -= len(done)
         failed = sum(1 for d in done if d.outcome == "failed")
         exported = len(done) - failed
-        if self._tagger is not None and exported:
-            self._tagger.add(exported)
+        if self._tagger is not None and to_tag:
+            self._tagger.add(to_tag)
         self._progress.batch_done(exported, failed)
         self._moved.set()
 

@@ -88,6 +88,10 @@ class ExportGateway(Protocol):
         """Add tags to contacts by email."""
         ...
 
+    async def remove_tags(self, tags: Sequence[str], emails: Sequence[str]) -> int:
+        """Remove tags from contacts by email."""
+        ...
+
     async def upsert(self, contact: ContactInput) -> UpsertResult:
         """Create or update one contact."""
         ...
@@ -157,6 +161,9 @@ class AsyncClientGateway(_ClientFacts):
     async def add_tags(self, tags: Sequence[str], emails: Sequence[str]) -> int:
         return await self._client.tags.add(tags, emails=emails)
 
+    async def remove_tags(self, tags: Sequence[str], emails: Sequence[str]) -> int:
+        return await self._client.tags.remove(tags, emails=emails)
+
     async def upsert(self, contact: ContactInput) -> UpsertResult:
         return await self._client.contacts.upsert(contact)
 
@@ -195,6 +202,9 @@ class ThreadedClientGateway(_ClientFacts):
 
     async def add_tags(self, tags: Sequence[str], emails: Sequence[str]) -> int:
         return await self._call(self._client.tags.add, tags, emails=emails)
+
+    async def remove_tags(self, tags: Sequence[str], emails: Sequence[str]) -> int:
+        return await self._call(self._client.tags.remove, tags, emails=emails)
 
     async def upsert(self, contact: ContactInput) -> UpsertResult:
         return await self._call(self._client.contacts.upsert, contact)

@@ -1,8 +1,18 @@
-"""The export journal: where each batch stands, so an interrupted export resumes without resending.
+"""The export's state: the journal of the current run, and the members Omnisend confirmed.
 
-A batch moves ``built -> sent -> accepted (batch id) -> reconciled``; a batch whose ``POST`` answer
-was lost stays ``sent`` until it is found in Omnisend's batch list. Rows that reached a final
-outcome (exported or rejected) are recorded with it, and whether their segment tag was added.
+One SQLite file per store and segment holds both, so that confirming a row in the run's journal and
+recording it as a member are one transaction: a killed process never leaves a row confirmed in one
+and unknown to the other.
+
+- **The run's journal.** A batch moves ``built -> sent -> accepted (batch id) -> reconciled``; a
+  batch whose ``POST`` answer was lost stays ``sent`` until it is found in Omnisend's batch list.
+  Rows that reached a final outcome (exported or rejected) are recorded with it, and whether their
+  segment tag was added. A refresh also keeps its work list here (the rows its first pass found
+  new or changed), so a rerun after a crash finishes the same refresh.
+- **The members.** For each email Omnisend accepted: a fingerprint of the body it accepted, whether
+  its segment tag is confirmed, and whether it left the segment and still wears the tag. The next
+  run diffs its source against them (see :mod:`omnisend_sdk.export._refresh`).
+
 SQLite in WAL mode: every step is committed before the engine moves on, so a killed process loses
 at most the step it was taking.
 """
@@ -15,17 +25,19 @@ import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias
 
 import attrs
 
 from omnisend_sdk._privacy import KeyHolder
+from omnisend_sdk.export._members import MemberIndex, email_key
 
 BatchState: TypeAlias = Literal["built", "sent", "accepted", "reconciled"]
 RowOutcome: TypeAlias = Literal["created", "updated", "upserted", "failed"]
+RunKind: TypeAlias = Literal["export", "refresh"]
 
 
 class TagState(enum.IntEnum):
@@ -35,6 +47,7 @@ class TagState(enum.IntEnum):
     TAGGED = 1  # Omnisend accepted the tag call
     IN_CALL = 2  # claimed by a tag call under way
     FAILED = 3  # the tag call failed; a later run tries again
+    NOT_NEEDED = 4  # no tag call: the tag is confirmed already, or membership is not marked
 
 
 _SCHEMA = f"""
@@ -56,20 +69,79 @@ CREATE TABLE IF NOT EXISTS rows (
 -- The tag backlog: exported rows still to tag, in row order, without scanning every row.
 CREATE INDEX IF NOT EXISTS rows_to_tag ON rows (row)
     WHERE tagged = {TagState.TO_TAG:d} AND outcome != 'failed';
+-- What Omnisend confirmed, kept from run to run. The key is email_key(email), so a scan in key
+-- order (the table's own order) loads the refresh's sorted index without sorting.
+CREATE TABLE IF NOT EXISTS members (
+    key INTEGER PRIMARY KEY,
+    email TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    tagged INTEGER NOT NULL,  -- 1: Omnisend accepted the segment tag for the contact
+    leaving INTEGER NOT NULL DEFAULT 0  -- 1: left the segment; the tag is still to remove
+);
+-- Facts that outlive a run (the Omnisend segment's id, the tag the members wear).
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- A refresh's work list, from its first pass: the rows to send, encoded.
+CREATE TABLE IF NOT EXISTS work (
+    row INTEGER PRIMARY KEY,
+    email TEXT NOT NULL,
+    fingerprint INTEGER NOT NULL,
+    tag INTEGER NOT NULL,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS work_issues (row INTEGER NOT NULL, issue TEXT NOT NULL);
 """
 
 
-def journal_path(state_dir: Path, segment: str, source: object, store: KeyHolder) -> Path:
-    """Where the journal of one export lives: the same segment, source and store resume it."""
-    identity = (
-        str(Path(source).resolve())
-        if isinstance(source, str | os.PathLike)
-        else type(source).__name__
-    )
-    key = f"{segment}\0{identity}\0{store.key_fingerprint}\0{store.base_url}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+def export_key(segment: str, store: KeyHolder) -> str:
+    """What identifies an export's state: its segment and its store (never the key itself)."""
+    key = f"{segment}\0{store.key_fingerprint}\0{store.base_url}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def journal_path(state_dir: Path, segment: str, store: KeyHolder) -> Path:
+    """Where the state of one segment in one store lives (its journal and its members)."""
+    digest = export_key(segment, store)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", segment).strip("-").lower()[:40] or "segment"
     return state_dir / "exports" / f"{slug}-{digest}.sqlite"
+
+
+def source_identity(source: object) -> str:
+    """What a run read, as the journal records it: an interrupted run resumes only on the same."""
+    if isinstance(source, str | os.PathLike):
+        return str(Path(source).resolve())
+    return type(source).__name__
+
+
+class BatchRow(NamedTuple):
+    """A row as a batch carries it: where it came from, and what confirming it records."""
+
+    row: int
+    email: str
+    fingerprint: int = 0
+    tag: bool = True  # the row needs the segment tag once exported
+
+
+def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
+    """The members an export's state holds, read without changing anything (for dry runs).
+
+    Returns:
+        The members; none when the state does not exist. Under another tag than the one the
+        members wear, no tag counts as confirmed, as a real run would find.
+    """
+    if path is None or not path.exists():
+        return MemberIndex()
+    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        kept = db.execute("SELECT value FROM state WHERE key = 'segment_tag'").fetchone()
+        same_tag = kept is not None and kept[0] == (segment_tag or "")
+        return MemberIndex(
+            (key, fingerprint, bool(tagged) and same_tag, bool(leaving))
+            for key, fingerprint, tagged, leaving in db.execute(
+                "SELECT key, fingerprint, tagged, leaving FROM members ORDER BY key"
+            )
+        )
+    finally:
+        db.close()
 
 
 @attrs.frozen
@@ -80,7 +152,7 @@ class JournalBatch:
     state: BatchState
     batch_id: str | None
     sent_at: datetime | None
-    rows: tuple[tuple[int, str], ...]
+    rows: tuple[BatchRow, ...]
 
 
 @attrs.frozen
@@ -121,17 +193,30 @@ class RowSet:
 
 
 class Journal:
-    """One export's journal.
+    """One segment's state in one store: the current run's journal and the confirmed members.
 
     Args:
-        path: The SQLite file; ``None`` keeps the journal in memory (no resume).
-        export_key: Identifies the export; a file holding another export's journal is refused.
+        path: The SQLite file; ``None`` keeps everything in memory (no resume, no refresh).
+        export_key: Identifies the export; a file holding another export's state is refused.
+        source: What this run reads (:func:`source_identity`): an interrupted run resumes only
+            with the same source; with another, its journal is abandoned (what Omnisend
+            confirmed stays among the members) and this run starts afresh.
+        segment_tag: The tag that marks membership, or ``None`` without membership. When it
+            differs from the one the members wear, no member's tag counts as confirmed.
     """
 
-    def __init__(self, path: Path | None, export_key: str) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        export_key: str,
+        *,
+        source: str = "",
+        segment_tag: str | None = None,
+    ) -> None:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.segment_tag = segment_tag
         self._db = sqlite3.connect(
             str(path) if path is not None else ":memory:", isolation_level=None
         )
@@ -140,10 +225,17 @@ class Journal:
         # the last commits, which reconciliation then repairs.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        stored = self._meta("export_key")
+        stored = self.kept("export_key")
         if stored is not None and stored != export_key:
-            raise ValueError(f"{path} is the journal of another export")
-        self.resumed = self._meta("status") == "running"
+            raise ValueError(f"{path} is the state of another export")
+        self.abandoned = self._meta("status") == "running" and self._meta("source") != source
+        self.resumed = self._meta("status") == "running" and not self.abandoned
+        with self._transaction():
+            self.keep("export_key", export_key)
+            if self.kept("segment_tag") != (segment_tag or ""):
+                # Another tag (or none before): no member wears this one yet.
+                self._db.execute("UPDATE members SET tagged = 0")
+                self.keep("segment_tag", segment_tag or "")
         if self.resumed:
             # Tag calls of the earlier run that were under way or failed: try them again.
             self._db.execute(
@@ -151,15 +243,15 @@ class Journal:
                 (TagState.TO_TAG, TagState.IN_CALL, TagState.FAILED),
             )
         else:
-            self._reset(export_key)
+            self._reset(source)
 
-    def _reset(self, export_key: str) -> None:
+    def _reset(self, source: str) -> None:
+        """Start a new run: the last run's journal goes; the members and kept facts stay."""
         with self._transaction():
-            self._db.execute("DELETE FROM batches")
-            self._db.execute("DELETE FROM rows")
-            self._db.execute("DELETE FROM meta")
-            self._set_meta("export_key", export_key)
+            for table in ("batches", "rows", "meta", "work", "work_issues"):
+                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             self._set_meta("status", "running")
+            self._set_meta("source", source)
             self._set_meta("started_at", datetime.now(UTC).isoformat())
 
     def _meta(self, key: str) -> str | None:
@@ -168,6 +260,18 @@ class Journal:
 
     def _set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def kept(self, key: str) -> str | None:
+        """A fact kept from run to run (``segment_id``...), or ``None``."""
+        found = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return found[0] if found else None
+
+    def keep(self, key: str, value: str | None) -> None:
+        """Keep a fact from run to run; ``None`` forgets it."""
+        if value is None:
+            self._db.execute("DELETE FROM state WHERE key = ?", (key,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (key, value))
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -179,10 +283,11 @@ class Journal:
 
     # --- batches -------------------------------------------------------------------------------
 
-    def batch_built(self, rows: Sequence[tuple[int, str]]) -> int:
+    def batch_built(self, rows: Sequence[tuple[int, str]] | Sequence[BatchRow]) -> int:
         """Record a new batch about to be sent; returns its sequence number."""
         cursor = self._db.execute(
-            "INSERT INTO batches (state, rows) VALUES ('built', ?)", (json.dumps(rows),)
+            "INSERT INTO batches (state, rows) VALUES ('built', ?)",
+            (json.dumps([list(BatchRow(*row)) for row in rows]),),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid
@@ -204,9 +309,15 @@ class Journal:
         self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
 
     def batch_reconciled(self, seq: int, done: Sequence[DoneRow]) -> None:
-        """Every row of the batch has its outcome, or was handed to another batch."""
+        """Every row of the batch has its outcome, or was handed to another batch.
+
+        The exported rows become members, with the fingerprint of the body the batch carried, in
+        the same transaction.
+        """
+        found = self._db.execute("SELECT rows FROM batches WHERE seq = ?", (seq,)).fetchone()
+        carried = {r.row: r for r in _batch_rows(found[0])} if found else {}
         with self._transaction():
-            self.rows_finished(done)
+            self.rows_finished(done, carried)
             self._db.execute("UPDATE batches SET state = 'reconciled' WHERE seq = ?", (seq,))
 
     def unresolved_batches(self) -> list[JournalBatch]:
@@ -221,18 +332,45 @@ class Journal:
                 state=state,
                 batch_id=batch_id,
                 sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
-                rows=tuple((row, email) for row, email in json.loads(rows)),
+                rows=_batch_rows(rows),
             )
             for seq, state, batch_id, sent_at, rows in found
         ]
 
     # --- rows ----------------------------------------------------------------------------------
 
-    def rows_finished(self, done: Sequence[DoneRow]) -> None:
-        """Record rows' final outcomes."""
+    def rows_finished(
+        self, done: Sequence[DoneRow], carried: Mapping[int, BatchRow] | None = None
+    ) -> None:
+        """Record rows' final outcomes; exported rows the batch ``carried`` become members."""
+        carried = carried or {}
+        tagging = self.segment_tag is not None
+        records = []
+        confirmed = []
+        for d in done:
+            sent = carried.get(d.row)
+            needs_tag = sent.tag if sent is not None else True
+            records.append(
+                (
+                    d.row,
+                    d.email,
+                    d.outcome,
+                    TagState.TO_TAG if needs_tag else TagState.NOT_NEEDED,
+                    json.dumps(d.issue) if d.issue else None,
+                )
+            )
+            if sent is not None and d.outcome != "failed":
+                # A row sent without a tag call under membership wore the tag already.
+                confirmed.append((email_key(d.email), d.email, sent.fingerprint, not needs_tag))
         self._db.executemany(
-            "INSERT OR REPLACE INTO rows (row, email, outcome, issue) VALUES (?, ?, ?, ?)",
-            [(d.row, d.email, d.outcome, json.dumps(d.issue) if d.issue else None) for d in done],
+            "INSERT OR REPLACE INTO rows (row, email, outcome, tagged, issue) "
+            "VALUES (?, ?, ?, ?, ?)",
+            records,
+        )
+        self._db.executemany(
+            "INSERT OR REPLACE INTO members (key, email, fingerprint, tagged, leaving) "
+            "VALUES (?, ?, ?, ? AND ?, 0)",
+            [(key, email, fp, already, tagging) for key, email, fp, already in confirmed],
         )
 
     def rows_done(self) -> RowSet:
@@ -257,9 +395,14 @@ class Journal:
         found = self._db.execute("SELECT issue FROM rows WHERE issue IS NOT NULL ORDER BY row")
         return [json.loads(issue) for (issue,) in found]
 
-    def rows_tagged(self, rows: Iterable[int]) -> None:
-        """The segment tag was added to these rows' contacts."""
-        self._set_tag_state(rows, TagState.TAGGED)
+    def rows_tagged(self, rows: Sequence[tuple[int, str]]) -> None:
+        """The segment tag was added to these ``(row, email)``: their members wear it now."""
+        with self._transaction():
+            self._set_tag_state((row for row, _ in rows), TagState.TAGGED)
+            self._db.executemany(
+                "UPDATE members SET tagged = 1 WHERE key = ?",
+                ((email_key(email),) for _, email in rows),
+            )
 
     def claim_untagged(self, limit: int) -> list[tuple[int, str]]:
         """Take up to ``limit`` exported rows still to tag, marking them as in a tag call.
@@ -301,13 +444,131 @@ class Journal:
         found = self._db.execute("SELECT count(*) FROM rows WHERE tagged = ?", (TagState.TAGGED,))
         return int(found.fetchone()[0])
 
+    # --- members -------------------------------------------------------------------------------
+
+    def member_index(self) -> MemberIndex:
+        """The members, loaded for a diff (17 bytes each)."""
+        return MemberIndex(
+            self._db.execute("SELECT key, fingerprint, tagged, leaving FROM members ORDER BY key")
+        )
+
+    def member_count(self) -> int:
+        """Members that have not left."""
+        found = self._db.execute("SELECT count(*) FROM members WHERE leaving = 0").fetchone()
+        return int(found[0])
+
+    def leaving(self, after: int | None, limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` members whose tag is still to remove, in key order after ``after``."""
+        found = self._db.execute(
+            "SELECT key, email FROM members WHERE leaving = 1 AND key > ? ORDER BY key LIMIT ?",
+            (-(2**63) if after is None else after, limit),
+        )
+        return [(key, email) for key, email in found]
+
+    def leaving_count(self) -> int:
+        """Members whose tag is still to remove."""
+        found = self._db.execute("SELECT count(*) FROM members WHERE leaving = 1").fetchone()
+        return int(found[0])
+
+    def members_untagged(self, keys: Sequence[int]) -> None:
+        """Omnisend accepted the removal of these members' tag: they are members no more."""
+        with self._transaction():
+            self._db.executemany("DELETE FROM members WHERE key = ?", ((k,) for k in keys))
+
+    # --- a refresh's work list ----------------------------------------------------------------
+
+    @property
+    def kind(self) -> RunKind | None:
+        """What this run is: ``"export"`` (every valid row is sent), ``"refresh"``, or unset."""
+        kind = self._meta("kind")
+        return kind if kind in ("export", "refresh") else None  # type: ignore[return-value]
+
+    def start(self, kind: RunKind) -> None:
+        """Say what this run is, before its first row: a rerun after a crash takes the same path."""
+        with self._transaction():
+            self._set_meta("kind", kind)
+            self._db.execute("DELETE FROM work")
+            self._db.execute("DELETE FROM work_issues")
+
+    def refresh_planned(
+        self,
+        tally: Mapping[str, Any],
+        issues: Iterable[dict[str, Any]],
+        *,
+        left: Sequence[int],
+        rejoined: Sequence[int],
+        untag: bool,
+    ) -> None:
+        """The first pass is done and the guard passed: keep its counts, issues and leavers.
+
+        One transaction, so a rerun either plans the refresh again from scratch or finds it
+        whole. Leavers are marked for tag removal (``untag``) or forgotten.
+        """
+        with self._transaction():
+            self._set_meta("work", json.dumps(tally))
+            self._db.executemany(
+                "INSERT INTO work_issues VALUES (?, ?)",
+                ((issue["row"], json.dumps(issue)) for issue in issues),
+            )
+            self._db.executemany(
+                "UPDATE members SET leaving = 0, tagged = 0 WHERE key = ?",
+                ((key,) for key in rejoined),
+            )
+            self._db.executemany(
+                "UPDATE members SET leaving = 1 WHERE key = ?"
+                if untag
+                else "DELETE FROM members WHERE key = ?",
+                ((key,) for key in left),
+            )
+
+    def refused(self) -> None:
+        """The shrink guard refused the refresh: drop its work list; a rerun starts afresh."""
+        with self._transaction():
+            self._db.execute("DELETE FROM work")
+            self._db.execute("DELETE FROM work_issues")
+            self._set_meta("status", "refused")
+
+    def planned_work(self) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """The first pass's counts and issues, when this run is a refresh that planned its work."""
+        tally = self._meta("work")
+        if tally is None:
+            return None
+        found = self._db.execute("SELECT issue FROM work_issues ORDER BY rowid")
+        return json.loads(tally), [json.loads(issue) for (issue,) in found]
+
+    def add_work(self, rows: Sequence[tuple[int, str, int, bool, bytes]]) -> None:
+        """Rows the first pass found to send: ``(row, email, fingerprint, tag, body)``."""
+        self._db.executemany("INSERT OR REPLACE INTO work VALUES (?, ?, ?, ?, ?)", rows)
+
+    def work(self, *, chunk: int = 1_000) -> Iterator[tuple[int, str, int, bool, bytes]]:
+        """The work list, in row order (read in chunks: the engine writes between them)."""
+        after = -1
+        while True:
+            found = self._db.execute(
+                "SELECT row, email, fingerprint, tag, body FROM work WHERE row > ? "
+                "ORDER BY row LIMIT ?",
+                (after, chunk),
+            ).fetchall()
+            for row, email, fingerprint, tag, body in found:
+                yield row, email, fingerprint, bool(tag), body
+            if len(found) < chunk:
+                return
+            after = found[-1][0]
+
     def finish(self) -> None:
-        """The export is complete: a rerun starts afresh."""
-        self._set_meta("status", "finished")
+        """The run is complete: a rerun is a refresh."""
+        with self._transaction():
+            self._set_meta("status", "finished")
+            self._db.execute("DELETE FROM work")
+            self.keep("finished_at", datetime.now(UTC).isoformat())
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+
+def _batch_rows(text: str) -> tuple[BatchRow, ...]:
+    return tuple(BatchRow(*row) for row in json.loads(text))
 
 
 class _Transaction:

@@ -13,13 +13,14 @@ from omnisend_sdk._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_REQUESTS_PER_MINUTE,
     DEFAULT_TAG_REQUESTS_PER_MINUTE,
-    MAX_BATCH_ITEMS,
     MAX_TAG_SELECTORS,
     ApiVersion,
 )
+from omnisend_sdk._privacy import KeyHolder
 from omnisend_sdk.export._admission import Admission
-from omnisend_sdk.export._batcher import Batcher, PendingItem
-from omnisend_sdk.export._engine import POLLS_PER_WINDOW, EngineResult
+from omnisend_sdk.export._engine import POLLS_PER_WINDOW
+from omnisend_sdk.export._journal import journal_path, read_members
+from omnisend_sdk.export._refresh import Diff, KeyedSeenEmails, read_and_diff
 from omnisend_sdk.export._settings import ExportSettings
 from omnisend_sdk.mapping import ContactMapping, RowIssue, map_rows
 from omnisend_sdk.sources import open_source
@@ -35,6 +36,10 @@ class ExportPlan:
         invalid: Rows the mapper rejects.
         duplicates: Rows repeating an earlier email.
         over_limit: Valid rows beyond the profile cap.
+        new: Valid rows that are not members yet (all of them before a first export).
+        changed: Valid rows of members whose contact changed since Omnisend confirmed it.
+        unchanged: Valid rows of members Omnisend already has as they are: not sent.
+        leaving: Members the source no longer holds, whose segment tag a refresh removes.
         batches: ``POST /batches`` requests needed (100 contacts, about 1 MB at most, each).
         tag_requests: ``/contacts/tags`` calls to mark segment membership (0 without).
         polls: Requests spent following batches (estimated).
@@ -48,6 +53,10 @@ class ExportPlan:
     invalid: int
     duplicates: int
     over_limit: int
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    leaving: int = 0
     batches: int
     tag_requests: int
     polls: int
@@ -68,6 +77,10 @@ class ExportPlan:
                 f"invalid          {self.invalid:>12,}",
                 f"duplicates       {self.duplicates:>12,}",
                 f"over the limit   {self.over_limit:>12,}",
+                f"new              {self.new:>12,}",
+                f"changed          {self.changed:>12,}",
+                f"unchanged        {self.unchanged:>12,}",
+                f"leaving          {self.leaving:>12,}",
                 f"batch requests   {self.batches:>12,}",
                 f"tag requests     {self.tag_requests:>12,}",
                 f"polls (est.)     {self.polls:>12,}",
@@ -76,40 +89,13 @@ class ExportPlan:
         )
 
 
-def read_without_sending(
-    source: object, mapping: ContactMapping, settings: ExportSettings, api_version: ApiVersion
-) -> tuple[EngineResult, int]:
-    """Decide every row as the export would and pack the batches, sending nothing.
-
-    Returns:
-        The counts as the engine keeps them (rows that would be sent are ``not_sent``, and
-        ``stop_reason`` is ``"limit"`` when ``on_limit="fail"`` would stop the export), and the
-        number of batches the rows to send make.
-    """
-    tally = EngineResult()
-    admission = Admission(settings.limits)
-    batcher = Batcher(MAX_BATCH_ITEMS[api_version])
-    batches = 0
-    for mapped in map_rows(mapping, open_source(source, **settings.source_options)):
-        tally.rows_read += 1
-        decision = admission.decide(mapped)
-        tally.record(decision)
-        if decision.outcome == "send":
-            tally.not_sent += 1
-            body = mapped.to_json(api_version)
-            assert body is not None
-            batches += len(batcher.add(PendingItem.of(mapped.row, mapped.email or "", body)))
-    batches += 1 if batcher.flush() else 0
-    if admission.limit_reached:
-        tally.stop_reason = "limit"
-    return tally, batches
-
-
 def plan_export(
     source: object,
     mapping: ContactMapping,
     *,
     settings: ExportSettings | None = None,
+    segment: str | None = None,
+    client: KeyHolder | None = None,
     api_version: ApiVersion = DEFAULT_API_VERSION,
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
     tag_requests_per_minute: int = DEFAULT_TAG_REQUESTS_PER_MINUTE,
@@ -125,6 +111,11 @@ def plan_export(
         source: A path (CSV, JSON Lines), an iterable of mappings, a DataFrame or Arrow table.
         mapping: Where each contact field comes from.
         settings: The export's settings, as a whole; keyword options override them.
+        segment: With ``client``: the segment whose state to diff against, so the plan shows
+            what a refresh would send (new, changed, unchanged, leaving). Without them (and
+            without ``state_file``) every valid row counts as new.
+        client: The client or :class:`~omnisend_sdk.Connection` the export goes through (only
+            its store is read: nothing is sent).
         api_version: Sets the batch size.
         requests_per_minute: The brand's general limit, for the estimate.
         tag_requests_per_minute: The ``/contacts/tags`` limit, for the estimate.
@@ -142,10 +133,25 @@ def plan_export(
         )
         options["membership"] = "tag" if options["membership"] else "none"
     settings = ExportSettings.from_options(settings, **options)
-    tally, batches = read_without_sending(source, mapping, settings, api_version)
+    tag = settings.tag_for(segment or "")
+    state = settings.state_file
+    if state is None and segment is not None and client is not None:
+        state = journal_path(settings.state_directory(), segment, client)
+    members = read_members(state, tag)
+    read = read_and_diff(
+        map_rows(mapping, open_source(source, **settings.source_options), seen=KeyedSeenEmails()),
+        Admission(settings.limits),
+        Diff(members, tagging=tag is not None, full=settings.full),
+        api_version,
+    )
+    tally, batches = read.tally, read.batches
     to_send = tally.not_sent
-    membership = settings.membership == "tag"
-    tag_requests = math.ceil(to_send / MAX_TAG_SELECTORS) if membership else 0
+    leaving = sum(1 for _ in members.leavers()) if settings.on_exit == "untag" else 0
+    tag_requests = (
+        math.ceil(to_send / MAX_TAG_SELECTORS) + math.ceil(leaving / MAX_TAG_SELECTORS)
+        if tag is not None
+        else 0
+    )
     minutes = max(batches / requests_per_minute, tag_requests / tag_requests_per_minute)
     polls = math.ceil(minutes * POLLS_PER_WINDOW)  # a window is a minute at Omnisend's pace
     minutes = max(minutes, (batches + polls) / requests_per_minute)
@@ -157,5 +163,7 @@ def plan_export(
         polls=polls,
         estimated_duration=timedelta(minutes=minutes),
         issues=tuple(tally.issues),
+        leaving=leaving,
+        **tally.changes,
         **tally.skipped_counts(),
     )

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from omnisend_sdk._client import ClientStats
     from omnisend_sdk.export._destination import Destination
     from omnisend_sdk.export._engine import EngineResult, StopReason
+    from omnisend_sdk.export._omnisend_segment import OmnisendSegmentStatus
 
 ExportStatus: TypeAlias = Literal["completed", "partial", "cancelled", "limit_exceeded"]
 
@@ -133,6 +134,21 @@ class ExportReport:
         not_sent: Valid rows never attempted (deadline, cancellation, limit, dry run).
         tagged: Contacts given the segment tag.
         tag_failed: Contacts whose segment tag could not be added.
+        refresh: The run was a refresh: its rows were compared with the members an earlier run
+            confirmed, and only new and changed ones were sent.
+        new: Valid rows whose email was not a member (every valid row of a first export).
+        changed: Valid rows of members whose contact body (or tag) differs from what Omnisend
+            confirmed last; with ``full=True``, every member.
+        unchanged: Valid rows of members whose body Omnisend already has: not sent.
+        exited: Members of the last runs that this refresh's source no longer holds.
+        untagged: Members whose segment tag this run removed (``on_exit="untag"``), including
+            leavers of earlier runs whose removal had failed.
+        untag_failed: Members whose tag removal failed; the next run tries again.
+        omnisend_segment_id: The Omnisend segment kept for the export (``omnisend_segment``).
+        segment_count: That segment's ``contactsCount`` as Omnisend reported it after the run;
+            ``None`` while the segment is building or when not asked.
+        expected_members: The members the state holds after the run, to compare with
+            ``segment_count`` (Omnisend counts tag changes with a delay).
         membership: ``"tag"`` (the segment tag was added) or ``"none"``.
         segment_tag: The tag that marks segment membership, when ``membership="tag"``.
         requests: Requests sent to Omnisend, retries included.
@@ -163,6 +179,16 @@ class ExportReport:
     not_sent: int = _count()
     tagged: int = _count()
     tag_failed: int = _count()
+    refresh: bool = False
+    new: int = _count()
+    changed: int = _count()
+    unchanged: int = _count()
+    exited: int = _count()
+    untagged: int = _count()
+    untag_failed: int = _count()
+    omnisend_segment_id: str | None = None
+    segment_count: int | None = None
+    expected_members: int | None = None
     membership: Membership = attrs.field(validator=attrs.validators.in_(get_args(Membership)))
     segment_tag: str | None
     requests: int = _count()
@@ -190,6 +216,7 @@ class ExportReport:
         started_at: datetime,
         stats_before: ClientStats,
         dry_run: bool = False,
+        omnisend_segment: OmnisendSegmentStatus | None = None,
     ) -> ExportReport:
         """The report of one export (or dry run) from what the engine counted.
 
@@ -204,6 +231,7 @@ class ExportReport:
             stats_before: The client's counters when this run started, so the report counts
                 this run's requests only.
             dry_run: Nothing was sent.
+            omnisend_segment: The Omnisend segment's id and count, when one is kept.
         """
         gateway = destination.gateway
         stats = gateway.stats()
@@ -224,6 +252,16 @@ class ExportReport:
             not_sent=result.not_sent,
             tagged=result.tagged,
             tag_failed=result.tag_failed,
+            refresh=result.refresh,
+            new=result.changes["new"],
+            changed=result.changes["changed"],
+            unchanged=result.changes["unchanged"],
+            exited=result.exited,
+            untagged=result.untagged,
+            untag_failed=result.untag_failed,
+            omnisend_segment_id=omnisend_segment.segment_id if omnisend_segment else None,
+            segment_count=omnisend_segment.contacts_count if omnisend_segment else None,
+            expected_members=omnisend_segment.expected if omnisend_segment else None,
             membership=membership,
             segment_tag=segment_tag,
             requests=stats.requests - stats_before.requests,
@@ -238,12 +276,18 @@ class ExportReport:
         )
 
     def __attrs_post_init__(self) -> None:
-        accounted = self.exported + self.skipped + self.failed + self.not_sent
+        accounted = self.exported + self.skipped + self.failed + self.not_sent + self.unchanged
         problems = []
         if accounted != self.rows_read:
             problems.append(
                 f"rows_read {self.rows_read} != exported {self.exported} + skipped "
-                f"{self.skipped} + failed {self.failed} + not_sent {self.not_sent} (= {accounted})"
+                f"{self.skipped} + failed {self.failed} + not_sent {self.not_sent} + unchanged "
+                f"{self.unchanged} (= {accounted})"
+            )
+        if self.refresh and self.new + self.changed + self.unchanged != self.valid:
+            problems.append(
+                f"new {self.new} + changed {self.changed} + unchanged {self.unchanged} != "
+                f"valid rows {self.valid}"
             )
         if self.tagged + self.tag_failed > self.exported:
             problems.append(
@@ -263,7 +307,7 @@ class ExportReport:
 
     @property
     def skipped(self) -> int:
-        """Rows not sent on purpose: invalid + duplicates + over_limit."""
+        """Rows not sent on purpose: invalid + duplicates + over_limit (not ``unchanged``)."""
         return self.invalid + self.duplicates + self.over_limit
 
     @property
@@ -365,6 +409,32 @@ class ExportReport:
             ("failed", f"{self.failed:,}", "rejected by Omnisend or given up after retries"),
             ("not sent", f"{self.not_sent:,}", "never attempted"),
         ]
+        if self.refresh:
+            rows.insert(
+                1,
+                (
+                    "changes",
+                    f"{self.new + self.changed:,}",
+                    f"new {self.new:,}, changed {self.changed:,}, unchanged {self.unchanged:,}"
+                    " (not sent)",
+                ),
+            )
+            rows.append(
+                (
+                    "left",
+                    f"{self.exited:,}",
+                    f"tag removed from {self.untagged:,}, {self.untag_failed:,} failed",
+                )
+            )
+        if self.omnisend_segment_id is not None:
+            count = "building" if self.segment_count is None else f"{self.segment_count:,}"
+            rows.append(
+                (
+                    "in Omnisend",
+                    count,
+                    f"segment {self.omnisend_segment_id}, {self.expected_members or 0:,} expected",
+                )
+            )
         if self.membership == "tag":
             rows.append(
                 (

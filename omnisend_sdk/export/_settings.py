@@ -24,6 +24,7 @@ from omnisend_sdk.export._limits import ExportLimits
 from omnisend_sdk.export._progress import ExportProgress, SilentProgress, default_progress
 
 Membership: TypeAlias = Literal["tag", "none"]
+OnExit: TypeAlias = Literal["untag", "keep"]
 ProgressOption: TypeAlias = ExportProgress | Literal["auto"] | None
 
 #: The limits' own options, given flat (``max_profiles=...``) rather than as ``limits=``.
@@ -33,6 +34,18 @@ _LIMIT_OPTIONS: Final = frozenset(field.name for field in attrs.fields(ExportLim
 def _membership(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in ("tag", "none"):
         raise ConfigurationError(f'membership must be "tag" or "none", got {value!r}')
+
+
+def _on_exit(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in ("untag", "keep"):
+        raise ConfigurationError(f'on_exit must be "untag" or "keep", got {value!r}')
+
+
+def _share(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigurationError(
+            f"{attribute.name} must be a share between 0 and 1 (0.10 is 10%), got {value!r}"
+        )
 
 
 def _concurrency(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -84,9 +97,23 @@ class ExportSettings:
             ``"truncate"``: send up to the cap and report the rest) and ``deadline`` (stop
             sending after this long, seconds or a timedelta; 4 hours; rerun to resume).
         dry_run: Read and map everything, send nothing, report what would happen.
-        resume: Keep a journal so a rerun resumes an interrupted export (default True).
-        state_dir: Where journals and acknowledgements live (``$OMNISEND_SDK_STATE_DIR`` or
-            ``~/.omnisend_sdk``).
+        resume: Keep the export's state (default True): a rerun resumes an interrupted export,
+            and a rerun of a completed one is a refresh. ``False`` keeps nothing: every run
+            sends the whole segment.
+        full: Make a refresh resend every member, changed or not (the tags of members who left
+            are still removed).
+        on_exit: What a refresh does for members who left the segment: ``"untag"`` (default)
+            removes the segment tag, ``"keep"`` leaves it. The contact itself is never deleted
+            or changed.
+        max_exit_share: The shrink guard: a refresh in which more than this share of the
+            members left (0.10) refuses before sending anything, as does an empty source.
+        allow_shrink: Go ahead whatever the shrink guard says.
+        omnisend_segment: Keep a segment in Omnisend whose rule is "tags any of the segment
+            tag", created on the first run, recreated if deleted; the report gives its count.
+        state_dir: Where export states and acknowledgements live (``$OMNISEND_SDK_STATE_DIR``
+            or ``~/.omnisend_sdk``).
+        state_file: The SQLite file of this export's state; by default one file per store and
+            segment under ``state_dir``.
         progress: ``"auto"`` (a tqdm bar on a terminal or in a notebook, when tqdm is
             installed), ``None``, or your own :class:`~omnisend_sdk.export.ExportProgress`.
         run_by: Who runs the export, for the report and ``allowed_users`` (default: the OS user).
@@ -105,7 +132,13 @@ class ExportSettings:
     limits: ExportLimits = attrs.field(factory=ExportLimits, converter=_limits)
     dry_run: bool = False
     resume: bool = True
+    full: bool = False
+    on_exit: OnExit = attrs.field(default="untag", validator=_on_exit)
+    max_exit_share: float = attrs.field(default=0.10, validator=_share)
+    allow_shrink: bool = False
+    omnisend_segment: bool = False
     state_dir: Path | None = attrs.field(default=None, converter=_optional_path)
+    state_file: Path | None = attrs.field(default=None, converter=_optional_path)
     progress: ProgressOption = attrs.field(default="auto", validator=_progress)
     run_by: str | None = None
     concurrency: int = attrs.field(default=DEFAULT_CONCURRENCY, validator=_concurrency)

@@ -67,7 +67,7 @@ class Tagger:
             self.failed += len(rows)
             logger.warning("adding the segment tag to %d contacts failed: %s", len(rows), error)
             return
-        self._journal.rows_tagged(row for row, _ in rows)
+        self._journal.rows_tagged(rows)
 
     async def close(self, *, flush: bool = True) -> None:
         """Wait for every call in flight; with ``flush``, first tag everything still waiting.

@@ -2,8 +2,8 @@
 
 It speaks API version 2026-03-15 over an in-process httpx transport or a loopback HTTP server,
 enforces Omnisend's rules (validation, identifiers, statuses, rate limits, asynchronous batches and
-tags), injects faults on demand, and lets tests inspect what Omnisend would have done. See
-``docs/testing.md``.
+tags, segments built from tag rules), injects faults on demand, and lets tests inspect what
+Omnisend would have done. See ``docs/testing.md``.
 
 It validates requests with its own rules, written from the API document, and imports nothing from
 the rest of ``omnisend_sdk``: it must catch the client's mistakes, not repeat them.
@@ -22,6 +22,8 @@ from ._auth import (
     EMULATOR_API_KEY,
     FULL_ACCESS,
     READ_ONLY,
+    SEGMENTS_READ,
+    SEGMENTS_WRITE,
     WRITE_ONLY,
     ScopedKey,
 )
@@ -41,6 +43,8 @@ __all__ = [
     "EMULATOR_API_KEY",
     "FULL_ACCESS",
     "READ_ONLY",
+    "SEGMENTS_READ",
+    "SEGMENTS_WRITE",
     "WRITE_ONLY",
     "ApiProblem",
     "BatchProcessing",

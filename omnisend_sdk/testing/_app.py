@@ -19,8 +19,15 @@ from typing import Any
 import attrs
 import httpx
 
-from . import _batches, _contacts, _tags
-from ._auth import CONTACTS_READ, CONTACTS_WRITE, authenticate, authorize
+from . import _batches, _contacts, _segments, _tags
+from ._auth import (
+    CONTACTS_READ,
+    CONTACTS_WRITE,
+    SEGMENTS_READ,
+    SEGMENTS_WRITE,
+    authenticate,
+    authorize,
+)
 from ._clock import Clock
 from ._faults import Failure, Fault, FaultInjector
 from ._problems import PROBLEM_CONTENT_TYPE, ApiProblem, InvalidField, validation_problem
@@ -29,6 +36,7 @@ from ._rules import (
     parse_batch_query,
     parse_contact_query,
     parse_email_param,
+    parse_segment_query,
     require_no_params,
 )
 from ._settings import API_VERSION
@@ -36,7 +44,14 @@ from ._state import State
 
 # The API path is recognised at the end of the URL path, so any prefix works as a base URL:
 # "http://127.0.0.1:PORT", ".../api", or Omnisend's own "https://api.omnisend.com/api".
-_PATH = re.compile(r"/(?P<resource>contacts|batches)(?:/(?P<id>[^/]+)(?:/(?P<sub>items))?)?/?$")
+_PATH = re.compile(
+    r"/(?P<resource>contacts|batches|segments)"
+    r"(?:/(?P<id>[^/]+)(?:/(?P<sub>items|statistics))?)?/?$",
+)
+# A resource's sub-path: /batches/{id}/items, /segments/{id}/statistics.
+_SUB_PATHS = {"batches": "items", "segments": "statistics"}
+# Omnisend limits POST and PUT of /segments (15 a minute) apart from its GET and DELETE (100).
+_SEGMENT_WRITES = frozenset({"POST", "PUT"})
 
 _CDN_PAGE = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
@@ -50,11 +65,12 @@ class Route:
     """Where a request goes.
 
     Attributes:
-        name: the route: ``contacts``, ``contact``, ``tags``, ``batches``, ``batch`` or
-            ``batch_items``.
-        family: the rate-limit family: ``contacts``, ``tags`` or ``batches``.
+        name: the route: ``contacts``, ``contact``, ``tags``, ``batches``, ``batch``,
+            ``batch_items``, ``segments``, ``segment`` or ``segment_statistics``.
+        family: the rate-limit family: ``contacts``, ``tags``, ``batches``, ``segments`` or
+            ``segment_writes``.
         api_path: the path without the base URL's prefix, e.g. ``/batches/123/items``.
-        resource_id: the contact or batch id in the path, if any.
+        resource_id: the contact, batch or segment id in the path, if any.
     """
 
     name: str
@@ -63,21 +79,30 @@ class Route:
     resource_id: str | None
 
 
-def resolve(path: str) -> Route | None:
-    """The route of a URL path, or None when the emulator does not serve it."""
+def resolve(method: str, path: str) -> Route | None:
+    """The route of a request to URL path ``path``, or None when the emulator does not serve it.
+
+    The method matters only for the rate-limit family of ``/segments``.
+    """
     match = _PATH.search(path)
     if match is None:
         return None
     resource, resource_id, sub = match.group("resource", "id", "sub")
     api_path = match.group().rstrip("/")
+    if sub is not None and sub != _SUB_PATHS.get(resource):
+        return None
     if resource == "contacts":
-        if sub is not None:
-            return None
         if resource_id is None:
             return Route("contacts", "contacts", api_path, None)
         if resource_id == "tags":
             return Route("tags", "tags", api_path, None)
         return Route("contact", "contacts", api_path, resource_id)
+    if resource == "segments":
+        family = "segment_writes" if method in _SEGMENT_WRITES else "segments"
+        if resource_id is None:
+            return Route("segments", family, api_path, None)
+        name = "segment_statistics" if sub else "segment"
+        return Route(name, family, api_path, resource_id)
     if resource_id is None:
         return Route("batches", "batches", api_path, None)
     return Route("batch_items" if sub else "batch", "batches", api_path, resource_id)
@@ -220,6 +245,41 @@ def _get_batch_items(state: State, call: _Call) -> tuple[int, Any]:
     return 200, _batches.render_items(state, _batches.find(state, call.route.resource_id, call.now))
 
 
+def _list_segments(state: State, call: _Call) -> tuple[int, Any]:
+    return 200, _segments.list_segments(state, parse_segment_query(call.params))
+
+
+def _create_segment(state: State, call: _Call) -> tuple[int, Any]:
+    require_no_params(call.params)
+    # 201 as every other create of this API version (contacts, batches); the document gives none.
+    return 201, _segments.create(state, call.body(), call.now)
+
+
+def _get_segment(state: State, call: _Call) -> tuple[int, Any]:
+    require_no_params(call.params)
+    assert call.route.resource_id is not None
+    return 200, _segments.render(_segments.find(state, call.route.resource_id))
+
+
+def _update_segment(state: State, call: _Call) -> tuple[int, Any]:
+    require_no_params(call.params)
+    assert call.route.resource_id is not None
+    return 200, _segments.update(state, call.route.resource_id, call.body(), call.now)
+
+
+def _delete_segment(state: State, call: _Call) -> tuple[int, Any]:
+    require_no_params(call.params)
+    assert call.route.resource_id is not None
+    _segments.delete(state, call.route.resource_id)
+    return 204, None
+
+
+def _get_segment_statistics(state: State, call: _Call) -> tuple[int, Any]:
+    require_no_params(call.params)
+    assert call.route.resource_id is not None
+    return 200, _segments.statistics(state, call.route.resource_id)
+
+
 # (route, method) -> (scope, handler)
 _HANDLERS: dict[tuple[str, str], tuple[str, Handler]] = {
     ("contacts", "GET"): (CONTACTS_READ, _list_contacts),
@@ -233,6 +293,12 @@ _HANDLERS: dict[tuple[str, str], tuple[str, Handler]] = {
     ("batches", "POST"): (CONTACTS_WRITE, _create_batch),
     ("batch", "GET"): (CONTACTS_READ, _get_batch),
     ("batch_items", "GET"): (CONTACTS_READ, _get_batch_items),
+    ("segments", "GET"): (SEGMENTS_READ, _list_segments),
+    ("segments", "POST"): (SEGMENTS_WRITE, _create_segment),
+    ("segment", "GET"): (SEGMENTS_READ, _get_segment),
+    ("segment", "PUT"): (SEGMENTS_WRITE, _update_segment),
+    ("segment", "DELETE"): (SEGMENTS_WRITE, _delete_segment),
+    ("segment_statistics", "GET"): (SEGMENTS_READ, _get_segment_statistics),
 }
 
 
@@ -313,7 +379,7 @@ class Application:
         """Process one request. Its body must already be read (``request.read()``)."""
         with self.lock:
             now = self.now()
-            route = resolve(request.url.path)
+            route = resolve(request.method, request.url.path)
             api_path = route.api_path if route else request.url.path
             family = route.family if route else "other"
             requests = self.state.stats.requests

@@ -14,9 +14,11 @@ EMULATOR_API_KEY = "omnisend-emulator-key"
 # Scope names as Omnisend's OpenAPI documents them.
 CONTACTS_READ = "contacts.read"
 CONTACTS_WRITE = "contacts.write"
-FULL_ACCESS = frozenset({CONTACTS_READ, CONTACTS_WRITE})
-READ_ONLY = frozenset({CONTACTS_READ})
-WRITE_ONLY = frozenset({CONTACTS_WRITE})
+SEGMENTS_READ = "segments.read"
+SEGMENTS_WRITE = "segments.write"
+FULL_ACCESS = frozenset({CONTACTS_READ, CONTACTS_WRITE, SEGMENTS_READ, SEGMENTS_WRITE})
+READ_ONLY = frozenset({CONTACTS_READ, SEGMENTS_READ})
+WRITE_ONLY = frozenset({CONTACTS_WRITE, SEGMENTS_WRITE})
 
 _SCHEME = "omnisend-api-key"
 
@@ -32,7 +34,8 @@ class ScopedKey:
 
     Attributes:
         key: the secret text sent as ``Authorization: Omnisend-API-Key <key>``.
-        scopes: granted scopes; reads need ``contacts.read``, writes ``contacts.write``
+        scopes: granted scopes; contact, tag and batch reads need ``contacts.read`` and writes
+            ``contacts.write``; ``/segments`` needs ``segments.read`` or ``segments.write``
             (a write scope does not imply the read scope, as the scopes are separate in Omnisend).
     """
 

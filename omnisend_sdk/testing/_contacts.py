@@ -6,13 +6,12 @@ every item, so a batched contact is answered exactly as the single call would be
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Iterable
 from typing import Any
 
+from . import _segments
 from ._countries import country_code
+from ._paging import SortKey, cursor_page
 from ._problems import ApiProblem, InvalidField, not_found, validation_problem
 from ._rules import (
     CHANNEL_OF,
@@ -146,7 +145,7 @@ def render(state: State, contact: StoredContact) -> dict[str, Any]:
     ]
     body["optIns"] = list(contact.opt_ins)
     body["consents"] = sorted(contact.consents, key=lambda consent: consent["createdAt"])
-    body["segments"] = state.segment_ids_of(contact.id)
+    body["segments"] = _segments.segment_ids_of(state, contact)
     body["tags"] = list(contact.tags)
     body["identifiers"] = [
         {
@@ -284,48 +283,22 @@ def _apply_identifier(
 
 
 def list_contacts(state: State, query: ContactQuery) -> dict[str, Any]:
-    """``GET /contacts``: filter, sort and page with opaque cursors.
+    """``GET /contacts``: filter, sort and page with opaque cursors."""
 
-    A cursor names the sort key of the item it was taken from, so paging stays stable while
-    contacts are added.
-    """
-    ascending = query.direction == "asc"
-
-    def key(contact: StoredContact) -> tuple[float, int]:
+    def key(contact: StoredContact) -> SortKey:
         stamp = contact.created_at if query.sort == "createdAt" else contact.updated_at
         return (stamp, contact.seq)
 
-    ordered = sorted(
+    page, paging = cursor_page(
         (contact for contact in state.contacts.values() if _matches(state, contact, query)),
-        key=key,
-        reverse=not ascending,
+        key,
+        sort=query.sort,
+        ascending=query.direction == "asc",
+        limit=query.limit,
+        after=query.after,
+        before=query.before,
     )
-    if query.after is not None:
-        boundary = _decode_cursor(query.after, "after", query.sort)
-        rest = [c for c in ordered if (key(c) > boundary) == ascending and key(c) != boundary]
-        page = rest[: query.limit]
-        has_more = len(rest) > query.limit
-        more_after, more_before = has_more, len(rest) < len(ordered)
-    elif query.before is not None:
-        boundary = _decode_cursor(query.before, "before", query.sort)
-        prior = [c for c in ordered if (key(c) < boundary) == ascending and key(c) != boundary]
-        page = prior[-query.limit :]
-        has_more = len(prior) > query.limit
-        more_after, more_before = len(prior) < len(ordered), has_more
-    else:
-        page = ordered[: query.limit]
-        has_more = len(ordered) > query.limit
-        more_after, more_before = has_more, False
-    after = _encode_cursor(query.sort, key(page[-1])) if page and more_after else None
-    before = _encode_cursor(query.sort, key(page[0])) if page and more_before else None
-    return {
-        "contacts": [render(state, contact) for contact in page],
-        "paging": {
-            "cursors": {"after": after, "before": before},
-            "hasMore": has_more,
-            "limit": query.limit,
-        },
-    }
+    return {"contacts": [render(state, contact) for contact in page], "paging": paging}
 
 
 def _matches(state: State, contact: StoredContact, query: ContactQuery) -> bool:
@@ -336,25 +309,6 @@ def _matches(state: State, contact: StoredContact, query: ContactQuery) -> bool:
         and (query.phone is None or ("phone", query.phone) in identifiers)
         and (query.status is None or primary_status == query.status)
         and (query.tag is None or query.tag in contact.tags)
-        and (query.segment_id is None or contact.id in state.segments.get(query.segment_id, set()))
+        and (query.segment_id is None or _segments.contains(state, query.segment_id, contact))
         and (query.updated_at_from is None or contact.updated_at >= query.updated_at_from)
     )
-
-
-def _encode_cursor(sort: str, key: tuple[float, int]) -> str:
-    raw = json.dumps([sort, key[0], key[1]], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, name: str, sort: str) -> tuple[float, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_sort, stamp, seq = json.loads(raw)
-        if cursor_sort != sort or not isinstance(seq, int):
-            raise ValueError(cursor_sort)
-        return (float(stamp), seq)
-    except (ValueError, TypeError, binascii.Error) as err:
-        raise validation_problem(
-            [InvalidField(name, "invalid_value", "not a cursor of this listing")],
-            "Invalid query parameters",
-        ) from err

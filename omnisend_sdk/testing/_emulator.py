@@ -9,24 +9,30 @@ from typing import Any
 
 import httpx
 
-from . import _batches, _contacts, _server
+from . import _batches, _contacts, _segments, _server
 from ._app import Application, Exchange, RequestRecord
 from ._auth import EMULATOR_API_KEY, ScopedKey, index_keys
 from ._clock import Clock, ScaledClock
 from ._faults import Fault, FaultInjector, FaultPlan
 from ._problems import ApiProblem
 from ._ratelimit import RateLimits
-from ._settings import MAX_BODY_BYTES, TAG_DELAY, BatchProcessing, Settings
-from ._state import EmulatorStats, State
+from ._settings import (
+    MAX_BODY_BYTES,
+    SEGMENT_BUILD_DELAY,
+    TAG_DELAY,
+    BatchProcessing,
+    Settings,
+)
+from ._state import EmulatorStats, SegmentStatus, State
 from ._transport import EmulatorTransport
 
 
 class OmnisendEmulator:
     """A stateful Omnisend (API version 2026-03-15) for tests, benchmarks and demos.
 
-    One emulator is one brand: its contacts, batches and rate-limit windows are shared by every key
-    and every client talking to it. Use :meth:`transport` in-process, or :meth:`serve` for a real
-    HTTP server on loopback.
+    One emulator is one brand: its contacts, segments, batches and rate-limit windows are shared
+    by every key and every client talking to it. Use :meth:`transport` in-process, or
+    :meth:`serve` for a real HTTP server on loopback.
 
     Example:
         >>> emulator = OmnisendEmulator()
@@ -49,6 +55,7 @@ class OmnisendEmulator:
         faults: FaultPlan | None = None,
         batches: BatchProcessing | None = None,
         tag_delay: float = TAG_DELAY,
+        segment_build_delay: float = SEGMENT_BUILD_DELAY,
         welcome_workflow: bool = True,
         retired_versions: Iterable[str] = (),
         max_body_bytes: int = MAX_BODY_BYTES,
@@ -57,17 +64,21 @@ class OmnisendEmulator:
         """Configure the emulator. Every option is keyword-only and has a default.
 
         Args:
-            api_keys: accepted keys; a plain string is a key with full contacts access.
+            api_keys: accepted keys; a plain string is a key with full access
+                (:data:`FULL_ACCESS`: contacts and segments, read and write).
                 Default: just :data:`EMULATOR_API_KEY`.
             clock: the emulator clock, e.g. a :class:`ManualClock` for deterministic tests.
                 Default: a :class:`ScaledClock` at ``time_scale``, from the real current time.
             time_scale: emulator seconds per real second when no ``clock`` is given (60 makes a
                 minute of Omnisend time pass in a second). Default 1.
-            rate_limits: rate-limit settings. Default: 400/min per family, 60/min for tags,
-                sliding 60 s window, no ``X-Rate-Limit-*`` headers.
+            rate_limits: rate-limit settings. Default: 400/min for the brand, 60/min for tags,
+                100/min for GET and DELETE of segments, 15/min for their POST and PUT, sliding
+                60 s window, no ``X-Rate-Limit-*`` headers.
             faults: random faults to inject. Default: none.
             batches: batch processing pace, stop threshold and retention.
             tag_delay: emulator seconds before a ``/contacts/tags`` change is applied. Default 2.
+            segment_build_delay: emulator seconds a segment stays ``building`` after it is
+                created or updated. Default 2.
             welcome_workflow: whether the brand's welcome workflow is on (counts welcome messages).
             retired_versions: ``Omnisend-Version`` values answered with 410.
             max_body_bytes: larger request bodies are answered with 413. Default 1 MiB.
@@ -79,6 +90,7 @@ class OmnisendEmulator:
             retired_versions=frozenset(retired_versions),
             welcome_workflow=welcome_workflow,
             tag_delay=tag_delay,
+            segment_build_delay=segment_build_delay,
             batches=batches or BatchProcessing(),
             rate_limits=rate_limits or RateLimits(),
             max_body_bytes=max_body_bytes,
@@ -147,7 +159,8 @@ class OmnisendEmulator:
             self._app.now()
 
     def run_until_idle(self) -> float:
-        """Finish every pending batch and tag change, moving the clock to when the last one is done.
+        """Finish every pending batch, tag change and segment build, moving the clock to when the
+        last one is done.
 
         Returns:
             The emulator seconds the clock was moved forward.
@@ -194,13 +207,81 @@ class OmnisendEmulator:
     def add_to_segment(self, segment_id: str, emails: Iterable[str]) -> None:
         """Make the contacts with these emails members of segment ``segment_id``.
 
+        For a segment whose rules the emulator does not evaluate (it has members only, and
+        ``GET /segments`` does not list it); a segment made with ``POST /segments`` takes its
+        members from its rules: tag the contacts instead.
+
         Raises:
             ApiProblem: 404 when an email belongs to no contact.
+            ValueError: when ``segment_id`` is a segment made with ``POST /segments``.
         """
         with self._app.lock:
-            members = self._state.segments.setdefault(segment_id, set())
+            if segment_id in self._state.segments:
+                msg = f"segment {segment_id} has rules: tag its contacts instead"
+                raise ValueError(msg)
+            members = self._state.seeded_segments.setdefault(segment_id, set())
             for email in emails:
                 members.add(_contacts.get_by_email(self._state, email).id)
+
+    def add_segment(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a segment as ``POST /segments`` would, bypassing auth, rate limits and faults.
+
+        Raises:
+            ApiProblem: when the body is invalid or its rules are not emulated.
+        """
+        with self._app.lock:
+            return _segments.create(self._state, body, self._app.now())
+
+    def segment(self, segment_id: str) -> dict[str, Any] | None:
+        """The segment as ``GET /segments/{id}`` shows it, or None."""
+        with self._app.lock:
+            self._app.now()
+            segment = self._state.segments.get(segment_id)
+            return _segments.render(segment) if segment is not None else None
+
+    def segments(self) -> list[dict[str, Any]]:
+        """Every segment made with ``POST /segments``, oldest first."""
+        with self._app.lock:
+            self._app.now()
+            return [_segments.render(segment) for segment in self._state.segments.values()]
+
+    def segment_contacts_count(self, segment_id: str) -> int | None:
+        """The ``contactsCount`` that ``GET /segments/{id}/statistics`` answers now, or None.
+
+        While a segment builds that is its count as of the last time it was ready. Segments made
+        with :meth:`add_to_segment` are counted too.
+        """
+        with self._app.lock:
+            self._app.now()
+            known = segment_id in self._state.segments or segment_id in self._state.seeded_segments
+            return len(_segments.members(self._state, segment_id)) if known else None
+
+    def delete_segment(self, segment_id: str) -> None:
+        """Delete a segment out of band, as someone in the Omnisend app would, even while it builds.
+
+        Raises:
+            ApiProblem: 404 when there is no such segment.
+        """
+        with self._app.lock:
+            self._app.now()
+            _segments.delete(self._state, segment_id, out_of_band=True)
+
+    def set_segment_status(self, segment_id: str, status: SegmentStatus) -> None:
+        """Force a segment's status, e.g. to test how a client handles 409 while it builds.
+
+        ``"building"`` holds it building, with its members frozen as they are, until it is set
+        ``"ready"`` (a build in progress no longer ends it); ``"ready"`` ends any build now.
+
+        Raises:
+            ApiProblem: 404 when there is no such segment.
+        """
+        with self._app.lock:
+            self._app.now()
+            segment = _segments.find(self._state, segment_id)
+            if status == "building":
+                _segments.start_build(self._state, segment, None)
+            else:
+                _segments.finish_build(segment)
 
     def contact(self, email: str) -> dict[str, Any] | None:
         """The contact with this email identifier (exact match) as the API shows it, or None."""

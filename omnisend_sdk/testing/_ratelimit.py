@@ -12,17 +12,21 @@ from collections.abc import Mapping
 
 import attrs
 
-# Omnisend's documented limits: 400 requests per minute by default, 60 for /contacts/tags.
+# Omnisend's documented limits: 400 requests per minute by default, 60 for /contacts/tags, and for
+# /segments 100 for GET and DELETE, 15 for POST and PUT (the ones that start a segment build).
 DEFAULT_LIMIT = 400
 TAGS_LIMIT = 60
+SEGMENTS_LIMIT = 100
+SEGMENT_WRITES_LIMIT = 15
 WINDOW_SECONDS = 60.0
 
 Family = str
-"""An endpoint family: ``contacts``, ``tags`` (``/contacts/tags``), ``batches`` or ``other``."""
+"""An endpoint family: ``contacts``, ``tags`` (``/contacts/tags``), ``batches``, ``segments``
+(GET and DELETE of ``/segments...``), ``segment_writes`` (its POST and PUT) or ``other``."""
 
 
 def _default_family_limits() -> dict[Family, int]:
-    return {"tags": TAGS_LIMIT}
+    return {"tags": TAGS_LIMIT, "segments": SEGMENTS_LIMIT, "segment_writes": SEGMENT_WRITES_LIMIT}
 
 
 @attrs.frozen(kw_only=True)
@@ -33,7 +37,10 @@ class RateLimits:
         enabled: False turns rate limiting off (random or scripted 429 faults still happen).
         window: the sliding window, in emulator seconds.
         default_limit: requests per window shared by every family without a limit of its own.
-        family_limits: per-family limits, e.g. ``{"tags": 60}``.
+        family_limits: families with a window of their own and its limit. Default:
+            ``{"tags": 60, "segments": 100, "segment_writes": 15}``. The API document gives these
+            endpoints limits "of their own"; whether they also count toward the brand's 400 is
+            unconfirmed, so each is counted in its own window only.
         headers: send ``X-Rate-Limit-Limit``/``-Remaining``/``-Reset`` on every answer. v3 sends
             them; whether 2026-03-15 does is unconfirmed, so they are off by default: a client
             that paces correctly without them works either way.

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ._problems import InvalidField, validation_problem
+from ._problems import ApiProblem, InvalidField, validation_problem
 from ._times import parse_date, parse_rfc3339
 
 # Limits from the API document.
@@ -29,6 +29,9 @@ MAX_PROPERTY_NAME_LENGTH = 128
 MAX_BATCH_ITEMS = 100
 MAX_LIST_LIMIT = 250
 DEFAULT_LIST_LIMIT = 100
+MAX_SEGMENT_LIST_LIMIT = 50
+DEFAULT_SEGMENT_LIST_LIMIT = 10
+MAX_SEGMENT_NAME_LENGTH = 256
 # Omnisend's own plugin caps tag text at 128 characters; the API's cap is unconfirmed.
 MAX_TAG_LENGTH = 128
 # RFC 5321 caps a forward path at 256 octets including the angle brackets.
@@ -72,6 +75,16 @@ _TAGS_FIELDS = frozenset({"tags", *_SELECTORS})
 _BATCH_FIELDS = frozenset({"method", "endpoint", "items", "origin"})
 # What a batch may carry, in its body and in the listing's filter; the emulator runs contacts only.
 BATCH_ENDPOINTS = ("products", "contacts", "events", "categories")
+_SEGMENT_FIELDS = frozenset({"name", "conditionGroups"})
+_GROUP_FIELDS = frozenset({"conditions"})
+_CONDITION_FIELDS = frozenset({"entity", "junction", "filters"})
+_FILTER_FIELDS = frozenset({"operator", "property", "value"})
+SEGMENT_ENTITIES = ("contact", "event")
+JUNCTIONS = ("and", "or")
+# The only segment rules the emulator evaluates: a contact's tags, with these operators. Other
+# rules are valid on Omnisend but answered with a "not emulated" 400, never silently misjudged.
+TAG_PROPERTY = "tags"
+TAG_OPERATORS = ("anyOf", "noneOf")
 
 
 def is_email(text: str) -> bool:
@@ -101,6 +114,36 @@ class _Errors:
         for name in sorted(set(value) - allowed):
             self.add(_join(path, name), "unknown_field", f"unknown field {name!r}")
         return value
+
+    def objects(
+        self,
+        parent: dict[str, Any],
+        parent_path: str,
+        name: str,
+        allowed: frozenset[str],
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Check that ``parent[name]`` is a non-empty array of objects with only ``allowed``
+        members; return the valid objects with their paths (none when it is missing: the caller
+        reports it as required)."""
+        if name not in parent:
+            return []
+        value, path = parent[name], _join(parent_path, name)
+        if not isinstance(value, list):
+            self.add(path, "invalid_type", "must be an array")
+            return []
+        if not value:
+            self.add(path, "too_few", "must have at least 1 item(s)")
+        members = []
+        for index, item in enumerate(value):
+            member = self.mapping(item, _join(path, index), allowed)
+            if member is not None:
+                members.append((_join(path, index), member))
+        return members
+
+    def required(self, value: dict[str, Any], path: str, names: Sequence[str]) -> None:
+        for name in names:
+            if name not in value:
+                self.add(_join(path, name), "required", f"{name} is required")
 
     def string(self, value: object, path: str) -> str | None:
         if not isinstance(value, str):
@@ -339,9 +382,7 @@ def validate_batch_request(body: object) -> list[InvalidField]:
     request = errors.mapping(body, "", _BATCH_FIELDS)
     if request is None:
         return errors.items
-    for name in ("method", "endpoint", "items"):
-        if name not in request:
-            errors.add(name, "required", f"{name} is required")
+    errors.required(request, "", ("method", "endpoint", "items"))
     if "method" in request:
         method = errors.enum(request["method"], "method", ("POST", "PUT"))
         if method == "PUT":
@@ -359,6 +400,135 @@ def validate_batch_request(body: object) -> list[InvalidField]:
     if "origin" in request:
         errors.string(request["origin"], "origin")
     return errors.items
+
+
+@attrs.frozen
+class TagFilter:
+    """A segment filter on a contact's tags: ``anyOf`` or ``noneOf`` the listed tags."""
+
+    operator: Literal["anyOf", "noneOf"]
+    tags: tuple[str, ...]
+
+
+@attrs.frozen
+class TagCondition:
+    """A contact condition whose filters are combined by ``junction``."""
+
+    junction: Literal["and", "or"]
+    filters: tuple[TagFilter, ...]
+
+
+@attrs.frozen
+class SegmentDefinition:
+    """The parsed body of ``POST /segments`` and ``PUT /segments/{id}``.
+
+    Attributes:
+        name: the segment's name.
+        condition_groups: groups of conditions; the groups are OR-ed, a group's conditions AND-ed.
+    """
+
+    name: str
+    condition_groups: tuple[tuple[TagCondition, ...], ...]
+
+
+def parse_segment_request(body: object) -> SegmentDefinition:
+    """Check a segment body and parse its rules.
+
+    Raises:
+        ApiProblem: 400 ``validation-failed`` when the body is malformed; 400 ``not-emulated``
+            when it is valid but has a rule other than a contact tag rule (``entity`` contact,
+            ``property`` tags, ``operator`` anyOf or noneOf), naming each such field.
+    """
+    errors, unemulated = _Errors(), _Errors()
+    request = errors.mapping(body, "", _SEGMENT_FIELDS)
+    if request is None:
+        raise validation_problem(errors.items)
+    errors.required(request, "", ("name", "conditionGroups"))
+    name = errors.string(request["name"], "name") if "name" in request else None
+    if name is not None and not (name.strip() and len(name) <= MAX_SEGMENT_NAME_LENGTH):
+        errors.add(
+            "name",
+            "invalid_value",
+            f"must be 1 to {MAX_SEGMENT_NAME_LENGTH} characters and not blank",
+        )
+    groups: list[tuple[TagCondition, ...]] = []
+    for group_path, group in errors.objects(request, "", "conditionGroups", _GROUP_FIELDS):
+        errors.required(group, group_path, ("conditions",))
+        conditions = [
+            _parse_condition(errors, unemulated, path, condition)
+            for path, condition in errors.objects(
+                group, group_path, "conditions", _CONDITION_FIELDS
+            )
+        ]
+        groups.append(tuple(c for c in conditions if c is not None))
+    if errors.items:
+        raise validation_problem(errors.items)
+    if unemulated.items:
+        fields = ", ".join(error.field for error in unemulated.items)
+        raise ApiProblem(
+            400,
+            "not-emulated",
+            f"not emulated: {fields}; the emulator evaluates only contact rules on "
+            f"{TAG_PROPERTY!r} with {' or '.join(TAG_OPERATORS)}",
+            errors=tuple(unemulated.items),
+        )
+    assert name is not None  # no errors: the name is a valid string
+    return SegmentDefinition(name, tuple(groups))
+
+
+def _parse_condition(
+    errors: _Errors,
+    unemulated: _Errors,
+    path: str,
+    condition: dict[str, Any],
+) -> TagCondition | None:
+    """One condition: malformed parts go to ``errors``, valid rules the emulator cannot evaluate
+    to ``unemulated``. Returns the condition when it is a valid, emulated tag rule."""
+    errors.required(condition, path, ("entity", "junction", "filters"))
+    entity = junction = None
+    if "entity" in condition:
+        entity = errors.enum(condition["entity"], _join(path, "entity"), SEGMENT_ENTITIES)
+    if entity == "event":
+        unemulated.add(_join(path, "entity"), "unsupported", "event rules are not emulated")
+    if "junction" in condition:
+        junction = errors.enum(condition["junction"], _join(path, "junction"), JUNCTIONS)
+    filters = []
+    for filter_path, item in errors.objects(condition, path, "filters", _FILTER_FIELDS):
+        errors.required(item, filter_path, ("operator", "property", "value"))
+        operator = prop = None
+        if "operator" in item:
+            operator = errors.string(item["operator"], _join(filter_path, "operator"))
+        if "property" in item:
+            prop = errors.string(item["property"], _join(filter_path, "property"))
+        if prop not in (None, TAG_PROPERTY):
+            unemulated.add(
+                _join(filter_path, "property"),
+                "unsupported",
+                f"property {prop!r} is not emulated; only {TAG_PROPERTY!r} is",
+            )
+        if operator is not None and operator not in TAG_OPERATORS:
+            unemulated.add(
+                _join(filter_path, "operator"),
+                "unsupported",
+                f"operator {operator!r} is not emulated; only {', '.join(TAG_OPERATORS)} are",
+            )
+        elif prop == TAG_PROPERTY and "value" in item:
+            # The API does not say how many tags a rule may list; the tags API's 100 is the strict
+            # reading.
+            value = item["value"]
+            errors.tags(
+                value,
+                _join(filter_path, "value"),
+                min_items=1,
+                max_items=MAX_TAGS_PER_REQUEST,
+            )
+            if operator is not None and isinstance(value, list):
+                filters.append(
+                    TagFilter("anyOf" if operator == "anyOf" else "noneOf", tuple(value)),
+                )
+    if entity != "contact" or junction is None:
+        return None
+    return TagCondition("and" if junction == "and" else "or", tuple(filters))
 
 
 Direction = Literal["asc", "desc"]
@@ -394,13 +564,10 @@ def parse_contact_query(params: Mapping[str, str]) -> ContactQuery:
     allowed = {"limit", "after", "before", "sort", "direction", "updatedAtFrom", *_CONTACT_FILTERS}
     _unknown_params(errors, params, allowed)
     limit = _limit_param(errors, params)
-    sort = errors.enum(params.get("sort", "createdAt"), "sort", ("createdAt", "updatedAt"))
-    direction = errors.enum(params.get("direction", "desc"), "direction", ("asc", "desc"))
+    sort, direction = _cursor_order(errors, params, ("createdAt", "updatedAt"))
     status = params.get("status")
     if status is not None:
         errors.enum(status, "status", STATUSES)
-    if "after" in params and "before" in params:
-        errors.add("before", "conflict", "after and before cannot be combined")
     if "tag" in params and "status" in params:
         errors.add("tag", "conflict", "tag and status cannot be combined")
     updated_from = None
@@ -429,6 +596,60 @@ def parse_contact_query(params: Mapping[str, str]) -> ContactQuery:
         tag=params.get("tag"),
         updated_at_from=updated_from,
     )
+
+
+@attrs.frozen
+class SegmentQuery:
+    """The parsed query of ``GET /segments``."""
+
+    limit: int = DEFAULT_SEGMENT_LIST_LIMIT
+    after: str | None = None
+    before: str | None = None
+    sort: Literal["createdAt", "name"] = "createdAt"
+    direction: Direction = "desc"
+
+
+def parse_segment_query(params: Mapping[str, str]) -> SegmentQuery:
+    """Parse and check the query of ``GET /segments``.
+
+    The API document does not give the default order; the emulator takes ``GET /contacts``'s,
+    newest first.
+
+    Raises:
+        ApiProblem: 400 for unknown parameters or bad values.
+    """
+    errors = _Errors()
+    _unknown_params(errors, params, {"limit", "after", "before", "sort", "direction"})
+    limit = _limit_param(
+        errors,
+        params,
+        default=DEFAULT_SEGMENT_LIST_LIMIT,
+        maximum=MAX_SEGMENT_LIST_LIMIT,
+    )
+    sort, direction = _cursor_order(errors, params, ("createdAt", "name"))
+    if errors.items:
+        raise validation_problem(errors.items, "Invalid query parameters")
+    return SegmentQuery(
+        limit=limit,
+        after=params.get("after"),
+        before=params.get("before"),
+        sort="name" if sort == "name" else "createdAt",
+        direction="asc" if direction == "asc" else "desc",
+    )
+
+
+def _cursor_order(
+    errors: _Errors,
+    params: Mapping[str, str],
+    sorts: tuple[str, ...],
+) -> tuple[str | None, str | None]:
+    """The ``sort`` (default: the first of ``sorts``) and ``direction`` (default ``desc``) of a
+    listing paged by cursors, where ``after`` and ``before`` exclude each other."""
+    sort = errors.enum(params.get("sort", sorts[0]), "sort", sorts)
+    direction = errors.enum(params.get("direction", "desc"), "direction", ("asc", "desc"))
+    if "after" in params and "before" in params:
+        errors.add("before", "conflict", "after and before cannot be combined")
+    return sort, direction
 
 
 @attrs.frozen
@@ -523,15 +744,21 @@ def _unknown_params(errors: _Errors, params: Mapping[str, str], allowed: set[str
         errors.add(name, "unknown_parameter", f"unknown query parameter {name!r}")
 
 
-def _limit_param(errors: _Errors, params: Mapping[str, str]) -> int:
-    """The ``limit`` of a listing: the API document gives both listings the same range."""
+def _limit_param(
+    errors: _Errors,
+    params: Mapping[str, str],
+    *,
+    default: int = DEFAULT_LIST_LIMIT,
+    maximum: int = MAX_LIST_LIMIT,
+) -> int:
+    """The ``limit`` of a listing: contacts and batches share one range, segments have their own."""
     return _int_param(
         errors,
         params=params,
         name="limit",
-        default=DEFAULT_LIST_LIMIT,
+        default=default,
         minimum=1,
-        maximum=MAX_LIST_LIMIT,
+        maximum=maximum,
     )
 
 

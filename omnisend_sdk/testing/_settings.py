@@ -20,6 +20,9 @@ BATCH_ITEMS_PER_SECOND = 100.0  # items processed per emulator second, per batch
 BATCH_STOP_AFTER_ERRORS = 50
 BATCH_RETENTION = 7 * 24 * 3600.0  # Omnisend keeps batches 7 days
 TAG_DELAY = 2.0  # emulator seconds before an accepted /contacts/tags change is applied
+# How long a segment stays `building` after a create or update is unconfirmed; two emulator seconds
+# keep the 409-while-building rule visible without slowing tests that advance the clock.
+SEGMENT_BUILD_DELAY = 2.0
 # "Keep a request under about 1 MB": the exact limit is unconfirmed, 1 MiB is the generous reading.
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -59,6 +62,7 @@ class Settings:
     retired_versions: frozenset[str]
     welcome_workflow: bool
     tag_delay: float
+    segment_build_delay: float
     batches: BatchProcessing
     rate_limits: RateLimits
     max_body_bytes: int

@@ -6,10 +6,11 @@ Nothing here knows HTTP. Every mutation happens under the emulator's lock, held 
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
+from ._rules import SegmentDefinition
 from ._settings import Settings
 from ._work import WorkQueue
 
@@ -75,13 +76,40 @@ class Batch:
     errors_count: int = 0
 
 
+SegmentStatus = Literal["building", "ready"]
+"""The statuses the emulator gives a segment (``archived`` is not emulated)."""
+
+
+@attrs.define
+class StoredSegment:
+    """A segment made through ``POST /segments``.
+
+    Attributes:
+        definition: its name and tag rules, as last sent.
+        status: ``building`` after a create or update, then ``ready``.
+        build: numbers the builds, so the end of a build readies the segment only when no later
+            build has started since.
+        members_while_building: the members when the build started, i.e. as of the last time the
+            segment was ready (none for a new one); the API shows them until the build ends.
+    """
+
+    id: str
+    seq: int
+    created_at: float
+    updated_at: float
+    definition: SegmentDefinition
+    status: SegmentStatus = "building"
+    build: int = 0
+    members_while_building: frozenset[str] = frozenset()
+
+
 @attrs.define
 class EmulatorStats:
     """Counters for tests; ``OmnisendEmulator.stats`` returns a copy.
 
     Attributes:
         requests: requests received per endpoint family (``contacts``, ``tags``, ``batches``,
-            ``other``), whatever their answer.
+            ``segments``, ``segment_writes``, ``other``), whatever their answer.
         rate_limited: 429 answers sent (limit reached or injected).
         faults_injected: injected faults of any kind.
         contacts_created: contacts created (single calls and batch items).
@@ -125,7 +153,10 @@ class State:
         self.contacts: dict[str, StoredContact] = {}
         # (type, id) -> contact id. Compared exactly: Omnisend treats identifiers case-sensitively.
         self.owners: dict[tuple[str, str], str] = {}
-        self.segments: dict[str, set[str]] = {}
+        self.segments: dict[str, StoredSegment] = {}
+        # Segment id -> contact ids, for segments whose members a test sets by hand
+        # (``OmnisendEmulator.add_to_segment``) instead of by rules the emulator evaluates.
+        self.seeded_segments: dict[str, set[str]] = {}
         self.batches: dict[str, Batch] = {}
         self.stats = EmulatorStats()
         self.work = WorkQueue()
@@ -144,7 +175,3 @@ class State:
         """The contact holding identifier ``(kind, value)``, if any."""
         contact_id = self.owners.get((kind, value))
         return self.contacts[contact_id] if contact_id is not None else None
-
-    def segment_ids_of(self, contact_id: str) -> list[str]:
-        """The segments a contact belongs to, sorted."""
-        return sorted(name for name, members in self.segments.items() if contact_id in members)

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from . import _segments
 from ._rules import require_valid, validate_tags_request
 from ._state import State, StoredContact
 
@@ -48,7 +49,7 @@ class TagChange:
                 if owner is not None:
                     chosen[owner.id] = owner
         if self.segment_id is not None:
-            for contact_id in state.segments.get(self.segment_id, ()):
+            for contact_id in _segments.members(state, self.segment_id):
                 chosen[contact_id] = state.contacts[contact_id]
         return list(chosen.values())
 

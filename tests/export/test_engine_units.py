@@ -519,7 +519,7 @@ async def test_a_resumed_export_skips_rows_already_done_and_counts_them(tmp_path
     path = tmp_path / "j.sqlite"
     first = Journal(path, "k")
     first.rows_finished([DoneRow(n, email(n), "created") for n in range(4)])
-    first.rows_tagged(range(4))
+    first.rows_tagged([(n, email(n)) for n in range(4)])
     first.close()
 
     result = await run(FakeGateway(), emails(6), journal=Journal(path, "k"))

@@ -10,7 +10,7 @@ import pytest
 
 from omnisend_sdk import ExportInterrupted, export_segment
 from omnisend_sdk.export import FunctionProgress
-from omnisend_sdk.export._journal import Journal, journal_path
+from omnisend_sdk.export._journal import Journal, export_key, journal_path, source_identity
 from omnisend_sdk.testing import OmnisendEmulator
 from tests.export.conftest import MAPPING, expected_email, segment_rows
 
@@ -45,8 +45,9 @@ def test_a_batch_older_than_omnisends_retention_is_not_trusted(
     emulator: OmnisendEmulator, client: Any, state_dir: Path
 ) -> None:
     rows = segment_rows(50)
-    path = journal_path(state_dir, "VIP", rows, client)
-    stale = Journal(path, export_key=path.stem)
+    path = journal_path(state_dir, "VIP", client)
+    stale = Journal(path, export_key("VIP", client), source=source_identity(rows))
+    stale.start("export")
     seq = stale.batch_built([(i, expected_email(i)) for i in range(50)])
     stale.batch_sent(seq, datetime.now(UTC) - timedelta(days=8))
     stale.batch_accepted(seq, "batch-from-last-week")

@@ -29,7 +29,10 @@ def test_a_batch_moves_built_sent_accepted_reconciled() -> None:
     journal.batch_sent(seq, SENT_AT)
     (sent,) = journal.unresolved_batches()
     assert (sent.seq, sent.state, sent.batch_id, sent.sent_at) == (seq, "sent", None, SENT_AT)
-    assert sent.rows == ((1, "person1@example.com"), (2, "person2@example.com"))
+    assert [(r.row, r.email) for r in sent.rows] == [
+        (1, "person1@example.com"),
+        (2, "person2@example.com"),
+    ]
 
     journal.batch_accepted(seq, "b-1")
     (accepted,) = journal.unresolved_batches()
@@ -89,7 +92,7 @@ def test_rows_done_and_their_outcomes_issues_and_tags() -> None:
         journal.outcome_of(4)
 
     assert list(journal.untagged()) == rows(3, 9)  # failed rows are never tagged
-    journal.rows_tagged([9])
+    journal.rows_tagged([(9, "person9@example.com")])
     assert list(journal.untagged()) == rows(3)
     assert journal.tagged_count() == 1
 

@@ -69,6 +69,29 @@ def test_remove(api: Api) -> None:
     assert tags_of(api, A) == ["a", "c"]
 
 
+def test_remove_is_applied_after_the_delay_to_the_named_tags_only(connect: Connect) -> None:
+    api = connect(tag_delay=5.0)
+    api.http.post("/contacts", json=contact(A, tags=["a", "b", "c"], firstName="Ann"))
+    api.http.post("/contacts", json=contact(B, tags=["b"]))
+    api.http.post("/contacts", json=contact(C, tags=["b", "x"]))
+    untouched = api.emulator.contact(C)
+    api.clock.advance(1)
+    body = {"tags": ["b", "never-set"], "emails": [A, B, "nobody@example.com"]}
+    response = api.http.request("DELETE", "/contacts/tags", json=body)
+    assert (response.status_code, response.content) == (202, b"")
+    api.clock.advance(4.9)
+    assert [tags_of(api, e) for e in (A, B, C)] == [["a", "b", "c"], ["b"], ["b", "x"]]
+    api.clock.advance(0.1)
+    assert [tags_of(api, e) for e in (A, B, C)] == [["a", "c"], [], ["b", "x"]]
+    found = api.emulator.contact(A)
+    assert found is not None
+    assert (found["firstName"], found["status"]) == ("Ann", "nonSubscribed")
+    assert found["updatedAt"] == "2026-03-15T00:00:06Z"
+    assert api.emulator.contact(C) == untouched  # not selected: not even updatedAt moves
+    assert len(api.emulator.contacts()) == 3  # an unknown email creates no one
+    assert api.emulator.stats.tag_replacements == 0
+
+
 def test_selectors_resolve_when_applied(api: Api) -> None:
     api.http.post("/contacts/tags", json={"tags": ["early"], "emails": [A]})
     api.http.post("/contacts", json=contact(A))  # created after the request, before it is applied

@@ -1,0 +1,95 @@
+"""The segment's members as Omnisend last confirmed them, held compactly for a refresh's diff.
+
+A refresh looks up every row of the source among the members of the last run: a million lookups
+that must not cost a million SQLite queries, nor a dict of a million addresses (about 140 MB).
+Each member is held as two 64-bit numbers instead, in arrays sorted by the first: a hash of its
+email and a fingerprint of the contact body Omnisend accepted. That is 17 bytes a member (17 MB at
+a million), and a lookup is a binary search.
+
+Two different emails share a 64-bit hash with a chance of about one in 30 million at a million
+members. The harm is bounded: a row taken for another member has a different body fingerprint, so
+it is sent as changed; only a leaver whose hash a staying row shares would keep its tag.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from array import array
+from collections.abc import Iterable, Iterator
+
+#: Flags kept per member.
+_TAGGED = 1  # Omnisend accepted the segment tag for this contact
+_LEAVING = 2  # left the segment in an earlier run; its tag removal is still to be done
+_SEEN = 4  # found in this run's source
+
+
+def email_key(email: str) -> int:
+    """The 64-bit key of a normalised email, as the refresh state stores it (a signed int)."""
+    digest = hashlib.blake2b(email.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def body_fingerprint(encoded: bytes) -> int:
+    """The 64-bit fingerprint of a contact's encoded request body (a signed int)."""
+    digest = hashlib.blake2b(encoded, digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class MemberIndex:
+    """The members of the last run, sorted by email key; marks which ones this run's source holds.
+
+    Args:
+        members: ``(key, fingerprint, tagged, leaving)`` for each member, in ascending key order
+            (the order SQLite returns an ``INTEGER PRIMARY KEY`` table in).
+    """
+
+    def __init__(self, members: Iterable[tuple[int, int, bool, bool]] = ()) -> None:
+        self._keys = array("q")
+        self._fingerprints = array("q")
+        self._flags = bytearray()
+        for key, fingerprint, tagged, leaving in members:
+            self._keys.append(key)
+            self._fingerprints.append(fingerprint)
+            self._flags.append((_TAGGED if tagged else 0) | (_LEAVING if leaving else 0))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def find(self, key: int) -> int:
+        """The member's position, or -1 when the key is not a member."""
+        position = bisect.bisect_left(self._keys, key)
+        if position < len(self._keys) and self._keys[position] == key:
+            return position
+        return -1
+
+    def fingerprint(self, position: int) -> int:
+        """The body fingerprint Omnisend last accepted for the member."""
+        return self._fingerprints[position]
+
+    def tag_confirmed(self, position: int) -> bool:
+        """Whether the member's segment tag is known to be in place.
+
+        A member whose tag removal was under way may have lost it already: not confirmed.
+        """
+        return self._flags[position] & (_TAGGED | _LEAVING) == _TAGGED
+
+    def mark_seen(self, position: int) -> None:
+        """The member is in this run's source."""
+        self._flags[position] |= _SEEN
+
+    def confirmed(self) -> int:
+        """Members the last runs confirmed and that had not left (the base of the shrink guard)."""
+        return sum(1 for flags in self._flags if not flags & _LEAVING)
+
+    def leavers(self) -> Iterator[int]:
+        """Keys of members that are not in this run's source and had not already left."""
+        for position, flags in enumerate(self._flags):
+            if not flags & (_SEEN | _LEAVING):
+                yield self._keys[position]
+
+    def rejoined(self) -> Iterator[int]:
+        """Keys of members whose tag removal was still to do, and who are back in the source."""
+        for position, flags in enumerate(self._flags):
+            if flags & _SEEN and flags & _LEAVING:
+                yield self._keys[position]

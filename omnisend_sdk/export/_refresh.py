@@ -1,0 +1,355 @@
+"""A refresh: send only what changed since Omnisend last confirmed the segment, release who left.
+
+A rerun of a completed export reads the whole source first, sending nothing. Each admitted row is
+looked up among the members the last runs confirmed (:mod:`omnisend_sdk.export._members`):
+
+- not a member: **new**, sent and tagged;
+- a member whose body fingerprint differs, or whose tag is not confirmed: **changed**, sent, and
+  tagged only if the tag is not confirmed;
+- otherwise **unchanged**: nothing is sent.
+
+Members the source no longer holds **left**. Before anything is sent the shrink guard looks at the
+numbers: an empty source, or more leavers than ``max_exit_share`` of the members, refuses the
+refresh (a broken upstream query must not empty a segment in Omnisend) unless ``allow_shrink``.
+The rows to send are kept in the state file (the work list), so the engine sends them without a
+second read of the source, and a rerun after a crash finishes the same refresh.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final, Literal, TypeAlias
+
+import attrs
+
+from omnisend_sdk import _json
+from omnisend_sdk._constants import MAX_BATCH_ITEMS, ApiVersion
+from omnisend_sdk._errors import OmnisendError
+from omnisend_sdk.export._admission import Admission
+from omnisend_sdk.export._batcher import Batcher, PendingItem, PreparedRow
+from omnisend_sdk.export._engine import EngineResult
+from omnisend_sdk.export._journal import Journal
+from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
+from omnisend_sdk.export._reconcile import issue_from_dict, issue_to_dict
+from omnisend_sdk.export._settings import ExportSettings
+from omnisend_sdk.mapping import ContactMapping, MappedRow, RowSource, SeenEmails, map_rows
+
+Change: TypeAlias = Literal["new", "changed", "unchanged"]
+
+#: Rows of the work list written to the state file at once.
+_WORK_CHUNK: Final = 2_000
+
+
+class ShrinkRefusedError(OmnisendError):
+    """A refresh would remove too many members from the segment; nothing was sent or changed.
+
+    Attributes:
+        members: Members the earlier runs confirmed.
+        leaving: Members the source no longer holds.
+        rows_read: Rows the source gave.
+    """
+
+    def __init__(self, message: str, *, members: int, leaving: int, rows_read: int) -> None:
+        super().__init__(message)
+        self.members = members
+        self.leaving = leaving
+        self.rows_read = rows_read
+
+
+class Diff:
+    """Classifies admitted rows against the members, and marks the members the source holds.
+
+    Args:
+        members: The members the earlier runs confirmed.
+        tagging: Whether membership is marked with the segment tag.
+        full: Resend every member (``full=True``): no row is unchanged.
+    """
+
+    def __init__(self, members: MemberIndex, *, tagging: bool, full: bool = False) -> None:
+        self.members = members
+        self._tagging = tagging
+        self._full = full
+
+    def classify(self, email: str, fingerprint: int) -> tuple[Change, bool]:
+        """The row's change, and whether it needs the segment tag once exported."""
+        position = self.members.find(email_key(email))
+        if position < 0:
+            return "new", self._tagging
+        self.members.mark_seen(position)
+        needs_tag = self._tagging and not self.members.tag_confirmed(position)
+        if self._full or needs_tag or self.members.fingerprint(position) != fingerprint:
+            return "changed", needs_tag
+        return "unchanged", False
+
+
+@attrs.define
+class ReadResult:
+    """What reading the source without sending found: the counts, and the batches to send."""
+
+    tally: EngineResult
+    batches: int
+
+
+def read_and_diff(
+    rows: Iterable[MappedRow],
+    admission: Admission,
+    diff: Diff,
+    api_version: ApiVersion,
+    *,
+    work: Callable[[Sequence[tuple[int, str, int, bool, bytes]]], None] | None = None,
+) -> ReadResult:
+    """Decide and classify every row as the export would, sending nothing.
+
+    Args:
+        rows: The mapped rows.
+        admission: Decides which rows are sent (the caps, duplicates, invalid rows).
+        diff: Classifies the admitted rows against the members.
+        api_version: Sets the batch size and the JSON spellings.
+        work: Receives the rows to send, in chunks, for the work list.
+
+    Returns:
+        The counts as the engine keeps them: rows to send are ``not_sent``, ``stop_reason`` is
+        ``"limit"`` when ``on_limit="fail"`` would stop the export.
+    """
+    tally = EngineResult()
+    batcher = Batcher(MAX_BATCH_ITEMS[api_version])
+    batches = 0
+    chunk: list[tuple[int, str, int, bool, bytes]] = []
+    for mapped in rows:
+        tally.rows_read += 1
+        decision = admission.decide(mapped)
+        tally.record(decision)
+        if decision.outcome != "send":
+            continue
+        body = mapped.to_json(api_version)
+        assert body is not None
+        assert mapped.email is not None
+        encoded = _json.dumps(body)
+        fingerprint = body_fingerprint(encoded)
+        change, needs_tag = diff.classify(mapped.email, fingerprint)
+        tally.changes[change] += 1
+        if change == "unchanged":
+            continue
+        tally.not_sent += 1
+        item = PendingItem.encoded(mapped.row, mapped.email, body, encoded, tag=needs_tag)
+        batches += len(batcher.add(item))
+        if work is not None:
+            chunk.append((mapped.row, mapped.email, fingerprint, needs_tag, encoded))
+            if len(chunk) >= _WORK_CHUNK:
+                work(chunk)
+                chunk = []
+    if work is not None and chunk:
+        work(chunk)
+    batches += 1 if batcher.flush() else 0
+    if admission.limit_reached:
+        tally.stop_reason = "limit"
+    return ReadResult(tally, batches)
+
+
+@attrs.frozen(kw_only=True)
+class ShrinkGuard:
+    """Refuses a refresh that would empty or gut the segment.
+
+    Attributes:
+        max_exit_share: The share of the members that may leave in one refresh (0.10).
+        allow_shrink: Go ahead whatever the numbers.
+    """
+
+    max_exit_share: float = 0.10
+    allow_shrink: bool = False
+
+    def check(self, *, members: int, leaving: int, rows_read: int) -> None:
+        """Raise :class:`ShrinkRefusedError` when the refresh must not go ahead."""
+        if self.allow_shrink or members == 0:
+            return
+        if rows_read == 0:
+            raise ShrinkRefusedError(
+                f"refresh refused: the source gave no rows, which would remove all {members:,} "
+                "members from the segment; check the source, or pass allow_shrink=True "
+                "(CLI --allow-shrink) if the segment is really empty now",
+                members=members,
+                leaving=leaving,
+                rows_read=rows_read,
+            )
+        share = leaving / members
+        if share > self.max_exit_share:
+            raise ShrinkRefusedError(
+                f"refresh refused: {leaving:,} of {members:,} members ({share:.1%}) left the "
+                f"segment, more than max_exit_share={self.max_exit_share:.0%}; nothing was sent "
+                "or changed. Check the source, or pass allow_shrink=True (CLI --allow-shrink)",
+                members=members,
+                leaving=leaving,
+                rows_read=rows_read,
+            )
+
+
+class KeyedSeenEmails:
+    """The emails a pass has admitted, by 64-bit key in an open-addressing table (16 bytes each).
+
+    The refresh's first pass must stay fast and small at a million rows: a dict of the addresses
+    costs about 140 MB, a table on disk about 8 µs a row. Two addresses sharing a key (about one
+    chance in 30 million at a million rows) would report the second as a duplicate of the first.
+    """
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._keys = array("q", bytes(8 * capacity))
+        self._rows = array("q", bytes(8 * capacity))
+        self._mask = capacity - 1
+        self._size = 0
+
+    def first_row(self, email: str, row: int) -> int:
+        """The row an email was first seen in; records ``row`` for it when it is new."""
+        key = email_key(email) or 1  # 0 marks an empty slot
+        keys, mask = self._keys, self._mask
+        slot = key & mask
+        while True:
+            found = keys[slot]
+            if found == key:
+                return self._rows[slot]
+            if found == 0:
+                break
+            slot = (slot + 1) & mask
+        keys[slot] = key
+        self._rows[slot] = row
+        self._size += 1
+        if self._size * 2 > len(keys):
+            self._grow()
+        return row
+
+    def _grow(self) -> None:
+        old_keys, old_rows = self._keys, self._rows
+        capacity = len(old_keys) * 2
+        self._keys = array("q", bytes(8 * capacity))
+        self._rows = array("q", bytes(8 * capacity))
+        self._mask = capacity - 1
+        for key, row in zip(old_keys, old_rows, strict=True):
+            if key:
+                slot = key & self._mask
+                while self._keys[slot]:
+                    slot = (slot + 1) & self._mask
+                self._keys[slot] = key
+                self._rows[slot] = row
+
+
+@attrs.define
+class RunInput:
+    """What the engine sends in this run, and what the first pass counted.
+
+    Attributes:
+        rows: The mapped source (an export), or the work list (a refresh).
+        counted: A refresh's first-pass counts, which the engine completes; ``None`` for an
+            export, which counts as it reads.
+        to_send: Rows the work list holds, for progress; ``None`` when unknown.
+        limit_reached: The first pass met a row over the cap with ``on_limit="fail"``.
+    """
+
+    rows: Iterable[MappedRow | PreparedRow]
+    counted: EngineResult | None = None
+    to_send: int | None = None
+    limit_reached: bool = False
+
+    def account(self, result: EngineResult) -> None:
+        """Complete the engine's counts: work-list rows a stopped run never reached are not sent.
+
+        The first pass counted them as read; the engine counts only the rows it reaches.
+        """
+        if self.counted is None or self.to_send is None:
+            return
+        reached = sum(result.outcomes.values()) + result.not_sent
+        result.not_sent += self.to_send - reached
+        if self.limit_reached and result.stop_reason is None:
+            result.stop_reason = "limit"
+
+
+def prepare_run(
+    journal: Journal,
+    source: RowSource,
+    mapping: ContactMapping,
+    settings: ExportSettings,
+    *,
+    segment_tag: str | None,
+    api_version: ApiVersion,
+    seen: SeenEmails,
+) -> RunInput:
+    """Decide what this run sends: the whole source (a first export), or a refresh's work list.
+
+    A run that resumes an interrupted one takes the same path: an export resumes by row, a
+    refresh finishes the work list its first pass kept (or plans it again if the crash came
+    before it was whole).
+
+    Raises:
+        ShrinkRefusedError: The shrink guard refused the refresh (nothing was sent or changed).
+    """
+    if journal.resumed and journal.kind == "export":
+        return RunInput(map_rows(mapping, source, seen=seen))
+    if journal.resumed and journal.kind == "refresh":
+        planned = journal.planned_work()
+        if planned is not None:
+            return _work_input(journal, _tally_from_dict(*planned))
+    if not journal.resumed and journal.member_count() == 0 and journal.leaving_count() == 0:
+        journal.start("export")
+        return RunInput(map_rows(mapping, source, seen=seen))
+    journal.start("refresh")
+    members = journal.member_index()
+    # A source without a single column has no rows either: there is nothing to map, and the
+    # guard, not a missing-column error, must speak for the members it would remove.
+    rows = map_rows(mapping, source, seen=KeyedSeenEmails()) if source.columns else iter(())
+    read = read_and_diff(
+        rows,
+        Admission(settings.limits),
+        Diff(members, tagging=segment_tag is not None, full=settings.full),
+        api_version,
+        work=journal.add_work,
+    )
+    tally = read.tally
+    left = list(members.leavers())
+    guard = ShrinkGuard(max_exit_share=settings.max_exit_share, allow_shrink=settings.allow_shrink)
+    try:
+        guard.check(members=members.confirmed(), leaving=len(left), rows_read=tally.rows_read)
+    except ShrinkRefusedError:
+        journal.refused()
+        raise
+    tally.refresh = True
+    tally.exited = len(left)
+    journal.refresh_planned(
+        _tally_to_dict(tally),
+        (issue_to_dict(issue) for issue in tally.issues),
+        left=left,
+        rejoined=list(members.rejoined()),
+        untag=settings.on_exit == "untag" and segment_tag is not None,
+    )
+    return _work_input(journal, tally)
+
+
+def _work_input(journal: Journal, tally: EngineResult) -> RunInput:
+    to_send = tally.not_sent
+    limit_reached = tally.stop_reason == "limit"
+    # The engine counts the work list's rows as they reach an outcome, and stops on its own
+    # limit only when reading a source: the work list holds rows under the cap alone.
+    tally.not_sent = 0
+    tally.stop_reason = None
+    rows = (PreparedRow(*work) for work in journal.work())
+    return RunInput(rows, tally, to_send, limit_reached)
+
+
+_TALLY_COUNTS: Final = ("rows_read", "invalid", "duplicates", "over_limit", "not_sent", "exited")
+
+
+def _tally_to_dict(tally: EngineResult) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(tally, name) for name in _TALLY_COUNTS}
+    data["changes"] = dict(tally.changes)
+    data["limit"] = tally.stop_reason == "limit"
+    return data
+
+
+def _tally_from_dict(data: Mapping[str, Any], issues: Iterable[Mapping[str, Any]]) -> EngineResult:
+    tally = EngineResult(
+        changes={name: int(count) for name, count in data["changes"].items()},
+        issues=[issue_from_dict(issue) for issue in issues],
+        refresh=True,
+    )
+    for name in _TALLY_COUNTS:
+        setattr(tally, name, int(data[name]))
+    tally.stop_reason = "limit" if data.get("limit") else None
+    return tally

@@ -14,6 +14,7 @@ from omnisend_sdk import AsyncOmnisendClient, OmnisendClient, RateLimiter, Retry
 from tests.omnisend_schema import (
     batch_request_problems,
     contact_request_problems,
+    segment_request_problems,
     tags_request_problems,
 )
 
@@ -126,6 +127,8 @@ def request_problems(request: httpx.Request) -> list[str]:
         return batch_request_problems(body)
     if path == "/contacts/tags":
         return tags_request_problems(body)
+    if request.method in ("POST", "PUT") and path.startswith("/segments"):
+        return segment_request_problems(body)
     return [] if body is None else [f"unexpected body on {request.method} {path}"]
 
 

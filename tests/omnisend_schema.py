@@ -167,3 +167,37 @@ def tags_request_problems(body: Any) -> list[str]:
         if name in body and (not isinstance(body[name], list) or not 1 <= len(body[name]) <= 250):
             problems.append(f"{name} must hold 1 to 250 values")
     return problems
+
+
+# From ../shared/omnisend-api.md, section Segments: independent of the SDK's own checks.
+def segment_request_problems(body: Any) -> list[str]:
+    """What is wrong with a ``POST /segments`` or ``PUT /segments/{id}`` body."""
+    if not isinstance(body, dict):
+        return ["body is not an object"]
+    problems = [f"unknown field {k}" for k in body if k not in ("name", "conditionGroups")]
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 256:
+        problems.append("name must be 1 to 256 characters")
+    groups = body.get("conditionGroups")
+    if not isinstance(groups, list) or not groups:
+        return [*problems, "conditionGroups must be a non-empty array"]
+    for g, group in enumerate(groups):
+        conditions = group.get("conditions") if isinstance(group, dict) else None
+        if not isinstance(conditions, list) or not conditions:
+            problems.append(f"conditionGroups[{g}].conditions must be a non-empty array")
+            continue
+        for c, condition in enumerate(conditions):
+            where = f"conditionGroups[{g}].conditions[{c}]"
+            if not isinstance(condition, dict):
+                problems.append(f"{where} is not an object")
+                continue
+            if condition.get("entity") not in ("contact", "event"):
+                problems.append(f"{where}.entity must be contact or event")
+            if condition.get("junction") not in ("and", "or"):
+                problems.append(f"{where}.junction must be and or or")
+            filters = condition.get("filters")
+            if not isinstance(filters, list) or not filters:
+                problems.append(f"{where}.filters must be a non-empty array")
+            elif not all(isinstance(f, dict) for f in filters):
+                problems.append(f"{where}.filters must hold objects")
+    return problems

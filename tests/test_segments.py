@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -29,7 +28,7 @@ from omnisend_sdk import (
 from omnisend_sdk import _segments as segments
 from omnisend_sdk._constants import WINDOW_MARGIN
 from omnisend_sdk._wire import segment_to_json
-from tests.conftest import BASE_URL, FakeClock, request_problems
+from tests.conftest import BASE_URL, FakeClock
 
 URL = f"{BASE_URL}/segments"
 SEGMENT_ID = "65f1c0ffee0123456789abcd"
@@ -61,65 +60,6 @@ def _segment(**fields: Any) -> dict[str, Any]:
         "isStarred": False,
         **fields,
     }
-
-
-# --- the request schema of /segments, written from ../shared/omnisend-api.md -------------------
-# Independent of the SDK's own checks. TODO(lead): move into tests/omnisend_schema.py and
-# tests/conftest.py's request_problems, then drop the fixture override below.
-
-
-def segment_request_problems(body: Any) -> list[str]:
-    """What is wrong with a ``POST /segments`` or ``PUT /segments/{id}`` body."""
-    if not isinstance(body, dict):
-        return ["body is not an object"]
-    problems = [f"unknown field {k}" for k in body if k not in ("name", "conditionGroups")]
-    name = body.get("name")
-    if not isinstance(name, str) or not 1 <= len(name) <= 256:
-        problems.append("name must be 1 to 256 characters")
-    groups = body.get("conditionGroups")
-    if not isinstance(groups, list) or not groups:
-        return [*problems, "conditionGroups must be a non-empty array"]
-    for g, group in enumerate(groups):
-        conditions = group.get("conditions") if isinstance(group, dict) else None
-        if not isinstance(conditions, list) or not conditions:
-            problems.append(f"conditionGroups[{g}].conditions must be a non-empty array")
-            continue
-        for c, condition in enumerate(conditions):
-            where = f"conditionGroups[{g}].conditions[{c}]"
-            if not isinstance(condition, dict):
-                problems.append(f"{where} is not an object")
-                continue
-            if condition.get("entity") not in ("contact", "event"):
-                problems.append(f"{where}.entity must be contact or event")
-            if condition.get("junction") not in ("and", "or"):
-                problems.append(f"{where}.junction must be and or or")
-            filters = condition.get("filters")
-            if not isinstance(filters, list) or not filters:
-                problems.append(f"{where}.filters must be a non-empty array")
-            elif not all(isinstance(f, dict) for f in filters):
-                problems.append(f"{where}.filters must hold objects")
-    return problems
-
-
-@pytest.fixture(autouse=True)
-def _every_request_matches_the_schema(request: pytest.FixtureRequest) -> Iterator[None]:
-    """conftest's check, plus the segment bodies it does not know yet."""
-    if "httpx_mock" not in request.fixturenames:
-        yield
-        return
-    mock = request.getfixturevalue("httpx_mock")
-    yield
-    for sent in mock.get_requests():
-        path = sent.url.path.removeprefix("/api")
-        if path.startswith("/segments"):
-            body = json.loads(sent.content) if sent.content else None
-            if sent.method in ("POST", "PUT"):
-                problems = segment_request_problems(body)
-            else:
-                problems = [] if body is None else [f"unexpected body on {sent.method} {path}"]
-        else:
-            problems = request_problems(sent)
-        assert problems == [], f"{sent.method} {sent.url.path}"
 
 
 # --- requests and answers ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from omnisend_sdk._state import default_state_dir
 from omnisend_sdk.export._api import ExportInterrupted, export_segment, export_segment_async
 from omnisend_sdk.export._definition import ExportDefinition
 from omnisend_sdk.export._limits import ExportLimitError, ExportLimits
+from omnisend_sdk.export._lock import ExportLockedError
 from omnisend_sdk.export._plan import ExportPlan, plan_export
 from omnisend_sdk.export._progress import (
     ExportProgress,
@@ -18,8 +19,9 @@ from omnisend_sdk.export._progress import (
     TqdmProgress,
     default_progress,
 )
+from omnisend_sdk.export._refresh import ShrinkRefusedError
 from omnisend_sdk.export._report import ExportFailedError, ExportReport, ExportStatus
-from omnisend_sdk.export._settings import ExportSettings, Membership
+from omnisend_sdk.export._settings import ExportSettings, Membership, OnExit
 from omnisend_sdk.export._test_send import (
     TestSendResult,
     send_test_profile,
@@ -33,6 +35,7 @@ __all__ = [
     "ExportInterrupted",
     "ExportLimitError",
     "ExportLimits",
+    "ExportLockedError",
     "ExportPlan",
     "ExportProgress",
     "ExportReport",
@@ -40,7 +43,9 @@ __all__ = [
     "ExportStatus",
     "FunctionProgress",
     "Membership",
+    "OnExit",
     "PrivacyAcknowledgement",
+    "ShrinkRefusedError",
     "SilentProgress",
     "TestSendResult",
     "TqdmProgress",

@@ -267,7 +267,9 @@ class _Export:
             raise
         segment = (
             await keep_omnisend_segment(gateway, journal, name=self.segment, tag=self.segment_tag)
-            if settings.omnisend_segment and self.segment_tag is not None
+            if settings.omnisend_segment
+            and self.segment_tag is not None
+            and result.stop_reason in (None, "limit")
             else None
         )
         report = self._report(result, destination, started, stats_before, segment)

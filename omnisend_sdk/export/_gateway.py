@@ -16,7 +16,15 @@ from typing import Any, Protocol, TypeVar
 
 from omnisend_sdk._client import AsyncOmnisendClient, ClientStats, OmnisendClient
 from omnisend_sdk._constants import MAX_BATCH_ITEMS, ApiVersion
-from omnisend_sdk._models import Batch, BatchItems, ContactInput, UpsertResult
+from omnisend_sdk._models import (
+    Batch,
+    BatchItems,
+    ConditionGroup,
+    ContactInput,
+    Segment,
+    SegmentStatistics,
+    UpsertResult,
+)
 
 T = TypeVar("T")
 
@@ -96,6 +104,24 @@ class ExportGateway(Protocol):
         """Create or update one contact."""
         ...
 
+    async def create_segment(self, name: str, rule: Sequence[ConditionGroup]) -> Segment:
+        """``POST /segments``."""
+        ...
+
+    async def get_segment(self, segment_id: str) -> Segment:
+        """``GET /segments/{id}``."""
+        ...
+
+    async def update_segment(
+        self, segment_id: str, name: str, rule: Sequence[ConditionGroup]
+    ) -> Segment:
+        """``PUT /segments/{id}``."""
+        ...
+
+    async def segment_statistics(self, segment_id: str) -> SegmentStatistics:
+        """``GET /segments/{id}/statistics``."""
+        ...
+
 
 class _ClientFacts:
     """The Protocol's properties, read from either client."""
@@ -167,6 +193,20 @@ class AsyncClientGateway(_ClientFacts):
     async def upsert(self, contact: ContactInput) -> UpsertResult:
         return await self._client.contacts.upsert(contact)
 
+    async def create_segment(self, name: str, rule: Sequence[ConditionGroup]) -> Segment:
+        return await self._client.segments.create(name, rule)
+
+    async def get_segment(self, segment_id: str) -> Segment:
+        return await self._client.segments.get(segment_id)
+
+    async def update_segment(
+        self, segment_id: str, name: str, rule: Sequence[ConditionGroup]
+    ) -> Segment:
+        return await self._client.segments.update(segment_id, name, rule)
+
+    async def segment_statistics(self, segment_id: str) -> SegmentStatistics:
+        return await self._client.segments.statistics(segment_id)
+
 
 class ThreadedClientGateway(_ClientFacts):
     """The engine's gateway over a sync :class:`OmnisendClient`, whose calls run in threads.
@@ -208,6 +248,20 @@ class ThreadedClientGateway(_ClientFacts):
 
     async def upsert(self, contact: ContactInput) -> UpsertResult:
         return await self._call(self._client.contacts.upsert, contact)
+
+    async def create_segment(self, name: str, rule: Sequence[ConditionGroup]) -> Segment:
+        return await self._call(self._client.segments.create, name, rule)
+
+    async def get_segment(self, segment_id: str) -> Segment:
+        return await self._call(self._client.segments.get, segment_id)
+
+    async def update_segment(
+        self, segment_id: str, name: str, rule: Sequence[ConditionGroup]
+    ) -> Segment:
+        return await self._call(self._client.segments.update, segment_id, name, rule)
+
+    async def segment_statistics(self, segment_id: str) -> SegmentStatistics:
+        return await self._call(self._client.segments.statistics, segment_id)
 
     def close(self) -> None:
         """Stop the threads (the client itself stays open: it is the caller's)."""

@@ -2,15 +2,30 @@
 
 Omnisend's own segments are what campaigns and automations target, so a segment whose only rule is
 the export's tag turns the tagged contacts into something a marketer can pick. It is created once
-and its id kept in the export's state; if someone deletes it, the next run makes it again.
+and its id kept in the export's state; if someone deletes it, the next run makes it again. Its
+name is only set when it is created: a marketer may rename it in Omnisend.
+
+Omnisend applies tag changes and rebuilds segments with a delay, so the count read after a run is
+eventually consistent: while the segment is building it is reported as pending.
 """
 
 from __future__ import annotations
 
+import logging
+
 import attrs
 
+from omnisend_sdk._constants import LOGGER_NAME
+from omnisend_sdk._errors import NotFoundError, OmnisendError, SegmentBuildingError
+from omnisend_sdk._models import Segment
+from omnisend_sdk._segments import tag_rule
 from omnisend_sdk.export._gateway import ExportGateway
 from omnisend_sdk.export._journal import Journal
+
+logger = logging.getLogger(LOGGER_NAME)
+
+#: Where the state file keeps the segment's id.
+_SEGMENT_ID = "omnisend_segment_id"
 
 
 @attrs.frozen
@@ -18,19 +33,65 @@ class OmnisendSegmentStatus:
     """The Omnisend segment after a run.
 
     Attributes:
-        segment_id: Its id.
+        segment_id: Its id, or ``None`` when it could not be made.
         contacts_count: Omnisend's ``contactsCount``, or ``None`` while the segment is building
-            (Omnisend applies tag changes with a delay, so the count catches up later).
+            (or could not be read).
         expected: The members the export's state holds, which the count should reach.
+        problem: Why the segment could not be made, updated or counted, if so; the export
+            itself is not affected, and the next run tries again.
     """
 
-    segment_id: str
+    segment_id: str | None
     contacts_count: int | None
     expected: int
+    problem: str | None = None
 
 
 async def keep_omnisend_segment(
     gateway: ExportGateway, journal: Journal, *, name: str, tag: str
-) -> OmnisendSegmentStatus | None:
-    """Make sure the export's segment exists in Omnisend, and read its count."""
-    raise NotImplementedError  # filled in once the client's Segments resource lands
+) -> OmnisendSegmentStatus:
+    """Make sure the export's segment exists in Omnisend with the tag's rule, and read its count.
+
+    Never raises for Omnisend's answers: the contacts are exported by now, and a segment that
+    could not be kept is reported (``problem``) and tried again by the next run.
+    """
+    expected = journal.member_count()
+    segment: Segment | None = None
+    try:
+        segment = await _ensure(gateway, journal, name, tag)
+        count = (
+            (await gateway.segment_statistics(segment.segment_id)).contacts_count
+            if segment.status != "building"
+            else None
+        )
+    except OmnisendError as error:
+        logger.warning("could not keep the export's segment in Omnisend: %s", error)
+        segment_id = segment.segment_id if segment else journal.kept(_SEGMENT_ID)
+        return OmnisendSegmentStatus(segment_id, None, expected, problem=str(error))
+    return OmnisendSegmentStatus(segment.segment_id, count, expected)
+
+
+async def _ensure(gateway: ExportGateway, journal: Journal, name: str, tag: str) -> Segment:
+    rule = tag_rule(tag)
+    known = journal.kept(_SEGMENT_ID)
+    segment = await _existing(gateway, known) if known else None
+    if segment is None:
+        segment = await gateway.create_segment(name, rule)
+        journal.keep(_SEGMENT_ID, segment.segment_id)
+        logger.info("created segment %s in Omnisend for tag %r", segment.segment_id, tag)
+        return segment
+    if segment.condition_groups != rule:  # the tag changed, or someone edited the rule
+        try:
+            return await gateway.update_segment(segment.segment_id, segment.name or name, rule)
+        except SegmentBuildingError:
+            # Omnisend refuses changes while it rebuilds the segment: the next run updates it.
+            logger.info("segment %s is building; its rule is updated next run", known)
+    return segment
+
+
+async def _existing(gateway: ExportGateway, segment_id: str) -> Segment | None:
+    try:
+        return await gateway.get_segment(segment_id)
+    except NotFoundError:
+        logger.info("segment %s was deleted in Omnisend; making it again", segment_id)
+        return None

@@ -149,6 +149,8 @@ class ExportReport:
             ``None`` while the segment is building or when not asked.
         expected_members: The members the state holds after the run, to compare with
             ``segment_count`` (Omnisend counts tag changes with a delay).
+        omnisend_segment_problem: Why the Omnisend segment could not be kept or counted (the
+            export itself is not affected; the next run tries again).
         membership: ``"tag"`` (the segment tag was added) or ``"none"``.
         segment_tag: The tag that marks segment membership, when ``membership="tag"``.
         requests: Requests sent to Omnisend, retries included.
@@ -189,6 +191,7 @@ class ExportReport:
     omnisend_segment_id: str | None = None
     segment_count: int | None = None
     expected_members: int | None = None
+    omnisend_segment_problem: str | None = None
     membership: Membership = attrs.field(validator=attrs.validators.in_(get_args(Membership)))
     segment_tag: str | None
     requests: int = _count()
@@ -262,6 +265,7 @@ class ExportReport:
             omnisend_segment_id=omnisend_segment.segment_id if omnisend_segment else None,
             segment_count=omnisend_segment.contacts_count if omnisend_segment else None,
             expected_members=omnisend_segment.expected if omnisend_segment else None,
+            omnisend_segment_problem=omnisend_segment.problem if omnisend_segment else None,
             membership=membership,
             segment_tag=segment_tag,
             requests=stats.requests - stats_before.requests,
@@ -426,15 +430,14 @@ class ExportReport:
                     f"tag removed from {self.untagged:,}, {self.untag_failed:,} failed",
                 )
             )
-        if self.omnisend_segment_id is not None:
-            count = "building" if self.segment_count is None else f"{self.segment_count:,}"
-            rows.append(
-                (
-                    "in Omnisend",
-                    count,
-                    f"segment {self.omnisend_segment_id}, {self.expected_members or 0:,} expected",
-                )
+        if self.expected_members is not None:
+            count = "pending" if self.segment_count is None else f"{self.segment_count:,}"
+            detail = (
+                f"segment {self.omnisend_segment_id}, {self.expected_members:,} expected"
+                if self.omnisend_segment_problem is None
+                else f"segment not kept: {self.omnisend_segment_problem}"
             )
+            rows.append(("in Omnisend", count, detail))
         if self.membership == "tag":
             rows.append(
                 (

@@ -43,14 +43,16 @@ def make_emulator(**options: Any) -> OmnisendEmulator:
     return OmnisendEmulator(**options)
 
 
-def make_client(emulator: OmnisendEmulator, **options: Any) -> OmnisendClient:
+def make_client(
+    emulator: OmnisendEmulator, *, api_key: str = EMULATOR_API_KEY, **options: Any
+) -> OmnisendClient:
     settings: dict[str, Any] = {
         "base_url": LOCAL_URL,
         "http_client": httpx.Client(transport=emulator.transport()),
         "rate_limiter": RateLimiter(window=60.0 / TIME_SCALE),
         "retry": RetryPolicy(backoff_base=0.001, max_attempts=6),
     }
-    return OmnisendClient(EMULATOR_API_KEY, **(settings | options))
+    return OmnisendClient(api_key, **(settings | options))
 
 
 @pytest.fixture

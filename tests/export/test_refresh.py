@@ -18,9 +18,9 @@ from omnisend_sdk.export import SilentProgress
 from omnisend_sdk.export._journal import journal_path
 from omnisend_sdk.export._lock import ExportLockedError, RunLock
 from omnisend_sdk.export._refresh import ShrinkRefusedError
-from omnisend_sdk.testing import Fault, OmnisendEmulator
+from omnisend_sdk.testing import CONTACTS_READ, CONTACTS_WRITE, Fault, OmnisendEmulator, ScopedKey
 
-from .conftest import MAPPING, expected_email, segment_rows
+from .conftest import MAPPING, expected_email, make_client, make_emulator, segment_rows
 
 TAG = "VIP customers"
 
@@ -411,3 +411,85 @@ def test_the_state_file_can_be_placed_anywhere(
 
     assert state_file.exists()
     assert (again.refresh, again.unchanged) == (True, 20)
+
+
+def segment_writes(emulator: OmnisendEmulator, method: str) -> int:
+    return sum(1 for r in emulator.requests if r.path == "/segments" and r.method == method)
+
+
+def test_the_omnisend_segment_is_created_once_across_refreshes(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path
+) -> None:
+    rows = segment_rows(100)
+    first = export(rows, client, state_dir, omnisend_segment=True)
+    emulator.run_until_idle()  # Omnisend builds the segment and applies the tags
+    second = export(rows, client, state_dir, omnisend_segment=True)
+    third = export(rows[:95], client, state_dir, omnisend_segment=True)
+    emulator.run_until_idle()
+
+    (segment,) = emulator.segments()
+    assert segment_writes(emulator, "POST") == 1
+    assert segment["name"] == TAG
+    assert segment["conditionGroups"][0]["conditions"][0]["filters"] == [
+        {"operator": "anyOf", "property": "tags", "value": [TAG]}
+    ]
+    assert first.omnisend_segment_id == second.omnisend_segment_id == segment["segmentID"]
+    assert (first.segment_count, first.expected_members) == (None, 100)  # still building
+    assert "pending" in str(first)
+    assert (second.segment_count, second.expected_members) == (100, 100)
+    assert third.expected_members == 95
+    assert emulator.segment_contacts_count(segment["segmentID"]) == 95
+
+
+def test_a_deleted_omnisend_segment_is_made_again(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path
+) -> None:
+    rows = segment_rows(20)
+    first = export(rows, client, state_dir, omnisend_segment=True)
+    assert first.omnisend_segment_id is not None
+    emulator.delete_segment(first.omnisend_segment_id)  # someone deleted it in Omnisend
+
+    again = export(rows, client, state_dir, omnisend_segment=True)
+
+    (segment,) = emulator.segments()
+    assert again.omnisend_segment_id == segment["segmentID"] != first.omnisend_segment_id
+    assert segment_writes(emulator, "POST") == 2
+
+
+def test_a_segment_building_when_its_rule_must_change_is_updated_by_the_next_run(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path
+) -> None:
+    rows = segment_rows(20)
+    first = export(rows, client, state_dir, omnisend_segment=True)
+    assert first.omnisend_segment_id is not None
+    emulator.set_segment_status(first.omnisend_segment_id, "building")
+
+    renamed = export(rows, client, state_dir, omnisend_segment=True, segment_tag="VIP 2027")
+    building_rule = emulator.segment(first.omnisend_segment_id)
+    emulator.set_segment_status(first.omnisend_segment_id, "ready")
+    updated = export(rows, client, state_dir, omnisend_segment=True, segment_tag="VIP 2027")
+    emulator.run_until_idle()
+
+    assert renamed.omnisend_segment_problem is None  # a 409 is not a failure: it waits
+    assert building_rule is not None
+    assert building_rule["conditionGroups"][0]["conditions"][0]["filters"][0]["value"] == [TAG]
+    segment = emulator.segment(first.omnisend_segment_id)
+    assert segment is not None
+    assert segment["conditionGroups"][0]["conditions"][0]["filters"][0]["value"] == ["VIP 2027"]
+    assert updated.omnisend_segment_id == first.omnisend_segment_id
+    # The new tag counts as unconfirmed for every member: each is sent and tagged again once.
+    assert (renamed.changed, renamed.tagged, updated.unchanged) == (20, 20, 20)
+
+
+def test_a_key_without_segment_access_still_exports_and_says_why_there_is_no_segment(
+    emulator: OmnisendEmulator, state_dir: Path
+) -> None:
+    key = "contacts-only-key-0123456789abcdef"
+    limited = make_emulator(api_keys=[ScopedKey(key, {CONTACTS_READ, CONTACTS_WRITE})])
+    with make_client(limited, api_key=key) as client:
+        report = export(segment_rows(10), client, state_dir, omnisend_segment=True)
+
+    assert (report.status, report.exported) == ("completed", 10)
+    assert report.omnisend_segment_id is None
+    assert report.omnisend_segment_problem is not None
+    assert "segment not kept" in str(report)

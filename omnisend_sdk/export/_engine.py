@@ -56,7 +56,7 @@ from omnisend_sdk.mapping import MappedRow, RowIssue
 
 logger = logging.getLogger(LOGGER_NAME)
 
-StopReason = Literal["deadline", "cancelled", "limit", "error"]
+StopReason = Literal["deadline", "cancelled", "limit", "error", "unsettled"]
 
 #: Batches each sender may have waiting in the queue: enough to never starve a sender.
 _QUEUE_PER_SENDER = 2
@@ -74,6 +74,10 @@ POLLS_PER_WINDOW = 4
 FIRST_POLLS_PER_WINDOW = 60
 #: After a stop, in-flight batches are still followed for this many windows before giving up.
 SETTLE_WINDOWS = 2.0
+#: On resume, batches whose ``POST`` answer was lost are looked for until each is found or given
+#: up (a few polls), for at most this many windows: the first polls fetch the items of every
+#: candidate batch, which at a slow pace takes longer than settling known batches.
+LOST_SEARCH_WINDOWS = 10.0
 
 
 _OUTCOMES: tuple[RowOutcome, ...] = get_args(RowOutcome)
@@ -218,6 +222,14 @@ class Engine:
             await asyncio.gather(tracker, *senders, return_exceptions=True)
             self._result.not_sent += self._pending_rows
         await self._close_tagger()
+        if self._result.stop_reason is None and self._result.not_sent:
+            # Rows still in batches an earlier run sent, which Omnisend has not finished (or we
+            # could not find yet): the export is not done until a rerun settles them.
+            self._result.stop_reason = "unsettled"
+            self._result.error = (
+                f"{self._result.not_sent:,} rows are in batches Omnisend has not finished; "
+                "run the export again to settle them"
+            )
         if self._result.stop_reason is None:
             self._journal.finish()
         return self._result
@@ -250,8 +262,13 @@ class Engine:
             ]
             self._tracker.track(TrackedBatch(entry.seq, items, entry.sent_at, entry.batch_id))
         self._pending_rows += self._tracker.rows()
-        settle_by = time.monotonic() + SETTLE_WINDOWS * self._gateway.window
-        while len(self._tracker) and time.monotonic() < settle_by and not self._stopping():
+        started = time.monotonic()
+        settle_by = started + SETTLE_WINDOWS * self._gateway.window
+        search_by = started + LOST_SEARCH_WINDOWS * self._gateway.window
+        while len(self._tracker) and not self._stopping():
+            now = time.monotonic()
+            if now >= search_by or (now >= settle_by and not self._tracker.searching()):
+                break
             await self._tracker.poll_safely()
             if len(self._tracker):
                 await asyncio.sleep(self._first_poll)

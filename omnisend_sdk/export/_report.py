@@ -43,7 +43,8 @@ ISSUE_COLUMNS: Final = ("row", "field", "severity", "code", "message", "value", 
 #: Why an export stopped early, for messages.
 _STATUS_REASONS: Final[dict[str, str]] = {
     "completed": "completed",
-    "partial": "stopped by the deadline; run it again to resume",
+    "partial": "stopped early (the deadline, an error, or batches Omnisend had not finished); "
+    "run it again to resume",
     "cancelled": "cancelled",
     "limit_exceeded": "stopped: the segment is over the profile limit",
 }
@@ -52,6 +53,7 @@ _STATUS_FOR_STOP: Final[dict[StopReason | None, ExportStatus]] = {
     None: "completed",
     "deadline": "partial",
     "error": "partial",
+    "unsettled": "partial",
     "cancelled": "cancelled",
     "limit": "limit_exceeded",
 }
@@ -119,7 +121,8 @@ class ExportReport:
             emulator.
         run_by: Who ran it, if known.
         dry_run: Nothing was sent: the counts say what would have happened.
-        status: ``"completed"``; ``"partial"`` (stopped by the deadline, resumable);
+        status: ``"completed"``; ``"partial"`` (stopped by the deadline or an error, or rows
+            left in batches Omnisend had not finished: resumable);
             ``"cancelled"``; ``"limit_exceeded"`` (over ``max_profiles`` with
             ``on_limit="fail"``).
         rows_read: Rows read from the source.

@@ -4,7 +4,10 @@ Polling each batch would cost a request per batch per look, from the same per-br
 batches themselves need. Instead one ``GET /batches`` page (100 batches, newest first) answers for
 every batch the export has in flight; a batch missing from the list is looked up alone. Batches
 whose ``POST`` answer was lost are found in the same list: a batch of the same size, created after
-it was sent, whose items carry the same emails.
+it was sent, whose items carry the same emails *and the same bodies*. The bodies matter: a
+refresh sends the same emails as the run before it, minutes apart, and taking that run's batch
+for the lost one would record the old bodies as the new ones. A batch whose items Omnisend
+echoes differently is never matched; it is sent again, which an upsert by email makes safe.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from omnisend_sdk import _json
 from omnisend_sdk._constants import LOGGER_NAME
 from omnisend_sdk._errors import NotFoundError, OmnisendError
 from omnisend_sdk._models import Batch, BatchItems
 from omnisend_sdk.export._batcher import PendingItem
 from omnisend_sdk.export._gateway import ExportGateway
+from omnisend_sdk.export._members import body_fingerprint
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -74,9 +79,9 @@ class Tracker:
         self._max_lost_polls = lost_polls
         self._batches: dict[int, TrackedBatch] = {}
         self._ours: set[str] = set()
-        # The emails each candidate batch answered for, fetched once: a candidate that is not
-        # one lost batch may still be another.
-        self._answered: dict[str, tuple[frozenset[str], BatchItems]] = {}
+        # The (email, body fingerprint) pairs each candidate batch answered for, fetched once: a
+        # candidate that is not one lost batch may still be another.
+        self._answered: dict[str, tuple[frozenset[tuple[str, int]], BatchItems]] = {}
 
     def track(self, batch: TrackedBatch) -> None:
         """Follow a batch until it is settled."""
@@ -86,6 +91,10 @@ class Tracker:
 
     def __len__(self) -> int:
         return len(self._batches)
+
+    def searching(self) -> bool:
+        """Whether a batch whose ``POST`` answer was lost is still being looked for."""
+        return any(b.batch_id is None for b in self._batches.values())
 
     def rows(self) -> int:
         """Rows in batches still followed."""
@@ -138,7 +147,7 @@ class Tracker:
             del self._batches[tracked.seq]
 
     async def _find_lost(self, tracked: TrackedBatch, listed: dict[str, Batch]) -> None:
-        emails = {item.email for item in tracked.items}
+        sent = {(item.email, item.fingerprint) for item in tracked.items}
         waiting = False
         for candidate in listed.values():
             if not self._could_be(candidate, tracked):
@@ -147,7 +156,7 @@ class Tracker:
                 waiting = True  # its items answer only once it is done: look again next poll
                 continue
             answered, answers = await self._answers_of(candidate.batch_id)
-            if answered and answered <= emails:
+            if answered and answered <= sent:
                 logger.info("found batch %s, whose answer was lost", candidate.batch_id)
                 tracked.batch_id = candidate.batch_id
                 self._ours.add(candidate.batch_id)
@@ -162,11 +171,14 @@ class Tracker:
             del self._batches[tracked.seq]
             await self._resend(tracked)
 
-    async def _answers_of(self, batch_id: str) -> tuple[frozenset[str], BatchItems]:
+    async def _answers_of(self, batch_id: str) -> tuple[frozenset[tuple[str, int]], BatchItems]:
         if batch_id not in self._answered:
             answers = await self._gateway.batch_items(batch_id)
-            emails = frozenset(i.email or "" for i in (*answers.responses, *answers.errors))
-            self._answered[batch_id] = (emails, answers)
+            carried = frozenset(
+                (i.email or "", body_fingerprint(_json.dumps(i.request)))
+                for i in (*answers.responses, *answers.errors)
+            )
+            self._answered[batch_id] = (carried, answers)
         return self._answered[batch_id]
 
     def _could_be(self, candidate: Batch, tracked: TrackedBatch) -> bool:

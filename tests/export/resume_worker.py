@@ -1,6 +1,9 @@
 """Runs one export in its own process, so a test can kill it (SIGKILL) and run it again.
 
-Usage: python -m tests.export.resume_worker BASE_URL STATE_DIR ROWS REPORT_PATH
+Usage: python -m tests.export.resume_worker BASE_URL STATE_DIR ROWS REPORT_PATH [CHANGED]
+
+With CHANGED, the first CHANGED rows carry a new first name: a rerun of a completed export is then
+a refresh that sends those rows.
 """
 
 from __future__ import annotations
@@ -18,6 +21,10 @@ PACE = RateLimiter(requests_per_minute=15, window=1.0)
 
 def main() -> None:
     base_url, state_dir, rows, report_path = sys.argv[1:5]
+    changed = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    source = segment_rows(int(rows))
+    for row in source[:changed]:
+        row["First"] += "-v2"
     with OmnisendClient(
         EMULATOR_API_KEY,
         base_url=base_url,
@@ -25,7 +32,7 @@ def main() -> None:
         retry=RetryPolicy(backoff_base=0.01),
     ) as client:
         report = export_segment(
-            segment_rows(int(rows)),
+            source,
             MAPPING,
             client=client,
             segment="VIP customers",

@@ -17,8 +17,9 @@ import pytest
 
 from omnisend_sdk import ContactMapping
 from omnisend_sdk._models import Batch
+from omnisend_sdk.export._batcher import PendingItem
 from omnisend_sdk.export._engine import Engine, EngineOptions, EngineResult
-from omnisend_sdk.export._journal import DoneRow, Journal
+from omnisend_sdk.export._journal import BatchRow, DoneRow, Journal
 from omnisend_sdk.export._limits import ExportLimits
 from omnisend_sdk.export._progress import SilentProgress
 from omnisend_sdk.mapping import MappedRow, map_rows, mask_email
@@ -30,6 +31,7 @@ from tests.export.fakes import (
     auth_error,
     bad_request,
     outcome_unknown,
+    request_body,
 )
 
 TAG = "VIP customers"
@@ -444,7 +446,10 @@ async def test_items_are_fetched_only_for_batches_with_errors_and_listing_does_t
 def interrupted_journal(path: Path, seq_rows: list[int], *, batch_id: str | None) -> Journal:
     """A journal an earlier run left with one batch sent (and accepted, given an id)."""
     journal = Journal(path, "k")
-    seq = journal.batch_built([(n, email(n)) for n in seq_rows])
+    journal.start("export")
+    # What the earlier run packed: each row's email and the fingerprint of the body it sent.
+    items = [PendingItem.of(n, email(n), request_body(email(n))) for n in seq_rows]
+    seq = journal.batch_built([BatchRow(i.row, i.email, i.fingerprint) for i in items])
     journal.batch_sent(seq, datetime.now(UTC))
     if batch_id is not None:
         journal.batch_accepted(seq, batch_id)

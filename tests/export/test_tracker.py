@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import attrs
 import pytest
 
 from omnisend_sdk._models import Batch, BatchItems
@@ -164,6 +165,23 @@ async def test_two_lost_batches_of_the_same_size_are_matched_by_their_emails() -
     assert recorder.resent == []
     # Each candidate's items are fetched once, however many lost batches it is compared with.
     assert gateway.calls["batch_items"] == 3
+
+
+async def test_an_earlier_batch_of_the_same_emails_with_other_bodies_is_not_the_lost_one() -> None:
+    # A refresh resends the emails of the run before it: that run's batch carries the old bodies.
+    gateway = FakeGateway()
+    tracker, recorder = make(gateway, lost_polls=1)
+    earlier = [
+        attrs.evolve(answer_item(e, 201), request={**request_body(e), "firstName": "Old"})
+        for e in addresses(1, 3)
+    ]
+    gateway.add_batch(omnisend_batch("last-run", 3), earlier)
+    tracker.track(TrackedBatch(1, items(1, 3), NOW, lost=True))
+
+    await tracker.poll()
+
+    assert recorder.settled == []
+    assert recorder.resent == [1]
 
 
 async def test_a_lost_batch_is_found_from_a_partial_answer_of_a_stopped_batch() -> None:

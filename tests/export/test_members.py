@@ -1,0 +1,193 @@
+"""The refresh's building blocks: the member index, the compact duplicate index, the state file."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from omnisend_sdk.export._journal import BatchRow, DoneRow, Journal, read_members
+from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
+from omnisend_sdk.export._refresh import Diff, KeyedSeenEmails, ShrinkGuard, ShrinkRefusedError
+
+
+def email(n: int) -> str:
+    return f"person{n}@example.com"
+
+
+def index_of(*members: tuple[str, int, bool, bool]) -> MemberIndex:
+    rows = sorted((email_key(e), fp, tagged, leaving) for e, fp, tagged, leaving in members)
+    return MemberIndex(rows)
+
+
+def test_keys_and_fingerprints_are_stable_signed_64_bit_numbers() -> None:
+    assert email_key("ann@example.com") == email_key("ann@example.com")
+    assert email_key("ann@example.com") != email_key("Ann@example.com")  # emails come normalised
+    assert -(2**63) <= email_key("ann@example.com") < 2**63
+    assert body_fingerprint(b'{"a":1}') != body_fingerprint(b'{"a":2}')
+
+
+def test_the_index_finds_members_and_tells_who_left() -> None:
+    index = index_of(
+        (email(1), 11, True, False),
+        (email(2), 22, True, False),
+        (email(3), 33, False, False),
+        (email(4), 44, True, True),  # left earlier; its tag removal is still to do
+    )
+
+    assert index.find(email_key(email(9))) == -1
+    position = index.find(email_key(email(2)))
+    assert index.fingerprint(position) == 22
+    assert index.tag_confirmed(position)
+    assert not index.tag_confirmed(index.find(email_key(email(3))))
+    assert not index.tag_confirmed(index.find(email_key(email(4))))  # may have lost it already
+    assert index.confirmed() == 3
+    index.mark_seen(position)
+    index.mark_seen(index.find(email_key(email(4))))
+    assert sorted(index.leavers()) == sorted([email_key(email(1)), email_key(email(3))])
+    assert list(index.rejoined()) == [email_key(email(4))]
+
+
+@pytest.mark.parametrize(
+    ("member", "fingerprint", "full", "expected"),
+    [
+        (None, 5, False, ("new", True)),
+        ((5, True), 5, False, ("unchanged", False)),
+        ((5, True), 6, False, ("changed", False)),
+        ((5, False), 5, False, ("changed", True)),  # its tag was never confirmed
+        ((5, True), 5, True, ("changed", False)),  # full=True resends everyone
+    ],
+)
+def test_diff_classifies_each_row(
+    member: tuple[int, bool] | None, fingerprint: int, full: bool, expected: tuple[str, bool]
+) -> None:
+    members = [] if member is None else [(email(1), member[0], member[1], False)]
+    diff = Diff(index_of(*members), tagging=True, full=full)
+
+    assert diff.classify(email(1), fingerprint) == expected
+
+
+def test_without_membership_no_row_needs_a_tag() -> None:
+    diff = Diff(index_of((email(1), 5, False, False)), tagging=False)
+
+    assert diff.classify(email(1), 5) == ("unchanged", False)
+    assert diff.classify(email(2), 5) == ("new", False)
+
+
+def test_keyed_seen_emails_keeps_the_first_row_of_each_email_while_growing() -> None:
+    seen = KeyedSeenEmails(capacity=8)
+    order = list(range(5_000))
+    random.Random(3).shuffle(order)
+
+    firsts = {n: seen.first_row(email(n), row) for row, n in enumerate(order)}
+    again = {n: seen.first_row(email(n), 99_999) for n in order}
+
+    assert firsts == {n: row for row, n in enumerate(order)}
+    assert again == firsts
+
+
+@pytest.mark.parametrize(
+    ("members", "leaving", "rows_read", "allow", "refused"),
+    [
+        (100, 10, 90, False, False),
+        (100, 11, 89, False, True),
+        (100, 0, 0, False, True),
+        (100, 100, 0, True, False),
+        (0, 0, 0, False, False),  # a first export has nothing to protect
+    ],
+)
+def test_the_shrink_guard(
+    members: int, leaving: int, rows_read: int, allow: bool, refused: bool
+) -> None:
+    guard = ShrinkGuard(max_exit_share=0.10, allow_shrink=allow)
+    if refused:
+        with pytest.raises(ShrinkRefusedError) as error:
+            guard.check(members=members, leaving=leaving, rows_read=rows_read)
+        assert (error.value.members, error.value.leaving) == (members, leaving)
+    else:
+        guard.check(members=members, leaving=leaving, rows_read=rows_read)
+
+
+def confirm(journal: Journal, rows: list[tuple[int, str, int, bool]]) -> None:
+    seq = journal.batch_built([BatchRow(*row) for row in rows])
+    journal.batch_reconciled(
+        seq, [DoneRow(row, address, "upserted") for row, address, _, _ in rows]
+    )
+
+
+def test_confirmed_rows_become_members_in_the_same_transaction(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "state.sqlite", "k", segment_tag="VIP")
+    confirm(journal, [(0, email(0), 100, True), (1, email(1), 101, False)])
+    seq = journal.batch_built([BatchRow(2, email(2), 102, True)])
+    journal.batch_reconciled(seq, [DoneRow(2, email(2), "failed", {"row": 2})])
+
+    index = journal.member_index()
+
+    assert len(index) == 2  # the failed row is not a member
+    first = index.find(email_key(email(0)))
+    assert (index.fingerprint(first), index.tag_confirmed(first)) == (100, False)
+    second = index.find(email_key(email(1)))
+    assert index.tag_confirmed(second)  # sent without a tag call: it wore the tag already
+    journal.rows_tagged(journal.claim_untagged(10))
+    assert journal.member_index().tag_confirmed(journal.member_index().find(email_key(email(0))))
+
+
+def test_members_outlive_the_run_and_a_new_tag_unconfirms_them(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    first = Journal(path, "k", segment_tag="VIP")
+    confirm(first, [(0, email(0), 100, False)])
+    first.finish()
+    first.close()
+
+    same_tag = read_members(path, "VIP")
+    other_tag = read_members(path, "VIP 2027")
+    reopened = Journal(path, "k", segment_tag="VIP 2027")
+
+    assert same_tag.tag_confirmed(0)
+    assert not other_tag.tag_confirmed(0)  # read-only: nothing was changed by reading
+    assert not reopened.resumed
+    assert len(reopened.member_index()) == 1
+    assert not reopened.member_index().tag_confirmed(0)
+
+
+def test_a_dry_run_reads_no_state_into_existence(tmp_path: Path) -> None:
+    assert len(read_members(tmp_path / "missing.sqlite", "VIP")) == 0
+    assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_an_interrupted_run_over_another_source_is_abandoned_not_resumed(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    first = Journal(path, "k", source="/data/monday.csv")
+    first.start("export")
+    confirm(first, [(0, email(0), 100, True)])
+    first.close()
+
+    tuesday = Journal(path, "k", source="/data/tuesday.csv")
+
+    assert (tuesday.resumed, tuesday.abandoned) == (False, True)
+    assert len(tuesday.rows_done()) == 0  # row numbers of another file mean nothing here
+    assert len(tuesday.member_index()) == 1  # what Omnisend confirmed stays
+
+
+def test_the_state_of_another_export_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    Journal(path, "vip").close()
+
+    with pytest.raises(ValueError, match="another export"):
+        Journal(path, "lapsed")
+
+
+def test_leavers_are_untagged_in_key_order_and_removed_once_confirmed(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "state.sqlite", "k", segment_tag="VIP")
+    confirm(journal, [(n, email(n), n, False) for n in range(5)])
+    keys = sorted(email_key(email(n)) for n in range(3))
+    journal.refresh_planned({}, [], left=keys, rejoined=[], untag=True)
+
+    first = journal.leaving(None, 2)
+    rest = journal.leaving(first[-1][0], 2)
+    journal.members_untagged([key for key, _ in first])
+
+    assert [key for key, _ in first + rest] == keys
+    assert journal.leaving_count() == 1
+    assert journal.member_count() == 2

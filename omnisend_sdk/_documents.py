@@ -24,8 +24,8 @@ _ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\n": "\\n", "\f": "\\
 _NEEDS_ESCAPE: Final = re.compile(r'["\\\x00-\x08\x0a-\x1f\x7f]')
 
 
-def read_document(path: Path) -> dict[str, Any]:
-    """The table a ``.toml`` or ``.json`` file holds.
+def read_document(path: Path, what: str = "mapping") -> dict[str, Any]:
+    """The table a ``.toml`` or ``.json`` file holds; ``what`` names the file in errors.
 
     Raises:
         MappingError: Unknown extension, unreadable file, invalid syntax, or not a table.
@@ -42,9 +42,9 @@ def read_document(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, ValueError) as err:  # TOMLDecodeError is a ValueError
         if isinstance(err, MappingError):
             raise
-        raise MappingError(f"{path}: cannot read the mapping: {err}") from err
+        raise MappingError(f"{path}: cannot read the {what} file: {err}") from err
     if not isinstance(data, dict):
-        raise MappingError(f"{path}: a mapping file must hold a table (an object)")
+        raise MappingError(f"{path}: a {what} file must hold a table (an object)")
     return data
 
 

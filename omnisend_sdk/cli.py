@@ -3,7 +3,8 @@
 Commands::
 
     export FILE --mapping MAPPING --segment NAME   export a CSV or JSON Lines segment
-    plan FILE --mapping MAPPING                    read and map it, send nothing, estimate
+    run DEFINITION.toml                            run a saved export definition (what cron calls)
+    plan FILE --mapping MAPPING [--segment NAME]   read and map it, send nothing, estimate
     verify                                         check that the API key works
     acknowledge --by NAME                          record the privacy acknowledgement
     emulator serve                                 run the Omnisend emulator on loopback
@@ -11,8 +12,19 @@ Commands::
 The API key comes from ``OMNISEND_API_KEY`` or ``--key-file``, never from an argument: arguments
 end up in shell history and in every other user's ``ps`` listing.
 
-Exit status: 0 every row exported; 1 some rows skipped or failed (the report says which);
-2 a usage or configuration error; 130 interrupted (run the same command again to resume).
+A rerun of a completed export (``export`` or ``run``) is a refresh: only new and changed members
+are sent, and members who left lose the segment tag. ``--full``, ``--on-exit``,
+``--max-exit-share``, ``--allow-shrink`` and ``--omnisend-segment`` steer it.
+
+Exit status (``export`` and ``run`` share it; the others use 0 and 2)::
+
+    0    every row exported (a refresh: every new and changed row)
+    1    some rows skipped or failed, or tags not added or removed (the report says which)
+    2    a usage or configuration error
+    3    a refresh refused by the shrink guard (too many members would leave): nothing was sent
+    4    another run of the same export holds its lock: nothing was sent
+    130  interrupted (run the same command again to resume)
+
 Every non-zero status comes with a one-line reason on standard error.
 """
 
@@ -23,15 +35,18 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import httpx
 
 from omnisend_sdk import (
     ConfigurationError,
+    ExportDefinition,
+    ExportLockedError,
     OmnisendError,
     PrivacyAcknowledgementError,
     RateLimiter,
+    ShrinkRefusedError,
     __version__,
 )
 from omnisend_sdk._config import settings_from_env
@@ -51,7 +66,42 @@ PROG: Final = "omnisend-export"
 EXIT_OK: Final = 0
 EXIT_ROWS_NOT_EXPORTED: Final = 1
 EXIT_USAGE: Final = 2  # argparse uses 2 for usage errors too, so every "fix your input" agrees
+# 3 and 4 stay apart from 2 and from each other because a scheduler acts on them differently:
+# a refused shrink needs a person to look at the source; a locked export only needs waiting.
+EXIT_SHRINK_REFUSED: Final = 3
+EXIT_LOCKED: Final = 4
 EXIT_INTERRUPTED: Final = 130  # the shell's convention for a process stopped by Ctrl-C (SIGINT)
+#: Every exit status and its meaning, for ``--help``; the module docstring shows the same table
+#: (a test keeps the two equal).
+EXIT_STATUSES: Final = (
+    (EXIT_OK, "every row exported (a refresh: every new and changed row)"),
+    (
+        EXIT_ROWS_NOT_EXPORTED,
+        "some rows skipped or failed, or tags not added or removed (the report says which)",
+    ),
+    (EXIT_USAGE, "a usage or configuration error"),
+    (
+        EXIT_SHRINK_REFUSED,
+        "a refresh refused by the shrink guard (too many members would leave): nothing was sent",
+    ),
+    (EXIT_LOCKED, "another run of the same export holds its lock: nothing was sent"),
+    (EXIT_INTERRUPTED, "interrupted (run the same command again to resume)"),
+)
+#: Progress for ``export`` and ``run``: a bar on a terminal, nothing in a scheduler's log.
+PROGRESS: Final = "auto"
+#: The connection's name in reports when the command line does not give one.
+DEFAULT_CONNECTION: Final = "default"
+#: Flags that set the :class:`ExportSettings` option of the same name. A flag not given is
+#: ``None`` and sets nothing, so a saved definition's option (or the default) stays.
+SETTINGS_FLAGS: Final = (
+    "dry_run",
+    "full",
+    "on_exit",
+    "max_exit_share",
+    "allow_shrink",
+    "omnisend_segment",
+    "state_dir",
+)
 #: Emulator seconds per real second under ``--emulator``: Omnisend's per-minute limits pass in a
 #: second, so the sample segment's 20 batches take about a second instead of a minute.
 EMULATOR_TIME_SCALE: Final = 60.0
@@ -79,15 +129,14 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         description="Export customer segments to Omnisend as contacts.",
         epilog=(
             "Start with: %(prog)s export examples/segment.csv --mapping examples/mapping.toml "
-            '--segment "VIP customers" --emulator   (no key needed). '
-            "Exit status: 0 all rows exported, 1 some rows skipped or failed, "
-            "2 usage or configuration error, 130 interrupted."
+            '--segment "VIP customers" --emulator   (no key needed). ' + _exit_status_help()
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.set_defaults(prog=prog)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_export(commands)
+    _add_run(commands)
     _add_plan(commands)
     _add_verify(commands)
     _add_acknowledge(commands)
@@ -95,7 +144,14 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     return parser
 
 
-def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+def _exit_status_help() -> str:
+    statuses = "; ".join(f"{status} {meaning}" for status, meaning in EXIT_STATUSES)
+    return f"Exit status: {statuses}."
+
+
+def _add_connection_options(parser: argparse.ArgumentParser, *, named: bool = True) -> None:
+    """The key, URL and state flags; ``named=False`` when the command does not name the
+    connection itself (``run`` takes the definition's name, ``plan`` needs none)."""
     group = parser.add_argument_group(
         "connection",
         f"The API key is read from ${ENV_API_KEY} or --key-file, never from the command line.",
@@ -111,12 +167,15 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help=f"Omnisend API URL (default: ${ENV_BASE_URL} or Omnisend's own)",
     )
-    group.add_argument(
-        "--connection",
-        default="default",
-        metavar="NAME",
-        help="name the connection in reports (default: %(default)s)",
-    )
+    if named:
+        group.add_argument(
+            "--connection",
+            default=DEFAULT_CONNECTION,
+            metavar="NAME",
+            help="name the connection in reports (default: %(default)s)",
+        )
+    else:
+        parser.set_defaults(connection=DEFAULT_CONNECTION)
     _add_state_dir(group)
 
 
@@ -125,7 +184,7 @@ def _add_state_dir(parser: argparse.ArgumentParser | argparse._ArgumentGroup) ->
         "--state-dir",
         type=Path,
         metavar="DIR",
-        help="where acknowledgements and resume journals live "
+        help="where acknowledgements, resume journals and refresh states live "
         "(default: $OMNISEND_SDK_STATE_DIR or ~/.omnisend_sdk)",
     )
 
@@ -144,6 +203,62 @@ def _add_source_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         metavar="N",
         help="send at most N profiles; the rest are reported as over the limit",
+    )
+
+
+def _add_dry_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=None,  # not given: a saved definition's own dry_run stays (see SETTINGS_FLAGS)
+        help="read and map every row, send nothing, report what would happen",
+    )
+
+
+def _add_refresh_options(parser: argparse.ArgumentParser) -> None:
+    """The refresh flags; each one left out keeps the definition's option or the default."""
+    defaults = ExportSettings()
+    group = parser.add_argument_group(
+        "refresh",
+        "A rerun of a completed export is a refresh: it sends only new and changed members "
+        "and removes the segment tag from members who left (never the contact).",
+    )
+    group.add_argument(
+        "--full",
+        action="store_true",
+        default=None,
+        help="resend every member, changed or not (leavers still lose the tag)",
+    )
+    group.add_argument(
+        "--on-exit",
+        choices=("untag", "keep"),
+        help=f"members who left: remove the segment tag or keep it (default: {defaults.on_exit})",
+    )
+    group.add_argument(
+        "--max-exit-share",
+        type=float,  # ExportSettings checks the range, with the one message for every caller
+        metavar="SHARE",
+        help="refuse a refresh in which more than this share of the members left, sending "
+        f"nothing (a share from 0 to 1; default: {defaults.max_exit_share:.2f})",
+    )
+    group.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        default=None,
+        help="go ahead even when the shrink guard (--max-exit-share, an empty source) refuses",
+    )
+    group.add_argument(
+        "--omnisend-segment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep a segment in Omnisend whose rule is the segment tag and report its count",
+    )
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report", type=Path, metavar="PATH", help="also write the report as JSON")
+    parser.add_argument(
+        "--issues", type=Path, metavar="PATH", help="also write every row issue as CSV"
     )
 
 
@@ -167,23 +282,21 @@ def _add_export(commands: Any) -> None:
         description=(
             "Export a segment file to Omnisend as contacts and print a report of every row. "
             "Contacts get the segment's tag, no welcome message and no subscription change. "
-            "An interrupted export resumes when the same command runs again."
+            "An interrupted export resumes when the same command runs again; a completed one "
+            "is refreshed. " + _exit_status_help()
         ),
     )
     _add_source_options(export)
     export.add_argument(
         "--segment", required=True, metavar="NAME", help="the segment's name (also its tag)"
     )
-    export.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="read and map every row, send nothing, report what would happen",
-    )
+    _add_dry_run(export)
     export.add_argument(
         "--resume",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="keep a journal so a rerun continues an interrupted export (default: on)",
+        help="keep the export's state so a rerun continues an interrupted export or refreshes "
+        "a completed one (default: on)",
     )
     export.add_argument(
         "--emulator",
@@ -191,11 +304,36 @@ def _add_export(commands: Any) -> None:
         help="export to a built-in Omnisend emulator instead (no key, nothing leaves this "
         "machine; time runs 60x faster)",
     )
-    export.add_argument("--report", type=Path, metavar="PATH", help="also write the report as JSON")
-    export.add_argument(
-        "--issues", type=Path, metavar="PATH", help="also write every row issue as CSV"
-    )
+    _add_output_options(export)
+    _add_refresh_options(export)
     _add_connection_options(export)
+
+
+def _add_run(commands: Any) -> None:
+    run = _command(
+        commands,
+        "run",
+        run_definition,
+        summary="run a saved export definition (what cron calls)",
+        description=(
+            "Run an export saved as a definition file (.toml or .json: name, connection, "
+            "segment, source, [options], [mapping]) and print its report. The connection the "
+            f"definition names gets its key from ${ENV_API_KEY} or --key-file. The first run "
+            "exports the segment; later runs refresh it. Flags given here win over the "
+            "definition's options. A progress bar shows on a terminal only, so a cron log "
+            "holds the report alone. " + _exit_status_help()
+        ),
+    )
+    run.add_argument(
+        "definition", type=Path, metavar="DEFINITION", help="the export definition (.toml/.json)"
+    )
+    run.add_argument(
+        "--source", type=Path, metavar="PATH", help="read this file instead of the definition's"
+    )
+    _add_dry_run(run)
+    _add_output_options(run)
+    _add_refresh_options(run)
+    _add_connection_options(run, named=False)
 
 
 def _add_plan(commands: Any) -> None:
@@ -207,10 +345,17 @@ def _add_plan(commands: Any) -> None:
         description=(
             "Read and map every row of a segment file without sending anything; print the "
             "counts (valid, invalid, duplicates, over the limit), the requests an export needs "
-            "and how long Omnisend's rate limits make it take. Needs no API key."
+            "and how long Omnisend's rate limits make it take. Needs no API key, except with "
+            "--segment: then the key's store (its fingerprint and URL, nothing is sent) finds "
+            "the last export of the segment, and the plan shows what a refresh would send "
+            "(new, changed, unchanged, leaving)."
         ),
     )
     _add_source_options(plan)
+    plan.add_argument(
+        "--segment", metavar="NAME", help="diff against the last export of this segment"
+    )
+    _add_connection_options(plan, named=False)
 
 
 def _add_verify(commands: Any) -> None:
@@ -288,18 +433,17 @@ def _key_from_file(args: argparse.Namespace) -> str | None:
     return key
 
 
-def _connection(args: argparse.Namespace) -> Connection:
-    """The connection the flags and the environment describe (flags win)."""
+def _connection(args: argparse.Namespace, *, name: str | None = None) -> Connection:
+    """The connection the flags and the environment describe (flags win), called ``name``
+    (default: ``--connection``)."""
     try:
         settings = settings_from_env(api_key=_key_from_file(args))
     except ConfigurationError:  # the one thing it refuses: no key at all
-        raise UsageError(
-            f"no API key: set {ENV_API_KEY} or pass --key-file PATH "
-            "(or try --emulator, which needs none)"
-        ) from None
+        hint = " (or try --emulator, which needs none)" if "emulator" in args else ""
+        raise UsageError(f"no API key: set {ENV_API_KEY} or pass --key-file PATH{hint}") from None
     if args.base_url:
         settings["base_url"] = args.base_url
-    return Connection(args.connection, **settings, state_dir=args.state_dir)
+    return Connection(name or args.connection, **settings, state_dir=args.state_dir)
 
 
 def _mapping(path: Path) -> ContactMapping:
@@ -312,6 +456,59 @@ def _source(path: Path) -> Path:
     if not path.is_file():
         raise UsageError(f"no segment file {path}")
     return path
+
+
+def _definition(path: Path) -> ExportDefinition:
+    if not path.is_file():
+        raise UsageError(f"no export definition {path}")
+    return ExportDefinition.load(path)
+
+
+def _definition_source(definition: ExportDefinition, args: argparse.Namespace) -> Path:
+    """``--source``, or the file the definition names; checked before anything is sent."""
+    if args.source is not None:
+        return _source(args.source)
+    if definition.source is None:
+        raise UsageError(
+            f'export {definition.name!r} has no source: add  source = "PATH"  to '
+            f"{args.definition} or pass --source PATH"
+        )
+    return _source(Path(definition.source))
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    for output in (args.report, args.issues):
+        # Checked before sending: finding out after an hour-long export would lose its report.
+        if output is not None and not output.parent.is_dir():
+            raise UsageError(f"cannot write {output}: no directory {output.parent}")
+
+
+def _export_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`ExportSettings` options the command's flags give (only the flags given)."""
+    flags = vars(args)
+    options = {name: flags[name] for name in SETTINGS_FLAGS if flags.get(name) is not None}
+    if flags.get("limit") is not None:
+        options.update(max_profiles=flags["limit"], on_limit="truncate")
+    return options
+
+
+def _export_settings(args: argparse.Namespace, **options: Any) -> ExportSettings:
+    """The export's settings from the command's flags; ``options`` are the command's own."""
+    return ExportSettings.from_options(**(_export_options(args) | options))
+
+
+@contextlib.contextmanager
+def _privacy_hint(connection: Connection, args: argparse.Namespace) -> Iterator[None]:
+    """Turns a missing privacy acknowledgement into the command that gives it."""
+    try:
+        yield
+    except UserNotAllowedError:  # a PrivacyAcknowledgementError, but acknowledging cannot help
+        raise
+    except PrivacyAcknowledgementError as err:
+        raise UsageError(
+            f"exports to {connection.base_url} need a privacy acknowledgement first: "
+            f'run  {args.prog} acknowledge --by "<your full name>"  (once per key)'
+        ) from err
 
 
 @contextlib.contextmanager
@@ -338,10 +535,7 @@ def _say(message: str) -> None:
 def run_export(args: argparse.Namespace) -> int:
     """``export``: run the export, print the report, exit by what happened to the rows."""
     source, mapping = _source(args.file), _mapping(args.mapping)
-    for output in (args.report, args.issues):
-        # Checked before sending: finding out after an hour-long export would lose its report.
-        if output is not None and not output.parent.is_dir():
-            raise UsageError(f"cannot write {output}: no directory {output.parent}")
+    _check_outputs(args)
     if args.emulator:
         if args.key_file or args.base_url:
             raise UsageError("--emulator needs no key or URL: drop --key-file and --base-url")
@@ -357,13 +551,6 @@ def run_export(args: argparse.Namespace) -> int:
     return _finish(report, args)
 
 
-def _export_settings(args: argparse.Namespace, **options: Any) -> ExportSettings:
-    """The export's settings from the command's flags (``export`` has more than ``plan``)."""
-    if args.limit is not None:
-        options.update(max_profiles=args.limit, on_limit="truncate")
-    return ExportSettings.from_options(**options)
-
-
 def _export(
     source: Path,
     mapping: ContactMapping,
@@ -373,24 +560,29 @@ def _export(
     **options: Any,
 ) -> ExportReport:
     from_flags = {
-        "dry_run": args.dry_run,
         "resume": args.resume,
-        "state_dir": args.state_dir,
-        "progress": "auto",  # a bar on a terminal, nothing in a scheduler's log
+        "progress": PROGRESS,
         "client_options": client_options,
     }
     settings = _export_settings(args, **(from_flags | options))
-    try:
+    with _privacy_hint(connection, args):
         return export_segment(
             source, mapping, segment=args.segment, connection=connection, settings=settings
         )
-    except UserNotAllowedError:
-        raise
-    except PrivacyAcknowledgementError as err:
-        raise UsageError(
-            f"exports to {connection.base_url} need a privacy acknowledgement first: "
-            f'run  {args.prog} acknowledge --by "<your full name>"  (once per key)'
-        ) from err
+
+
+def run_definition(args: argparse.Namespace) -> int:
+    """``run``: run a saved export definition; what a scheduler calls."""
+    definition = _definition(args.definition)
+    source = _definition_source(definition, args)
+    _check_outputs(args)
+    # The definition names its connection and refuses any other: build it under that name.
+    connection = _connection(args, name=definition.connection)
+    with _privacy_hint(connection, args):
+        report = definition.run(
+            connection=connection, source=source, progress=PROGRESS, **_export_options(args)
+        )
+    return _finish(report, args)
 
 
 def _finish(report: ExportReport, args: argparse.Namespace) -> int:
@@ -408,7 +600,6 @@ def _finish(report: ExportReport, args: argparse.Namespace) -> int:
 def outcome(report: ExportReport) -> tuple[int, str]:
     """The exit status for a report and a one-line reason for it."""
     verb = "would be exported" if report.dry_run else "exported"
-    done = report.valid if report.dry_run else report.exported
     problems = [
         f"{count:,} {what}"
         for count, what in (
@@ -418,25 +609,46 @@ def outcome(report: ExportReport) -> tuple[int, str]:
             (report.failed, "failed"),
             (0 if report.dry_run else report.not_sent, "not sent"),
             (report.tag_failed, "not tagged"),
+            (report.untag_failed, "not untagged"),
         )
         if count
     ]
     if not problems:
-        return EXIT_OK, f"all {report.rows_read:,} rows {verb}"
+        return EXIT_OK, _done(report, verb, clean=True)
     after = (
         "run the same command again to resume"
         if report.status in ("partial", "cancelled")
         else "see the issues in the report"
     )
-    return EXIT_ROWS_NOT_EXPORTED, (
-        f"{done:,} of {report.rows_read:,} rows {verb}; {', '.join(problems)} ({after})"
-    )
+    return EXIT_ROWS_NOT_EXPORTED, f"{_done(report, verb)}; {', '.join(problems)} ({after})"
+
+
+def _done(report: ExportReport, verb: str, *, clean: bool = False) -> str:
+    """What was (or would be) exported, in words."""
+    # A refresh leaves unchanged rows unsent on purpose: "all rows exported" would be untrue.
+    done = (report.valid - report.unchanged) if report.dry_run else report.exported
+    if report.refresh:
+        return (
+            f"refresh: {done:,} new or changed of {report.rows_read:,} rows {verb}, "
+            f"{report.unchanged:,} unchanged, {report.exited:,} left"
+        )
+    if clean:
+        return f"all {report.rows_read:,} rows {verb}"
+    return f"{done:,} of {report.rows_read:,} rows {verb}"
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    """``plan``: print what an export of the file would do; sends nothing, needs no key."""
+    """``plan``: print what an export of the file would do; sends nothing.
+
+    With ``--segment`` the plan diffs against that segment's last export, whose state belongs to
+    a store: so only then is the key needed (its fingerprint and URL name the store).
+    """
     source, mapping = _source(args.file), _mapping(args.mapping)
-    print(plan_export(source, mapping, settings=_export_settings(args)), flush=True)
+    store = _connection(args) if args.segment else None
+    plan = plan_export(
+        source, mapping, settings=_export_settings(args), segment=args.segment, client=store
+    )
+    print(plan, flush=True)
     return EXIT_OK
 
 
@@ -466,9 +678,36 @@ def run_emulator(args: argparse.Namespace, extra: Sequence[str] = ()) -> int:
 # --- entry point --------------------------------------------------------------------------------
 
 
-def _fail(message: str) -> NoReturn:
-    _say(message)
-    raise SystemExit(EXIT_USAGE)
+def failure(error: Exception) -> tuple[int, str]:
+    """The exit status for an error that stopped a command, and a one-line reason for it.
+
+    The one mapping from errors to statuses, so ``export`` and ``run`` always agree.
+    """
+    if isinstance(error, ShrinkRefusedError):
+        return EXIT_SHRINK_REFUSED, _shrink_reason(error)
+    if isinstance(error, ExportLockedError):
+        return EXIT_LOCKED, _one_line(error)
+    if isinstance(error, UsageError):
+        return EXIT_USAGE, str(error)
+    if isinstance(
+        error, OSError
+    ):  # a --report or --issues path that cannot be written, a full disk
+        return EXIT_USAGE, f"{error.filename or 'file'}: {error.strerror or error}"
+    # Configuration, permission, limit and mapping errors: nothing (more) can be sent.
+    return EXIT_USAGE, _one_line(error)
+
+
+def _shrink_reason(error: ShrinkRefusedError) -> str:
+    # Built from the numbers, not str(error), which speaks to Python callers (allow_shrink=True).
+    if error.rows_read == 0:
+        what = f"the source gave no rows, which would remove all {error.members:,} members"
+    else:  # the guard never refuses without members, so the share is defined
+        share = error.leaving / error.members
+        what = f"{error.leaving:,} of {error.members:,} members ({share:.0%}) would leave"
+    return (
+        f"refresh refused: {what}; nothing was sent. Check the source, or run again with "
+        "--allow-shrink if the segment really shrank"
+    )
 
 
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
@@ -487,17 +726,14 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return handler(args)
-    except UsageError as err:
-        _fail(str(err))
     except ExportInterrupted as interrupted:
         print(interrupted.report, flush=True)
         _say("interrupted; run the same command again to resume")
         return EXIT_INTERRUPTED
-    except OmnisendError as err:
-        # Configuration, permission, limit and mapping errors: nothing (more) can be sent.
-        _fail(_one_line(err))
-    except OSError as err:  # a --report or --issues path that cannot be written, a full disk
-        _fail(f"{err.filename or 'file'}: {err.strerror or err}")
+    except (UsageError, OmnisendError, OSError) as err:
+        status, reason = failure(err)
+        _say(reason)
+        return status
 
 
 def _one_line(error: BaseException) -> str:

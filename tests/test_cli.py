@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from omnisend_sdk import cli
+from omnisend_sdk import ConfigurationError, ExportLockedError, ShrinkRefusedError, cli
 from omnisend_sdk.testing import EMULATOR_API_KEY, OmnisendEmulator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,13 +74,18 @@ def export_args(source: Path, mapping: Path, *extra: str) -> list[str]:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        ([], ["export", "plan", "verify", "acknowledge", "emulator", "Exit status"]),
+        ([], ["export", "run", "plan", "verify", "acknowledge", "emulator", "Exit status"]),
         (
             ["export"],
             ["--mapping", "--segment", "--dry-run", "--no-resume", "--limit", "--emulator"],
         ),
         (["export"], ["--report", "--key-file", "--base-url", "OMNISEND_API_KEY"]),
-        (["plan"], ["--mapping", "--limit", "Needs no API key"]),
+        (["export"], ["--full", "--on-exit", "--max-exit-share", "--allow-shrink"]),
+        (["export"], ["--omnisend-segment", "--no-omnisend-segment", "Exit status"]),
+        (["run"], ["DEFINITION", "--source", "--dry-run", "--report", "--state-dir", "cron"]),
+        (["run"], ["--full", "--on-exit", "--max-exit-share", "--allow-shrink", "Exit status"]),
+        (["run"], ["--omnisend-segment", "--key-file", "--base-url", "OMNISEND_API_KEY"]),
+        (["plan"], ["--mapping", "--limit", "--segment", "Needs no API key"]),
         (["verify"], ["--key-file", "--base-url"]),
         (["acknowledge"], ["--by", "personal data"]),
         (["emulator"], ["serve"]),
@@ -93,6 +99,18 @@ def test_every_command_has_help(
     assert status == 0
     for text in expected:
         assert text in out
+
+
+def test_every_exit_status_is_documented_once_in_the_docstring_and_the_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    statuses = [status for status, _ in cli.EXIT_STATUSES]
+    assert len(set(statuses)) == len(statuses)
+    _, out, _ = run(capsys, "--help")
+    help_text = " ".join(out.split())  # argparse wraps the epilog
+    for status, meaning in cli.EXIT_STATUSES:
+        assert f"\n    {status:<4} {meaning}\n" in (cli.__doc__ or "")
+        assert f"{status} {meaning}" in help_text
 
 
 def test_python_dash_m_runs_the_command_line() -> None:
@@ -222,6 +240,62 @@ def test_a_mapping_that_does_not_fit_the_file_exits_2(
     status, _, err = run(capsys, *export_args(clean_csv, mapping, "--emulator"))
     assert status == 2
     assert "MappingError: email: no column 'Email'" in err
+
+
+# --- one mapping from errors to exit statuses, shared by export and run ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "reason"),
+    [
+        (
+            ShrinkRefusedError("m", members=40, leaving=10, rows_read=30),
+            cli.EXIT_SHRINK_REFUSED,
+            "refresh refused: 10 of 40 members (25%) would leave; nothing was sent. Check the "
+            "source, or run again with --allow-shrink if the segment really shrank",
+        ),
+        (
+            ShrinkRefusedError("m", members=40, leaving=40, rows_read=0),
+            cli.EXIT_SHRINK_REFUSED,
+            "refresh refused: the source gave no rows, which would remove all 40 members;",
+        ),
+        (ExportLockedError("held by\ncron"), cli.EXIT_LOCKED, "ExportLockedError: held by cron"),
+        (cli.UsageError("no mapping file m.toml"), cli.EXIT_USAGE, "no mapping file m.toml"),
+        (ConfigurationError("bad"), cli.EXIT_USAGE, "ConfigurationError: bad"),
+        (PermissionError(13, "Permission denied", "r.json"), cli.EXIT_USAGE, "r.json: Permission"),
+    ],
+    ids=["shrink", "empty-source", "locked", "usage", "configuration", "os-error"],
+)
+def test_each_error_has_one_exit_status_and_a_one_line_reason(
+    error: Exception, status: int, reason: str
+) -> None:
+    got_status, got_reason = cli.failure(error)
+    assert got_status == status
+    assert got_reason.startswith(reason)
+    assert "\n" not in got_reason
+
+
+def parsed(*argv: str) -> argparse.Namespace:
+    return cli.build_parser().parse_args(list(argv))
+
+
+def test_export_refresh_flags_become_settings_in_one_place() -> None:
+    args = parsed(
+        *export_args(SAMPLE, MAPPING),
+        *("--full", "--on-exit", "keep", "--max-exit-share", "0.25"),
+        *("--allow-shrink", "--omnisend-segment", "--limit", "5"),
+    )
+    settings = cli._export_settings(args)
+    assert (settings.full, settings.on_exit, settings.max_exit_share) == (True, "keep", 0.25)
+    assert (settings.allow_shrink, settings.omnisend_segment) == (True, True)
+    assert (settings.limits.max_profiles, settings.limits.on_limit) == (5, "truncate")
+
+
+def test_run_flags_left_out_leave_the_definitions_options_alone() -> None:
+    assert cli._export_options(parsed("run", "vip.toml")) == {}
+    assert cli._export_options(parsed("run", "vip.toml", "--no-omnisend-segment")) == {
+        "omnisend_segment": False
+    }
 
 
 # --- real Omnisend: privacy acknowledgement, key handling -----------------------------------------

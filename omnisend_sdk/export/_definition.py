@@ -247,7 +247,11 @@ class ExportDefinition:
         """
         path = _checked_path(path)
         try:
-            return cls.from_dict(read_document(path))
+            data = read_document(path, "export definition")
+        except MappingError as err:  # its message names the file already
+            raise ConfigurationError(str(err)) from err
+        try:
+            return cls.from_dict(data)
         except (ConfigurationError, MappingError) as err:
             raise ConfigurationError(f"{path}: {err}") from err
 

@@ -33,6 +33,17 @@ def state_dir_or_default(state_dir: str | os.PathLike[str] | None) -> Path:
     return Path(state_dir).expanduser() if state_dir else default_state_dir()
 
 
+def create_private(path: Path) -> None:
+    """Make sure ``path`` exists, readable by its owner only, in an owner-only directory.
+
+    For files other programs write (SQLite creates its ``-wal`` and ``-shm`` files with the
+    database's mode), the mode must be set before they open it.
+    """
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+    os.chmod(path, FILE_MODE)  # an existing file from an older version, or an odd umask
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write a whole file or nothing: a crash mid-write never leaves half a record behind."""
     path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ from typing import Any
 from omnisend_sdk._client import ClientStats
 from omnisend_sdk._connection import Connection
 from omnisend_sdk._errors import ConfigurationError
-from omnisend_sdk.export._admission import Admission
 from omnisend_sdk.export._destination import Client, Destination, open_destination
 from omnisend_sdk.export._engine import Engine, EngineOptions, EngineResult
 from omnisend_sdk.export._journal import (
@@ -27,13 +26,13 @@ from omnisend_sdk.export._journal import (
 from omnisend_sdk.export._limits import ExportLimits
 from omnisend_sdk.export._lock import RunLock
 from omnisend_sdk.export._omnisend_segment import OmnisendSegmentStatus, keep_omnisend_segment
-from omnisend_sdk.export._refresh import Diff, KeyedSeenEmails, prepare_run, read_and_diff
+from omnisend_sdk.export._refresh import check_shrink, diff_source, prepare_run
 from omnisend_sdk.export._report import ExportReport
 from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._settings import ExportSettings
 from omnisend_sdk.export._sync import run_sync
 from omnisend_sdk.export._untagger import untag_leavers
-from omnisend_sdk.mapping import ContactMapping, RowSource, SeenEmails, map_rows
+from omnisend_sdk.mapping import ContactMapping, RowSource, SeenEmails
 from omnisend_sdk.sources import open_source
 
 
@@ -181,21 +180,21 @@ class _Export:
 
     def _dry_run(self, destination: Destination) -> ExportReport:
         started = datetime.now(UTC)
+        stats_before = destination.gateway.stats()
         row_source = open_source(self.source, **self.settings.source_options)
-        # The same count check as a real run, so a dry run refuses what the export would refuse.
+        # The same checks as a real run, so a dry run refuses what the export would refuse.
         self.settings.limits.check_count(_count_rows(row_source, self.settings.limits))
         members = read_members(self._state_file(destination), self.segment_tag)
-        read = read_and_diff(
-            map_rows(self.mapping, row_source, seen=KeyedSeenEmails()),
-            Admission(self.settings.limits),
-            Diff(members, tagging=self.segment_tag is not None, full=self.settings.full),
-            destination.gateway.api_version,
+        read = diff_source(
+            row_source,
+            self.mapping,
+            self.settings,
+            members,
+            segment_tag=self.segment_tag,
+            api_version=destination.gateway.api_version,
         )
-        result = read.tally
-        if len(members):
-            result.refresh = True
-            result.exited = sum(1 for _ in members.leavers())
-        return self._report(result, destination, started, ClientStats(), dry_run=True)
+        check_shrink(self.settings, members, read)
+        return self._report(read.tally, destination, started, stats_before, dry_run=True)
 
     def _state_file(self, destination: Destination) -> Path:
         return self.settings.state_file or journal_path(

@@ -15,13 +15,14 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from omnisend_sdk._client import AsyncOmnisendClient, ClientStats, OmnisendClient
-from omnisend_sdk._constants import MAX_BATCH_ITEMS, ApiVersion
+from omnisend_sdk._constants import MAX_BATCH_ITEMS, MAX_SEGMENT_PAGE_SIZE, ApiVersion
 from omnisend_sdk._models import (
     Batch,
     BatchItems,
     ConditionGroup,
     ContactInput,
     Segment,
+    SegmentPage,
     SegmentStatistics,
     UpsertResult,
 )
@@ -112,6 +113,10 @@ class ExportGateway(Protocol):
         """``GET /segments/{id}``."""
         ...
 
+    async def list_segments(self, after: str | None) -> SegmentPage:
+        """``GET /segments``: one page of 50, after the cursor."""
+        ...
+
     async def update_segment(
         self, segment_id: str, name: str, rule: Sequence[ConditionGroup]
     ) -> Segment:
@@ -199,6 +204,9 @@ class AsyncClientGateway(_ClientFacts):
     async def get_segment(self, segment_id: str) -> Segment:
         return await self._client.segments.get(segment_id)
 
+    async def list_segments(self, after: str | None) -> SegmentPage:
+        return await self._client.segments.list(limit=MAX_SEGMENT_PAGE_SIZE, after=after)
+
     async def update_segment(
         self, segment_id: str, name: str, rule: Sequence[ConditionGroup]
     ) -> Segment:
@@ -254,6 +262,11 @@ class ThreadedClientGateway(_ClientFacts):
 
     async def get_segment(self, segment_id: str) -> Segment:
         return await self._call(self._client.segments.get, segment_id)
+
+    async def list_segments(self, after: str | None) -> SegmentPage:
+        return await self._call(
+            self._client.segments.list, limit=MAX_SEGMENT_PAGE_SIZE, after=after
+        )
 
     async def update_segment(
         self, segment_id: str, name: str, rule: Sequence[ConditionGroup]

@@ -33,6 +33,7 @@ from typing import Any, Literal, NamedTuple, TypeAlias
 import attrs
 
 from omnisend_sdk._privacy import KeyHolder
+from omnisend_sdk._state import create_private
 from omnisend_sdk.export._members import MemberIndex, email_key
 
 BatchState: TypeAlias = Literal["built", "sent", "accepted", "reconciled"]
@@ -214,7 +215,7 @@ class Journal:
         segment_tag: str | None = None,
     ) -> None:
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)  # it names every member: owner-only, like all state
         self.path = path
         self.segment_tag = segment_tag
         self._db = sqlite3.connect(

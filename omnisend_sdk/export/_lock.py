@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from omnisend_sdk._errors import OmnisendError
+from omnisend_sdk._state import DIR_MODE
 
 
 class ExportLockedError(OmnisendError):
@@ -32,7 +33,7 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         if not _try_lock(fd):
             who = _holder_of(fd)

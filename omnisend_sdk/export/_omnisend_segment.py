@@ -17,7 +17,7 @@ import attrs
 
 from omnisend_sdk._constants import LOGGER_NAME
 from omnisend_sdk._errors import NotFoundError, OmnisendError, SegmentBuildingError
-from omnisend_sdk._models import Segment
+from omnisend_sdk._models import ConditionGroup, Segment
 from omnisend_sdk._segments import tag_rule
 from omnisend_sdk.export._gateway import ExportGateway
 from omnisend_sdk.export._journal import Journal
@@ -76,9 +76,13 @@ async def _ensure(gateway: ExportGateway, journal: Journal, name: str, tag: str)
     known = journal.kept(_SEGMENT_ID)
     segment = await _existing(gateway, known) if known else None
     if segment is None:
+        # A create whose answer was lost may have made it: look before making a second one.
+        segment = await _made_before(gateway, name, rule)
+    if segment is None:
         segment = await gateway.create_segment(name, rule)
-        journal.keep(_SEGMENT_ID, segment.segment_id)
         logger.info("created segment %s in Omnisend for tag %r", segment.segment_id, tag)
+    if segment.segment_id != known:
+        journal.keep(_SEGMENT_ID, segment.segment_id)
         return segment
     if segment.condition_groups != rule:  # the tag changed, or someone edited the rule
         try:
@@ -87,6 +91,21 @@ async def _ensure(gateway: ExportGateway, journal: Journal, name: str, tag: str)
             # Omnisend refuses changes while it rebuilds the segment: the next run updates it.
             logger.info("segment %s is building; its rule is updated next run", known)
     return segment
+
+
+async def _made_before(
+    gateway: ExportGateway, name: str, rule: tuple[ConditionGroup, ...]
+) -> Segment | None:
+    """A segment of this name and rule already in Omnisend (one read per 50 segments)."""
+    after: str | None = None
+    while True:
+        page = await gateway.list_segments(after)
+        for segment in page.segments:
+            if segment.name == name and segment.condition_groups == rule:
+                return segment
+        if not page.has_more or page.after is None:
+            return None
+        after = page.after
 
 
 async def _existing(gateway: ExportGateway, segment_id: str) -> Segment | None:

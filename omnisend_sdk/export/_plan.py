@@ -17,12 +17,11 @@ from omnisend_sdk._constants import (
     ApiVersion,
 )
 from omnisend_sdk._privacy import KeyHolder
-from omnisend_sdk.export._admission import Admission
 from omnisend_sdk.export._engine import POLLS_PER_WINDOW
 from omnisend_sdk.export._journal import journal_path, read_members
-from omnisend_sdk.export._refresh import Diff, KeyedSeenEmails, read_and_diff
+from omnisend_sdk.export._refresh import diff_source
 from omnisend_sdk.export._settings import ExportSettings
-from omnisend_sdk.mapping import ContactMapping, RowIssue, map_rows
+from omnisend_sdk.mapping import ContactMapping, RowIssue
 from omnisend_sdk.sources import open_source
 
 
@@ -39,7 +38,8 @@ class ExportPlan:
         new: Valid rows that are not members yet (all of them before a first export).
         changed: Valid rows of members whose contact changed since Omnisend confirmed it.
         unchanged: Valid rows of members Omnisend already has as they are: not sent.
-        leaving: Members the source no longer holds, whose segment tag a refresh removes.
+        leaving: Members the source no longer holds (a refresh removes their segment tag unless
+            ``on_exit="keep"``).
         batches: ``POST /batches`` requests needed (100 contacts, about 1 MB at most, each).
         tag_requests: ``/contacts/tags`` calls to mark segment membership (0 without).
         polls: Requests spent following batches (estimated).
@@ -138,17 +138,19 @@ def plan_export(
     if state is None and segment is not None and client is not None:
         state = journal_path(settings.state_directory(), segment, client)
     members = read_members(state, tag)
-    read = read_and_diff(
-        map_rows(mapping, open_source(source, **settings.source_options), seen=KeyedSeenEmails()),
-        Admission(settings.limits),
-        Diff(members, tagging=tag is not None, full=settings.full),
-        api_version,
+    read = diff_source(
+        open_source(source, **settings.source_options),
+        mapping,
+        settings,
+        members,
+        segment_tag=tag,
+        api_version=api_version,
     )
     tally, batches = read.tally, read.batches
     to_send = tally.not_sent
-    leaving = sum(1 for _ in members.leavers()) if settings.on_exit == "untag" else 0
+    untag = len(read.left) if settings.on_exit == "untag" else 0
     tag_requests = (
-        math.ceil(to_send / MAX_TAG_SELECTORS) + math.ceil(leaving / MAX_TAG_SELECTORS)
+        math.ceil(to_send / MAX_TAG_SELECTORS) + math.ceil(untag / MAX_TAG_SELECTORS)
         if tag is not None
         else 0
     )
@@ -163,7 +165,7 @@ def plan_export(
         polls=polls,
         estimated_duration=timedelta(minutes=minutes),
         issues=tuple(tally.issues),
-        leaving=leaving,
+        leaving=len(read.left),
         **tally.changes,
         **tally.skipped_counts(),
     )

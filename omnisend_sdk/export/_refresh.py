@@ -63,7 +63,7 @@ class Diff:
     Args:
         members: The members the earlier runs confirmed.
         tagging: Whether membership is marked with the segment tag.
-        full: Resend every member (``full=True``): no row is unchanged.
+        full: Resend and retag every member (``full=True``): no row is unchanged.
     """
 
     def __init__(self, members: MemberIndex, *, tagging: bool, full: bool = False) -> None:
@@ -77,7 +77,8 @@ class Diff:
         if position < 0:
             return "new", self._tagging
         self.members.mark_seen(position)
-        needs_tag = self._tagging and not self.members.tag_confirmed(position)
+        # A full resync repairs what may have changed inside Omnisend, the tag included.
+        needs_tag = self._tagging and (self._full or not self.members.tag_confirmed(position))
         if self._full or needs_tag or self.members.fingerprint(position) != fingerprint:
             return "changed", needs_tag
         return "unchanged", False
@@ -85,10 +86,53 @@ class Diff:
 
 @attrs.define
 class ReadResult:
-    """What reading the source without sending found: the counts, and the batches to send."""
+    """What reading the source without sending found.
+
+    Attributes:
+        tally: The counts as the engine keeps them (rows to send are ``not_sent``).
+        batches: The batches the rows to send make.
+        left: Keys of the members the source no longer holds.
+    """
 
     tally: EngineResult
     batches: int
+    left: list[int] = attrs.field(factory=list)
+
+
+def diff_source(
+    source: RowSource,
+    mapping: ContactMapping,
+    settings: ExportSettings,
+    members: MemberIndex,
+    *,
+    segment_tag: str | None,
+    api_version: ApiVersion,
+    work: Callable[[Sequence[tuple[int, str, int, bool, bytes]]], None] | None = None,
+) -> ReadResult:
+    """Read the whole source as a refresh's first pass, the dry run and the plan all do.
+
+    With members, the result is a refresh's: ``refresh`` is set and the leavers are found.
+    """
+    # A source without a single column has no rows either: there is nothing to map, and the
+    # shrink guard, not a missing-column error, must speak for the members it would remove.
+    rows = map_rows(mapping, source, seen=KeyedSeenEmails()) if source.columns else iter(())
+    diff = Diff(members, tagging=segment_tag is not None, full=settings.full)
+    read = read_and_diff(rows, Admission(settings.limits), diff, api_version, work=work)
+    if len(members):
+        read.left = list(members.leavers())
+        read.tally.refresh = True
+        read.tally.exited = len(read.left)
+    return read
+
+
+def check_shrink(settings: ExportSettings, members: MemberIndex, read: ReadResult) -> None:
+    """The shrink guard, on what the first pass found.
+
+    Raises:
+        ShrinkRefusedError: The refresh must not go ahead.
+    """
+    guard = ShrinkGuard(max_exit_share=settings.max_exit_share, allow_shrink=settings.allow_shrink)
+    guard.check(members=members.confirmed(), leaving=len(read.left), rows_read=read.tally.rows_read)
 
 
 def read_and_diff(
@@ -292,34 +336,28 @@ def prepare_run(
         return RunInput(map_rows(mapping, source, seen=seen))
     journal.start("refresh")
     members = journal.member_index()
-    # A source without a single column has no rows either: there is nothing to map, and the
-    # guard, not a missing-column error, must speak for the members it would remove.
-    rows = map_rows(mapping, source, seen=KeyedSeenEmails()) if source.columns else iter(())
-    read = read_and_diff(
-        rows,
-        Admission(settings.limits),
-        Diff(members, tagging=segment_tag is not None, full=settings.full),
-        api_version,
+    read = diff_source(
+        source,
+        mapping,
+        settings,
+        members,
+        segment_tag=segment_tag,
+        api_version=api_version,
         work=journal.add_work,
     )
-    tally = read.tally
-    left = list(members.leavers())
-    guard = ShrinkGuard(max_exit_share=settings.max_exit_share, allow_shrink=settings.allow_shrink)
     try:
-        guard.check(members=members.confirmed(), leaving=len(left), rows_read=tally.rows_read)
+        check_shrink(settings, members, read)
     except ShrinkRefusedError:
         journal.refused()
         raise
-    tally.refresh = True
-    tally.exited = len(left)
     journal.refresh_planned(
-        _tally_to_dict(tally),
-        (issue_to_dict(issue) for issue in tally.issues),
-        left=left,
+        _tally_to_dict(read.tally),
+        (issue_to_dict(issue) for issue in read.tally.issues),
+        left=read.left,
         rejoined=list(members.rejoined()),
         untag=settings.on_exit == "untag" and segment_tag is not None,
     )
-    return _work_input(journal, tally)
+    return _work_input(journal, read.tally)
 
 
 def _work_input(journal: Journal, tally: EngineResult) -> RunInput:

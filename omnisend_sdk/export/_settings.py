@@ -100,7 +100,8 @@ class ExportSettings:
         resume: Keep the export's state (default True): a rerun resumes an interrupted export,
             and a rerun of a completed one is a refresh. ``False`` keeps nothing: every run
             sends the whole segment.
-        full: Make a refresh resend every member, changed or not (the tags of members who left
+        full: Make a refresh resend and retag every member, changed or not: a full resync that
+            repairs contacts edited or untagged inside Omnisend (the tags of members who left
             are still removed).
         on_exit: What a refresh does for members who left the segment: ``"untag"`` (default)
             removes the segment tag, ``"keep"`` leaves it. The contact itself is never deleted

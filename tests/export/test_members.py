@@ -56,7 +56,7 @@ def test_the_index_finds_members_and_tells_who_left() -> None:
         ((5, True), 5, False, ("unchanged", False)),
         ((5, True), 6, False, ("changed", False)),
         ((5, False), 5, False, ("changed", True)),  # its tag was never confirmed
-        ((5, True), 5, True, ("changed", False)),  # full=True resends everyone
+        ((5, True), 5, True, ("changed", True)),  # full=True resends and retags everyone
     ],
 )
 def test_diff_classifies_each_row(

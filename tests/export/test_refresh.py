@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import pytest
 
-from omnisend_sdk import ExportReport, export_segment, plan_export
+from omnisend_sdk import ContactInput, ExportReport, export_segment, plan_export
 from omnisend_sdk.export import SilentProgress
 from omnisend_sdk.export._journal import journal_path
 from omnisend_sdk.export._lock import ExportLockedError, RunLock
@@ -136,17 +136,21 @@ def test_a_changed_mapping_changes_every_member(
     assert report.tagged == 0  # every member wears the tag already
 
 
-def test_full_resends_every_member(
+def test_full_resends_and_retags_every_member_repairing_edits_made_inside_omnisend(
     emulator: OmnisendEmulator, client: Any, state_dir: Path
 ) -> None:
     rows = segment_rows(50)
     export(rows, client, state_dir)
     before = len(emulator.batches())
+    client.tags.remove([TAG], emails=[expected_email(7)])  # someone untagged a member by hand
+    client.contacts.update(expected_email(8), ContactInput(first_name="Edited"))
 
     report = export(rows, client, state_dir, full=True)
 
-    assert (report.changed, report.unchanged, report.exported) == (50, 0, 50)
+    assert (report.changed, report.unchanged, report.exported, report.tagged) == (50, 0, 50, 50)
     assert sorted(sent_emails(emulator, before)) == sorted(expected_email(i) for i in range(50))
+    assert tagged_emails(emulator) == {expected_email(i) for i in range(50)}
+    assert emulator.contact(expected_email(8))["firstName"] == "First8"  # type: ignore[index]
 
 
 def test_on_exit_keep_leaves_the_tag_and_forgets_the_member(
@@ -181,6 +185,8 @@ def test_the_shrink_guard_refuses_before_sending_anything(
     export(segment_rows(100), client, state_dir)
     requests = len(emulator.requests)
 
+    with pytest.raises(ShrinkRefusedError, match="allow_shrink"):
+        export(source, client, state_dir, dry_run=True)  # refuses what the export would
     with pytest.raises(ShrinkRefusedError, match="allow_shrink") as refused:
         export(source, client, state_dir)
 
@@ -493,3 +499,20 @@ def test_a_key_without_segment_access_still_exports_and_says_why_there_is_no_seg
     assert report.omnisend_segment_id is None
     assert report.omnisend_segment_problem is not None
     assert "segment not kept" in str(report)
+
+
+def test_a_segment_whose_creation_answer_was_lost_is_found_not_made_twice(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path
+) -> None:
+    emulator.inject(Fault.lost_answer(), method="POST", path="/segments")
+    first = export(segment_rows(10), client, state_dir, omnisend_segment=True)
+
+    second = export(segment_rows(10), client, state_dir, omnisend_segment=True)
+
+    (segment,) = emulator.segments()  # made once, by the call whose answer was lost
+    assert first.omnisend_segment_problem is not None
+    assert (second.omnisend_segment_id, second.omnisend_segment_problem) == (
+        segment["segmentID"],
+        None,
+    )
+    assert segment_writes(emulator, "POST") == 1

@@ -516,3 +516,21 @@ def test_a_segment_whose_creation_answer_was_lost_is_found_not_made_twice(
         None,
     )
     assert segment_writes(emulator, "POST") == 1
+
+
+def test_a_leaver_back_before_its_tag_was_removed_is_kept_and_tagged(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path
+) -> None:
+    rows = segment_rows(100)
+    export(rows, client, state_dir)
+    emulator.inject(Fault.server_error(500), method="DELETE", path="/contacts/tags", times=6)
+    left = export(rows[5:], client, state_dir)  # the removal fails: 0-4 still wear the tag
+    assert left.untag_failed == 5
+
+    back = export(rows, client, state_dir)
+
+    # Their tag was in doubt (a removal may or may not have been applied): sent and tagged again.
+    assert (back.changed, back.unchanged, back.exited, back.untagged) == (5, 95, 0, 0)
+    assert back.tagged == 5
+    assert tag_calls(emulator, "DELETE") == 6  # no removal was tried again
+    assert tagged_emails(emulator) == {expected_email(i) for i in range(100)}

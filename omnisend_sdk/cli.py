@@ -23,6 +23,7 @@ Exit status (``export`` and ``run`` share it; the others use 0 and 2)::
     2    a usage or configuration error
     3    a refresh refused by the shrink guard (too many members would leave): nothing was sent
     4    another run of the same export holds its lock: nothing was sent
+    5    the source gave no rows: nothing was sent (--allow-empty makes it 0)
     130  interrupted (run the same command again to resume)
 
 Every non-zero status comes with a one-line reason on standard error.
@@ -70,6 +71,8 @@ EXIT_USAGE: Final = 2  # argparse uses 2 for usage errors too, so every "fix you
 # a refused shrink needs a person to look at the source; a locked export only needs waiting.
 EXIT_SHRINK_REFUSED: Final = 3
 EXIT_LOCKED: Final = 4
+# An empty source is how a broken query looks: a scheduler must not take it for success.
+EXIT_EMPTY: Final = 5
 EXIT_INTERRUPTED: Final = 130  # the shell's convention for a process stopped by Ctrl-C (SIGINT)
 #: Every exit status and its meaning, for ``--help``; the module docstring shows the same table
 #: (a test keeps the two equal).
@@ -85,6 +88,7 @@ EXIT_STATUSES: Final = (
         "a refresh refused by the shrink guard (too many members would leave): nothing was sent",
     ),
     (EXIT_LOCKED, "another run of the same export holds its lock: nothing was sent"),
+    (EXIT_EMPTY, "the source gave no rows: nothing was sent (--allow-empty makes it 0)"),
     (EXIT_INTERRUPTED, "interrupted (run the same command again to resume)"),
 )
 #: Progress for ``export`` and ``run``: a bar on a terminal, nothing in a scheduler's log.
@@ -256,6 +260,11 @@ def _add_refresh_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="exit 0 when the source gives no rows (by default an empty source exits 5)",
+    )
     parser.add_argument("--report", type=Path, metavar="PATH", help="also write the report as JSON")
     parser.add_argument(
         "--issues", type=Path, metavar="PATH", help="also write every row issue as CSV"
@@ -592,14 +601,16 @@ def _finish(report: ExportReport, args: argparse.Namespace) -> int:
         args.report.write_text(report.to_json() + "\n", encoding="utf-8")
     if args.issues is not None:
         report.write_issues_csv(args.issues)
-    status, reason = outcome(report)
+    status, reason = outcome(report, allow_empty=args.allow_empty)
     _say(reason)
     return status
 
 
-def outcome(report: ExportReport) -> tuple[int, str]:
+def outcome(report: ExportReport, *, allow_empty: bool = False) -> tuple[int, str]:
     """The exit status for a report and a one-line reason for it."""
     verb = "would be exported" if report.dry_run else "exported"
+    if report.status == "empty":
+        return (EXIT_OK if allow_empty else EXIT_EMPTY), "the source gave no rows: nothing sent"
     problems = [
         f"{count:,} {what}"
         for count, what in (

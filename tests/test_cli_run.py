@@ -170,7 +170,9 @@ def test_a_refused_shrink_exits_3_and_allow_shrink_goes_ahead(
     assert writes(store) == sent
     assert TAG in tags_of(store, "bob@example.com")
 
-    allowed = invoke(capsys, store, definition, "--source", shrunk, "--allow-shrink")
+    # An empty source is never a plain success: it exits 5 unless --allow-empty says it may be.
+    also = () if rows else ("--allow-empty",)
+    allowed = invoke(capsys, store, definition, "--source", shrunk, "--allow-shrink", *also)
 
     assert allowed.status == 0, allowed.err
     assert allowed.report is not None
@@ -342,3 +344,18 @@ def test_plan_with_a_segment_needs_the_key(
     status, _, err = run(capsys, "plan", str(source), "--mapping", str(mapping), "--segment", "S")
     assert status == 2
     assert err == "omnisend-export: no API key: set OMNISEND_API_KEY or pass --key-file PATH\n"
+
+
+def test_an_empty_source_exits_5_unless_allowed(
+    capsys: pytest.CaptureFixture[str], store: Store, definition: Path, tmp_path: Path
+) -> None:
+    empty = str(write_rows(tmp_path / "empty.csv", ()))
+
+    first = invoke(capsys, store, definition, "--source", empty)
+    allowed = invoke(capsys, store, definition, "--source", empty, "--allow-empty")
+
+    assert first.status == 5
+    assert first.report is not None
+    assert first.report["status"] == "empty"
+    assert "the source gave no rows" in first.err
+    assert allowed.status == 0

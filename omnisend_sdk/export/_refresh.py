@@ -18,7 +18,7 @@ second read of the source, and a rerun after a crash finishes the same refresh.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
@@ -99,6 +99,18 @@ class ReadResult:
     left: list[int] = attrs.field(factory=list)
 
 
+def mapped_rows(
+    mapping: ContactMapping, source: RowSource, seen: SeenEmails
+) -> Iterator[MappedRow]:
+    """The source's mapped rows; none, without a column check, when the source has no columns.
+
+    A source without a single column gave no row to take them from: there is nothing to map,
+    and the report's ``"empty"`` status (or a refresh's shrink guard), not a missing-column
+    error, must say so.
+    """
+    return map_rows(mapping, source, seen=seen) if source.columns else iter(())
+
+
 def diff_source(
     source: RowSource,
     mapping: ContactMapping,
@@ -113,9 +125,7 @@ def diff_source(
 
     With members, the result is a refresh's: ``refresh`` is set and the leavers are found.
     """
-    # A source without a single column has no rows either: there is nothing to map, and the
-    # shrink guard, not a missing-column error, must speak for the members it would remove.
-    rows = map_rows(mapping, source, seen=KeyedSeenEmails()) if source.columns else iter(())
+    rows = mapped_rows(mapping, source, KeyedSeenEmails())
     diff = Diff(members, tagging=segment_tag is not None, full=settings.full)
     read = read_and_diff(rows, Admission(settings.limits), diff, api_version, work=work)
     if len(members):
@@ -326,14 +336,14 @@ def prepare_run(
         ShrinkRefusedError: The shrink guard refused the refresh (nothing was sent or changed).
     """
     if journal.resumed and journal.kind == "export":
-        return RunInput(map_rows(mapping, source, seen=seen))
+        return RunInput(mapped_rows(mapping, source, seen))
     if journal.resumed and journal.kind == "refresh":
         planned = journal.planned_work()
         if planned is not None:
             return _work_input(journal, _tally_from_dict(*planned))
     if not journal.resumed and journal.member_count() == 0 and journal.leaving_count() == 0:
         journal.start("export")
-        return RunInput(map_rows(mapping, source, seen=seen))
+        return RunInput(mapped_rows(mapping, source, seen))
     journal.start("refresh")
     members = journal.member_index()
     read = diff_source(

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from omnisend_sdk.export._engine import EngineResult, StopReason
     from omnisend_sdk.export._omnisend_segment import OmnisendSegmentStatus
 
-ExportStatus: TypeAlias = Literal["completed", "partial", "cancelled", "limit_exceeded"]
+ExportStatus: TypeAlias = Literal["completed", "empty", "partial", "cancelled", "limit_exceeded"]
 
 #: Issues shown by ``str()`` and the HTML view; the CSV and ``to_dict()`` carry them all.
 ISSUES_SHOWN: Final = 10
@@ -43,6 +43,7 @@ ISSUE_COLUMNS: Final = ("row", "field", "severity", "code", "message", "value", 
 #: Why an export stopped early, for messages.
 _STATUS_REASONS: Final[dict[str, str]] = {
     "completed": "completed",
+    "empty": "the source gave no rows: nothing to export (pass allow_empty=True if it may be)",
     "partial": "stopped early (the deadline, an error, or batches Omnisend had not finished); "
     "run it again to resume",
     "cancelled": "cancelled",
@@ -121,8 +122,9 @@ class ExportReport:
             emulator.
         run_by: Who ran it, if known.
         dry_run: Nothing was sent: the counts say what would have happened.
-        status: ``"completed"``; ``"partial"`` (stopped by the deadline or an error, or rows
-            left in batches Omnisend had not finished: resumable);
+        status: ``"completed"``; ``"empty"`` (the source gave no rows: a broken query looks
+            like this, so it is not a success); ``"partial"`` (stopped by the deadline or an
+            error, or rows left in batches Omnisend had not finished: resumable);
             ``"cancelled"``; ``"limit_exceeded"`` (over ``max_profiles`` with
             ``on_limit="fail"``).
         rows_read: Rows read from the source.
@@ -249,7 +251,7 @@ class ExportReport:
             privacy=destination.privacy,
             run_by=run_by,
             dry_run=dry_run,
-            status=_STATUS_FOR_STOP[result.stop_reason],
+            status=_status(result),
             rows_read=result.rows_read,
             created=result.outcomes["created"],
             updated=result.outcomes["updated"],
@@ -333,11 +335,14 @@ class ExportReport:
         minutes = self.duration.total_seconds() / 60
         return self.exported / minutes if minutes > 0 else 0.0
 
-    def raise_for_failures(self, *, allow_invalid: bool = False) -> ExportReport:
+    def raise_for_failures(
+        self, *, allow_invalid: bool = False, allow_empty: bool = False
+    ) -> ExportReport:
         """Raise unless every row was exported or skipped as a duplicate or over the limit.
 
         Args:
             allow_invalid: Tolerate rows the mapper rejected (still listed in ``issues``).
+            allow_empty: Tolerate a source that gave no rows (status ``"empty"``).
 
         Returns:
             The report itself, so calls can be chained.
@@ -347,7 +352,9 @@ class ExportReport:
                 not complete; the report is attached as ``error.report``.
         """
         troubles = []
-        if self.status != "completed":
+        if self.status not in ("completed", "empty") or (
+            self.status == "empty" and not allow_empty
+        ):
             troubles.append(_STATUS_REASONS[self.status])
         if self.failed:
             troubles.append(f"{self.failed:,} failed")
@@ -551,6 +558,12 @@ class ExportReport:
                 f"<p>Issues ({len(self.issues):,}):</p><table><tr>{header}</tr>{body}</table>{tail}"
             )
         return "<div>" + "".join(parts) + "</div>"
+
+
+def _status(result: EngineResult) -> ExportStatus:
+    status = _STATUS_FOR_STOP[result.stop_reason]
+    # Zero rows read is how a broken upstream query looks: never report it as a success.
+    return "empty" if status == "completed" and result.rows_read == 0 else status
 
 
 def _seconds(duration: timedelta) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from omnisend_sdk import (
     AsyncOmnisendClient,
+    ExportFailedError,
     ExportLimitError,
     MappingError,
     PrivacyAcknowledgementError,
@@ -311,3 +312,19 @@ def test_a_csv_over_the_cap_is_counted_first_and_fails_before_sending(
 
     report = export(client, csv_file, state_dir, max_profiles=100, on_limit="truncate")
     assert (report.exported, report.over_limit) == (100, 20)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [pytest.param([], id="empty list"), pytest.param(iter(()), id="exhausted iterator")],
+)
+def test_reading_no_rows_is_not_a_success(client: Any, state_dir: Path, source: Any) -> None:
+    report = export_segment(
+        source, MAPPING, client=client, segment="VIP", state_dir=state_dir, progress=None
+    )
+
+    assert (report.status, report.rows_read, report.exported) == ("empty", 0, 0)
+    assert "the source gave no rows" in str(report)
+    with pytest.raises(ExportFailedError, match="the source gave no rows"):
+        report.raise_for_failures()
+    assert report.raise_for_failures(allow_empty=True) is report

@@ -23,10 +23,14 @@ from omnisend_sdk.export._journal import (
     read_members,
     source_identity,
 )
-from omnisend_sdk.export._limits import ExportLimits
 from omnisend_sdk.export._lock import RunLock
 from omnisend_sdk.export._omnisend_segment import OmnisendSegmentStatus, keep_omnisend_segment
-from omnisend_sdk.export._refresh import check_shrink, diff_source, prepare_run
+from omnisend_sdk.export._refresh import (
+    check_count_first,
+    check_shrink,
+    diff_source,
+    prepare_run,
+)
 from omnisend_sdk.export._report import ExportReport
 from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._settings import ExportSettings
@@ -182,9 +186,10 @@ class _Export:
         started = datetime.now(UTC)
         stats_before = destination.gateway.stats()
         row_source = open_source(self.source, **self.settings.source_options)
-        # The same checks as a real run, so a dry run refuses what the export would refuse.
-        self.settings.limits.check_count(_count_rows(row_source, self.settings.limits))
         members = read_members(self._state_file(destination), self.segment_tag)
+        # The same checks as a real run, so a dry run refuses what the export would refuse.
+        if not len(members):
+            check_count_first(row_source, self.settings.limits)
         read = diff_source(
             row_source,
             self.mapping,
@@ -193,6 +198,8 @@ class _Export:
             segment_tag=self.segment_tag,
             api_version=destination.gateway.api_version,
         )
+        if len(members):
+            self.settings.limits.check_count(read.tally.rows_read)
         check_shrink(self.settings, members, read)
         return self._report(read.tally, destination, started, stats_before, dry_run=True)
 
@@ -204,7 +211,6 @@ class _Export:
     async def _export(self, destination: Destination) -> ExportReport:
         settings = self.settings
         row_source = open_source(self.source, **settings.source_options)
-        settings.limits.check_count(_count_rows(row_source, settings.limits))
         path = self._state_file(destination)
         holder = f"process {os.getpid()} on {socket.gethostname()}, run by {self.run_by}"
         with RunLock(path, holder=holder) if settings.resume else contextlib.nullcontext():
@@ -251,7 +257,7 @@ class _Export:
             progress=progress,
             cancel=self.cancel,
         )
-        progress.started(work.to_send if work.counted is not None else row_source.row_count)
+        progress.started(work.to_send)
         try:
             result = await engine.run(work.rows, counted=work.counted)
             work.account(result)
@@ -297,16 +303,3 @@ class _Export:
             dry_run=dry_run,
             omnisend_segment=omnisend_segment,
         )
-
-
-def _count_rows(source: RowSource, limits: ExportLimits) -> int | None:
-    """The number of rows, when it can be had before sending anything.
-
-    A file that does not know its length is read once more just to count (about a second per
-    million rows) when an over-limit segment must fail before anything is sent.
-    """
-    if source.row_count is not None:
-        return source.row_count
-    if limits.on_limit == "fail" and source.reiterable:
-        return sum(1 for _ in source)
-    return None

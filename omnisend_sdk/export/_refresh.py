@@ -30,6 +30,7 @@ from omnisend_sdk.export._admission import Admission
 from omnisend_sdk.export._batcher import Batcher, PendingItem, PreparedRow
 from omnisend_sdk.export._engine import EngineResult
 from omnisend_sdk.export._journal import Journal
+from omnisend_sdk.export._limits import ExportLimitError, ExportLimits
 from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
 from omnisend_sdk.export._reconcile import issue_from_dict, issue_to_dict
 from omnisend_sdk.export._settings import ExportSettings
@@ -99,6 +100,22 @@ class ReadResult:
     left: list[int] = attrs.field(factory=list)
 
 
+def check_count_first(source: RowSource, limits: ExportLimits) -> int | None:
+    """Refuse an over-cap segment before an export streams it (``on_limit="fail"``).
+
+    Returns the number of rows when it can be had before sending anything: a file that does
+    not know its length is read once more just to count (about a second per million rows).
+
+    Raises:
+        ExportLimitError: The counted rows are over the cap.
+    """
+    total = source.row_count
+    if total is None and limits.on_limit == "fail" and source.reiterable:
+        total = sum(1 for _ in source)
+    limits.check_count(total)
+    return total
+
+
 def mapped_rows(
     mapping: ContactMapping, source: RowSource, seen: SeenEmails
 ) -> Iterator[MappedRow]:
@@ -125,7 +142,7 @@ def diff_source(
 
     With members, the result is a refresh's: ``refresh`` is set and the leavers are found.
     """
-    rows = mapped_rows(mapping, source, KeyedSeenEmails())
+    rows = mapped_rows(mapping, source, KeyedSeenEmails(expected=len(members)))
     diff = Diff(members, tagging=segment_tag is not None, full=settings.full)
     read = read_and_diff(rows, Admission(settings.limits), diff, api_version, work=work)
     if len(members):
@@ -246,9 +263,12 @@ class KeyedSeenEmails:
     chance in 30 million at a million rows) would report the second as a duplicate of the first.
     """
 
-    def __init__(self, capacity: int = 1 << 16) -> None:
-        self._keys = array("q", bytes(8 * capacity))
-        self._rows = array("q", bytes(8 * capacity))
+    def __init__(self, expected: int = 0) -> None:
+        # Sized for the rows expected (a refresh expects about as many as the members), so the
+        # table rarely grows: growing costs time and briefly holds both tables.
+        capacity = 1 << max(16, (2 * expected).bit_length())
+        self._keys = _zeros(capacity)
+        self._rows = _zeros(capacity)
         self._mask = capacity - 1
         self._size = 0
 
@@ -274,8 +294,8 @@ class KeyedSeenEmails:
     def _grow(self) -> None:
         old_keys, old_rows = self._keys, self._rows
         capacity = len(old_keys) * 2
-        self._keys = array("q", bytes(8 * capacity))
-        self._rows = array("q", bytes(8 * capacity))
+        self._keys = _zeros(capacity)
+        self._rows = _zeros(capacity)
         self._mask = capacity - 1
         for key, row in zip(old_keys, old_rows, strict=True):
             if key:
@@ -336,14 +356,16 @@ def prepare_run(
         ShrinkRefusedError: The shrink guard refused the refresh (nothing was sent or changed).
     """
     if journal.resumed and journal.kind == "export":
-        return RunInput(mapped_rows(mapping, source, seen))
+        total = check_count_first(source, settings.limits)
+        return RunInput(mapped_rows(mapping, source, seen), to_send=total)
     if journal.resumed and journal.kind == "refresh":
         planned = journal.planned_work()
         if planned is not None:
             return _work_input(journal, _tally_from_dict(*planned))
     if not journal.resumed and journal.member_count() == 0 and journal.leaving_count() == 0:
+        total = check_count_first(source, settings.limits)
         journal.start("export")
-        return RunInput(mapped_rows(mapping, source, seen))
+        return RunInput(mapped_rows(mapping, source, seen), to_send=total)
     journal.start("refresh")
     members = journal.member_index()
     read = diff_source(
@@ -356,8 +378,11 @@ def prepare_run(
         work=journal.add_work,
     )
     try:
+        # Counted by the pass itself: a refresh sends nothing before it ends, so the source is
+        # not read once more just to count it, as an export that streams must.
+        settings.limits.check_count(read.tally.rows_read)
         check_shrink(settings, members, read)
-    except ShrinkRefusedError:
+    except (ShrinkRefusedError, ExportLimitError):
         journal.refused()
         raise
     journal.refresh_planned(
@@ -401,3 +426,7 @@ def _tally_from_dict(data: Mapping[str, Any], issues: Iterable[Mapping[str, Any]
         setattr(tally, name, int(data[name]))
     tally.stop_reason = "limit" if data.get("limit") else None
     return tally
+
+
+def _zeros(count: int) -> array[int]:
+    return array("q", [0]) * count

@@ -76,8 +76,8 @@ def test_without_membership_no_row_needs_a_tag() -> None:
 
 
 def test_keyed_seen_emails_keeps_the_first_row_of_each_email_while_growing() -> None:
-    seen = KeyedSeenEmails(capacity=8)
-    order = list(range(5_000))
+    seen = KeyedSeenEmails()  # 65,536 slots: grows twice on the way to 100,000 emails
+    order = list(range(100_000))
     random.Random(3).shuffle(order)
 
     firsts = {n: seen.first_row(email(n), row) for row, n in enumerate(order)}

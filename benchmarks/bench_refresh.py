@@ -26,7 +26,8 @@ How it runs:
   the state in a temporary ``state_dir``. Peak memory is that child's
   ``getrusage(RUSAGE_SELF).ru_maxrss`` (peak RSS, imports included; the figure after the imports
   is printed too). Phases are timed by wrapping ``prepare_run`` (the first pass) and its parts,
-  ``_count_rows`` (the count read made before it with ``on_limit="fail"``), ``Engine.run`` and
+  ``check_count_first`` (the count read an export makes with ``on_limit="fail"``; a refresh
+  counts in its first pass), ``Engine.run`` and
   ``untag_leavers`` in that child; CPU time is ``time.process_time()`` (every thread).
 - ``--breakdown`` then rebuilds the first pass stage by stage without a profiler (each stage one
   more whole pass over the churned CSV, against a copy of the state taken before the refresh);
@@ -313,11 +314,11 @@ def run_main(args: argparse.Namespace) -> None:
         finally:
             profiler.disable()
 
-    # Wrapped where they are looked up: prepare_run, _count_rows and untag_leavers by _api,
-    # read_and_diff by prepare_run (in _refresh), the methods on their classes.
+    # Wrapped where they are looked up: prepare_run and untag_leavers by _api, read_and_diff and
+    # check_count_first by prepare_run (in _refresh), the methods on their classes.
     setattr(_api, "prepare_run", phases.wrap("prepare_run", first_pass))  # noqa: B010
     for owner, name, label in (
-        (_api, "_count_rows", "count_rows"),
+        (_refresh, "check_count_first", "count_rows"),
         (_refresh, "read_and_diff", "read_and_diff"),
         (Journal, "member_index", "member_index"),
         (Journal, "add_work", "add_work"),
@@ -583,7 +584,7 @@ def bench(args: argparse.Namespace) -> None:
     untag = ph.get("untag", zero)
     rows_read = rr["rows_read"]
     print(f"\n  refresh time ({refresh['wall']:.2f} s wall, {refresh['cpu']:.2f} s CPU in all):")
-    _phase_line("count read (_count_rows, on_limit='fail')", *count, rows_read)
+    _phase_line("count read (check_count_first, exports only)", *count, rows_read)
     _phase_line("first pass (prepare_run)", *prepare, rows_read)
     _phase_line("  load the member index (Journal.member_index)", *index)
     _phase_line("  read + map + diff (read_and_diff)", *diff, rows_read)

@@ -62,6 +62,7 @@ from omnisend_sdk.export import (
     plan_export,
 )
 from omnisend_sdk.mapping import ContactMapping
+from omnisend_sdk.sources import query_rows
 
 PROG: Final = "omnisend-export"
 EXIT_OK: Final = 0
@@ -194,7 +195,23 @@ def _add_state_dir(parser: argparse.ArgumentParser | argparse._ArgumentGroup) ->
 
 
 def _add_source_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, metavar="FILE", help="the segment: .csv, .tsv or .jsonl")
+    parser.add_argument(
+        "file",
+        type=Path,
+        nargs="?",
+        metavar="FILE",
+        help="the segment: .csv, .tsv, .jsonl or .parquet (or a Parquet dataset directory); "
+        "or leave it out and give --db and --query",
+    )
+    query = parser.add_argument_group(
+        "database",
+        "Read the segment straight from a database instead of a file. The URL is a SQLAlchemy "
+        "URL (sqlite:///crm.db, duckdb:///lake.duckdb, postgresql://user@host/db); a password "
+        'in it is masked in every message. Pass it from the environment (--db "$CRM_DB_URL"): '
+        "a command line is visible to other users of the machine.",
+    )
+    query.add_argument("--db", metavar="URL", help="the database to query")
+    query.add_argument("--query", metavar="SQL", help="the query whose rows are the segment")
     parser.add_argument(
         "--mapping",
         required=True,
@@ -462,9 +479,28 @@ def _mapping(path: Path) -> ContactMapping:
 
 
 def _source(path: Path) -> Path:
-    if not path.is_file():
+    if not (path.is_file() or (path.is_dir() and _is_parquet_dataset(path))):
         raise UsageError(f"no segment file {path}")
     return path
+
+
+def _is_parquet_dataset(path: Path) -> bool:
+    return any(path.rglob("*.parquet"))
+
+
+@contextlib.contextmanager
+def _segment(args: argparse.Namespace) -> Iterator[object]:
+    """The segment the command reads: FILE, or the rows of --query at --db (while open)."""
+    given = (args.db is not None, args.query is not None)
+    if args.file is not None and any(given):
+        raise UsageError("give a FILE or --db and --query, not both")
+    if args.file is not None:
+        yield _source(args.file)
+        return
+    if given != (True, True):
+        raise UsageError("give the segment: a FILE, or --db URL and --query SQL together")
+    with query_rows(args.db, args.query) as rows:
+        yield rows
 
 
 def _definition(path: Path) -> ExportDefinition:
@@ -543,25 +579,27 @@ def _say(message: str) -> None:
 
 def run_export(args: argparse.Namespace) -> int:
     """``export``: run the export, print the report, exit by what happened to the rows."""
-    source, mapping = _source(args.file), _mapping(args.mapping)
+    mapping = _mapping(args.mapping)
     _check_outputs(args)
-    if args.emulator:
-        if args.key_file or args.base_url:
-            raise UsageError("--emulator needs no key or URL: drop --key-file and --base-url")
-        _say("exporting to a built-in Omnisend emulator; nothing leaves this machine")
-        with _emulator_connection() as (connection, client_options):
-            # No journal: the emulator forgets everything when this command ends.
-            report = _export(source, mapping, args, connection, client_options, resume=False)
-        # The report's times are real ones, at the emulator's 60x pace; say what Omnisend's is.
-        real_pace = report.duration.total_seconds() * EMULATOR_TIME_SCALE
-        _say(f"at Omnisend's real pace this export would take about {real_pace:,.0f} s")
-    else:
-        report = _export(source, mapping, args, _connection(args), {})
+    if args.emulator and (args.key_file or args.base_url):
+        raise UsageError("--emulator needs no key or URL: drop --key-file and --base-url")
+    with _segment(args) as source:
+        if args.emulator:
+            _say("exporting to a built-in Omnisend emulator; nothing leaves this machine")
+            with _emulator_connection() as (connection, client_options):
+                # No journal: the emulator forgets everything when this command ends.
+                report = _export(source, mapping, args, connection, client_options, resume=False)
+            # The report's times are real ones, at the emulator's 60x pace; say what Omnisend's
+            # is.
+            real_pace = report.duration.total_seconds() * EMULATOR_TIME_SCALE
+            _say(f"at Omnisend's real pace this export would take about {real_pace:,.0f} s")
+        else:
+            report = _export(source, mapping, args, _connection(args), {})
     return _finish(report, args)
 
 
 def _export(
-    source: Path,
+    source: object,
     mapping: ContactMapping,
     args: argparse.Namespace,
     connection: Connection,
@@ -654,11 +692,12 @@ def run_plan(args: argparse.Namespace) -> int:
     With ``--segment`` the plan diffs against that segment's last export, whose state belongs to
     a store: so only then is the key needed (its fingerprint and URL name the store).
     """
-    source, mapping = _source(args.file), _mapping(args.mapping)
+    mapping = _mapping(args.mapping)
     store = _connection(args) if args.segment else None
-    plan = plan_export(
-        source, mapping, settings=_export_settings(args), segment=args.segment, client=store
-    )
+    with _segment(args) as source:
+        plan = plan_export(
+            source, mapping, settings=_export_settings(args), segment=args.segment, client=store
+        )
     print(plan, flush=True)
     return EXIT_OK
 

@@ -8,17 +8,25 @@ missing values (NaN, NaT, NA, null) become ``None``, and rows are numbered by po
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
-from omnisend_sdk.mapping import Row
+from omnisend_sdk.sources._arrow import batch_dicts, batches_dicts
+from omnisend_sdk.sources._base import record_dicts
+from omnisend_sdk.sources._chunked import ChunkedSource
+
+
+def type_of(obj: object) -> tuple[str, str]:
+    """The top-level module and the name of ``obj``'s type: how optional libraries' objects are
+    recognised without importing the libraries."""
+    kind = type(obj)
+    return kind.__module__.split(".", 1)[0], kind.__name__
 
 
 def frame_kind(obj: object) -> str | None:
     """``"pandas"``, ``"polars"``, ``"arrow"`` or ``"arrow-reader"`` for a supported object."""
-    module = type(obj).__module__.split(".", 1)[0]
-    name = type(obj).__name__
+    module, name = type_of(obj)
     if module == "pandas" and name == "DataFrame":
         return "pandas"
     if module == "polars" and name == "DataFrame":
@@ -30,8 +38,11 @@ def frame_kind(obj: object) -> str | None:
     return None
 
 
-class FrameSource:
+class FrameSource(ChunkedSource):
     """A DataFrame or Arrow data as rows, converted ``chunk_rows`` at a time.
+
+    Rows are numbered by position, from 0. A RecordBatchReader streams: it is read once, with no
+    row count; everything else is in memory already, counted and read again at will.
 
     Args:
         frame: A pandas or polars DataFrame, a pyarrow Table, RecordBatch or RecordBatchReader.
@@ -45,64 +56,36 @@ class FrameSource:
         kind = frame_kind(frame)
         if kind is None:
             raise TypeError(f"not a DataFrame or Arrow table: {type(frame).__name__}")
+        if kind == "pandas":
+            columns: Iterable[str] = (str(column) for column in frame.columns)
+        elif kind == "polars":
+            columns = frame.columns
+        else:
+            columns = frame.schema.names
+        streamed = kind == "arrow-reader"
+        super().__init__(
+            columns,
+            row_count=None if streamed else len(frame),
+            reiterable=not streamed,
+            chunk_rows=chunk_rows,
+            what="an Arrow RecordBatchReader",
+        )
         self._frame = frame
         self._kind = kind
-        self._chunk_rows = chunk_rows
-        self._consumed = False
-        if kind == "pandas":
-            self._columns = tuple(str(column) for column in frame.columns)
-        elif kind == "polars":
-            self._columns = tuple(frame.columns)
-        else:
-            self._columns = tuple(frame.schema.names)
 
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The frame's column names (as text)."""
-        return self._columns
-
-    @property
-    def row_count(self) -> int | None:
-        """The number of rows; ``None`` for a RecordBatchReader."""
-        return None if self._kind == "arrow-reader" else len(self._frame)
-
-    @property
-    def reiterable(self) -> bool:
-        """False for a RecordBatchReader, which streams once."""
-        return self._kind != "arrow-reader"
-
-    def __iter__(self) -> Iterator[Row]:
-        """The rows, chunk by chunk."""
-        columns = self._columns
-        number = 0
-        for chunk in self._chunks():
-            for values in chunk:
-                yield Row(number, dict(zip(columns, values, strict=True)))
-                number += 1
-
-    def _chunks(self) -> Iterator[Iterable[tuple[Any, ...]]]:
-        frame, size = self._frame, self._chunk_rows
+    def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
+        frame, size, columns = self._frame, self._chunk_rows, self._columns
         if self._kind == "pandas":
             for start in range(0, len(frame), size):
                 chunk = frame.iloc[start : start + size].astype(object)
                 chunk = chunk.where(chunk.notna(), None)
-                yield chunk.itertuples(index=False, name=None)
+                yield record_dicts(columns, chunk.itertuples(index=False, name=None))
         elif self._kind == "polars":
             for chunk in frame.iter_slices(n_rows=size):
-                yield chunk.rows()
+                yield record_dicts(columns, chunk.rows())
+        elif self._kind == "arrow" and hasattr(frame, "to_batches"):
+            yield from batches_dicts(columns, frame.to_batches(max_chunksize=size))
         elif self._kind == "arrow":
-            for batch in (
-                frame.to_batches(max_chunksize=size) if hasattr(frame, "to_batches") else [frame]
-            ):
-                yield _arrow_rows(batch)
+            yield batch_dicts(columns, frame)  # a RecordBatch: one chunk already
         else:
-            if self._consumed:
-                return
-            self._consumed = True
-            for batch in frame:
-                yield _arrow_rows(batch)
-
-
-def _arrow_rows(batch: Any) -> Iterator[tuple[Any, ...]]:
-    columns = [column.to_pylist() for column in batch.columns]
-    return zip(*columns, strict=True)
+            yield from batches_dicts(columns, frame)

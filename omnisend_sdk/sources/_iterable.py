@@ -1,66 +1,108 @@
-"""Any iterable of mappings (a list of dicts, a generator, a database cursor yielding dicts)."""
+"""Any iterable of rows: a list of dicts, a generator, a list of SQLAlchemy ``Row``s or named
+tuples, or tuples with the column names given."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from typing import Final
 
 from omnisend_sdk.mapping import Row
-from omnisend_sdk.sources._base import source_issue
+from omnisend_sdk.sources._base import (
+    ReadOnce,
+    is_record,
+    no_column_names,
+    record_names,
+    source_issue,
+)
+
+_NO_ROW: Final = object()
 
 
 class IterableSource:
-    """Mappings as rows, numbered by position (0-based, as Python indexes).
+    """Rows from any iterable, numbered by position (0-based, as Python indexes).
+
+    Each item is a mapping of column name -> value, or a record of values by position (a tuple,
+    a list, a ``Row``) when the column names are known: from the first record (a named tuple's or
+    a SQLAlchemy ``Row``'s ``_fields``, a ``sqlite3.Row``'s ``keys()``) or from ``columns=``.
+
+    A collection with a length (a list, a tuple) is counted and can be read again. Anything else
+    (a generator, a cursor-like object) is read exactly once: ``iter()`` is called on it once, its
+    first row is kept when peeked for the column names, and a second read raises.
 
     Args:
-        rows: Mappings of column name -> value. A list, tuple or other collection can be read
-            again; an iterator or generator only once.
-        columns: The column names; by default the keys of the first row (peeked, not lost).
+        rows: The rows.
+        columns: The column names; by default the first row's keys or field names.
+
+    Raises:
+        SourceError: The rows are plain tuples and no ``columns`` were given.
     """
 
-    def __init__(
-        self, rows: Iterable[Mapping[str, object]], *, columns: Iterable[str] | None = None
-    ) -> None:
-        self._rows = rows
-        self._once = iter(rows) is rows  # an iterator: reading it consumes it
-        self._first: list[object] = []
-        if columns is None:
-            # Peek at the first row; an iterator keeps it to hand back first when read.
-            head: list[object] = list(itertools.islice(iter(rows), 1))
-            if self._once:
-                self._first = head
-            first = head[0] if head else {}
-            columns = [str(key) for key in first] if isinstance(first, Mapping) else []
-        self._columns = tuple(columns)
-        self._consumed = False
+    def __init__(self, rows: Iterable[object], *, columns: Iterable[str] | None = None) -> None:
+        # Only a collection is known to give its rows again. Anything else gets one iter() call:
+        # a one-shot iterable that is not its own iterator (a result wrapper) would lose the
+        # rows an extra iter() call read.
+        self._collection: Collection[object] | None = None
+        self._once: ReadOnce | None = None
+        if isinstance(rows, Collection) and not isinstance(rows, Iterator):
+            self._collection = rows
+            head = next(iter(rows), _NO_ROW)
+        else:
+            self._once = ReadOnce("this iterable")
+            stream = iter(rows)
+            head = next(stream, _NO_ROW)
+            # The row peeked at for the column names is handed back first when read.
+            self._stream = stream if head is _NO_ROW else itertools.chain((head,), stream)
+        self._columns, self._by_position = _column_names(head, columns)
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The given column names, or the first row's keys."""
+        """The given column names, or the first row's."""
         return self._columns
 
     @property
     def row_count(self) -> int | None:
-        """``len(rows)`` for collections; ``None`` for iterators."""
-        return len(self._rows) if isinstance(self._rows, Sized) else None
+        """``len(rows)`` for collections; ``None`` for anything read once."""
+        return len(self._collection) if self._collection is not None else None
 
     @property
     def reiterable(self) -> bool:
-        """False for iterators and generators."""
-        return not self._once
+        """True for collections; false for generators, iterators and other one-shot iterables."""
+        return self._once is None
 
     def __iter__(self) -> Iterator[Row]:
-        """The rows; an item that is not a mapping becomes a rejected row with an issue."""
-        if self._once:
-            if self._consumed:
-                return
-            self._consumed = True
-            items: Iterable[object] = itertools.chain(self._first, self._rows)
-        else:
-            items = self._rows
-        for number, item in enumerate(items):
-            if isinstance(item, Mapping):
-                yield Row(number, item)
-            else:
-                message = f"a {type(item).__name__}, not a mapping of column -> value"
-                yield Row(number, None, (source_issue(number, "not_a_mapping", message),))
+        """The rows; an item that is not a row becomes a rejected row with an issue.
+
+        Raises:
+            SourceError: A one-shot iterable is read a second time.
+        """
+        if self._once is not None:
+            self._once.claim()
+        items = self._stream if self._collection is None else self._collection
+        return itertools.starmap(self._row, enumerate(items))
+
+    def _row(self, number: int, item: object) -> Row:
+        if isinstance(item, Mapping):
+            return Row(number, item)
+        if self._by_position and is_record(item):
+            values = list(item)
+            if len(values) == len(self._columns):
+                return Row(number, dict(zip(self._columns, values, strict=True)))
+            message = f"row {number} has {len(values)} values for {len(self._columns)} columns"
+            return Row(number, None, (source_issue(number, "ragged_row", message),))
+        message = f"a {type(item).__name__}, not a mapping of column -> value"
+        return Row(number, None, (source_issue(number, "not_a_mapping", message),))
+
+
+def _column_names(head: object, given: Iterable[str] | None) -> tuple[tuple[str, ...], bool]:
+    """The columns, and whether records are read by position."""
+    if given is not None:
+        return tuple(str(name) for name in given), True
+    if isinstance(head, Mapping):
+        return tuple(str(key) for key in head), False
+    if head is _NO_ROW or not is_record(head):
+        return (), False  # no rows, or items that are not rows: each is reported when read
+    names = record_names(head)
+    if names is None:
+        raise no_column_names(f"the rows are {type(head).__name__}s without column names")
+    return names, True

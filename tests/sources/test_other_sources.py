@@ -15,6 +15,7 @@ from omnisend_sdk.sources import (
     FrameSource,
     IterableSource,
     JsonLinesSource,
+    LazyFrameSource,
     SourceError,
     open_source,
 )
@@ -67,7 +68,8 @@ def test_generators_are_read_once_without_losing_the_first_row() -> None:
     assert source.row_count is None
     assert not source.reiterable
     assert [r.number for r in source] == [0, 1, 2]
-    assert list(source) == []
+    with pytest.raises(SourceError, match="can be read only once"):
+        list(source)
 
 
 def test_iterables_with_given_columns() -> None:
@@ -160,4 +162,32 @@ def test_arrow_tables_and_readers() -> None:
     assert not source.reiterable
     assert source.row_count is None
     assert [r.number for r in source] == [0, 1, 2]
-    assert list(source) == []
+    with pytest.raises(SourceError, match="can be read only once"):
+        list(source)
+
+
+class SlicedOnly:
+    """A real LazyFrame seen as polars before 1.34 shows it: no collect_batches, only slice()."""
+
+    def __init__(self, frame: Any) -> None:
+        self._frame = frame
+        self.slices: list[tuple[int, int]] = []
+
+    def collect_schema(self) -> Any:
+        return self._frame.collect_schema()
+
+    def slice(self, offset: int, length: int) -> Any:
+        self.slices.append((offset, length))
+        return self._frame.slice(offset, length)
+
+
+def test_lazy_frames_without_streaming_batches_are_collected_slice_by_slice() -> None:
+    pl = pytest.importorskip("polars")
+    frame = SlicedOnly(pl.LazyFrame({"email": [f"u{i}@example.com" for i in range(10)]}))
+    source = LazyFrameSource(frame, chunk_rows=4)
+    assert source.columns == ("email",)
+    assert [(r.number, r.values) for r in source][::9] == [
+        (0, {"email": "u0@example.com"}),
+        (9, {"email": "u9@example.com"}),
+    ]
+    assert frame.slices == [(0, 4), (4, 4), (8, 4), (12, 4)]  # the last one finds no rows

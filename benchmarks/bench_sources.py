@@ -1,0 +1,200 @@
+"""Sources benchmark: a million-row segment from a Parquet file and from a DuckDB query, mapped.
+
+Run from the repository root (needs pyarrow and duckdb: ``pip install -e '.[dev]'``)::
+
+    python benchmarks/bench_sources.py                 # 1,000,000 rows
+    python benchmarks/bench_sources.py --rows 100000 --dir /tmp/segment   # keep the files
+
+The segment is ``_segment_gen``'s (the eight seed fields, about 2% defective rows), written
+once as a Parquet file (row groups of ``--row-group-rows``) and as a table in a DuckDB file;
+writing them is timed apart and not counted. Each source is then measured twice:
+
+- ``read``: the rows only, through ``open_source`` (what the source itself costs);
+- ``read + map``: every row through ``map_rows`` with the benchmarks' ``ContactMapping``, the
+  first-wins duplicate check included, as an export maps them.
+
+Sources: the Parquet file (``ParquetSource``: record batches through pyarrow), a DuckDB query
+as a relation (``con.sql(...)``: ``RelationSource``, Arrow record batches) and as a cursor
+(``con.execute(...)``: ``CursorSource``, ``fetchmany``).
+
+Time is wall-clock time on one core for the Python side (pyarrow and DuckDB may use a second
+core to decode). Memory is the peak resident set size (``VmHWM``) of a fresh child process per
+measurement, imports included; the resident size after the imports is shown beside it, so
+the difference is what reading and mapping added. The duplicate check keeps one compact entry
+per distinct email (``KeyedSeenEmails``, 16 bytes; ``--seen dict`` for the mapper's default
+dict, about 140 bytes an email, or ``disk`` for the SQLite table the export engine uses).
+"After imports" is Python and the SDK only: the source's library (pyarrow, DuckDB) is imported
+by the measured run, and counts in its peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
+
+import _segment_gen  # noqa: E402
+
+from omnisend_sdk.export._refresh import KeyedSeenEmails  # noqa: E402
+from omnisend_sdk.export._seen import DiskSeenEmails  # noqa: E402
+from omnisend_sdk.mapping import InMemorySeenEmails, SeenEmails, map_rows  # noqa: E402
+from omnisend_sdk.sources import open_source  # noqa: E402
+
+#: Rows generated and written at a time: bounded memory while the files are made.
+WRITE_CHUNK = 100_000
+#: DuckDB's own row group size: what a warehouse export written by DuckDB has.
+DEFAULT_ROW_GROUP_ROWS = 122_880
+SOURCES = {
+    "parquet": "Parquet file (record batches)",
+    "duckdb-relation": "DuckDB query: con.sql() (Arrow)",
+    "duckdb-cursor": "DuckDB query: con.execute() (fetchmany)",
+}
+
+
+def write_files(directory: Path, rows: int, row_group_rows: int) -> tuple[Path, Path]:
+    """The segment as ``segment.parquet`` and a ``segment`` table in ``segment.duckdb``."""
+    duckdb, pa, pq = map(importlib.import_module, ("duckdb", "pyarrow", "pyarrow.parquet"))
+    parquet, database = directory / "segment.parquet", directory / "segment.duckdb"
+    if parquet.exists() and pq.ParquetFile(parquet).metadata.num_rows == rows:
+        return parquet, database  # made by an earlier run with the same --rows
+    database.unlink(missing_ok=True)
+    schema = pa.schema([(name, pa.string()) for name in _segment_gen.COLUMNS])
+    with pq.ParquetWriter(parquet, schema) as writer:
+        for start in range(0, rows, WRITE_CHUNK):
+            chunk = list(_segment_gen.rows(min(WRITE_CHUNK, rows - start), start))
+            columns = {name: [row[name] for row in chunk] for name in _segment_gen.COLUMNS}
+            writer.write_table(pa.table(columns, schema=schema), row_group_size=row_group_rows)
+    with duckdb.connect(str(database)) as db:
+        db.execute(f"create table segment as select * from read_parquet('{parquet}')")
+    return parquet, database
+
+
+def open_segment(kind: str, directory: Path, chunk_rows: int) -> Any:
+    """The source to measure; a DuckDB query reads the table in stored order (no ORDER BY).
+
+    Libraries are imported here, not at the top, so that each child loads only what its
+    source needs (as a real run would), and its peak memory counts that import.
+    """
+    if kind == "parquet":
+        return open_source(directory / "segment.parquet", chunk_rows=chunk_rows)
+    duckdb = importlib.import_module("duckdb")
+    db = duckdb.connect(str(directory / "segment.duckdb"), read_only=True)
+    query = "select * from segment"
+    result = db.sql(query) if kind == "duckdb-relation" else db.execute(query)
+    return open_source(result, chunk_rows=chunk_rows)
+
+
+def seen_emails(kind: str, rows: int) -> tuple[SeenEmails, Any]:
+    """The duplicate check's memory of emails, and what closes it."""
+    if kind == "dict":
+        return InMemorySeenEmails(), None
+    if kind == "disk":
+        disk = DiskSeenEmails()
+        return disk, disk.close
+    return KeyedSeenEmails(rows), None
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB.
+
+    ``VmHWM`` rather than ``ru_maxrss``: Linux carries ``ru_maxrss`` over from the parent across
+    fork and exec, so a child started by a big parent would report the parent's size.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
+
+
+def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One measurement in this process: read (and map) the whole source once."""
+    imported = peak_rss_mb()
+    began = time.perf_counter()
+    source = open_segment(kind, args.dir, args.chunk_rows)
+    sent = rejected = 0
+    if mode == "read":
+        rows: Iterator[Any] = iter(source)
+        for _ in rows:
+            sent += 1
+    else:
+        seen, close = seen_emails(args.seen, args.rows)
+        for mapped in map_rows(_segment_gen.MAPPING, source, seen=seen):
+            if mapped.ok:
+                sent += 1
+            else:
+                rejected += 1
+        if close is not None:
+            close()
+    elapsed = time.perf_counter() - began
+    return {
+        "rows": sent + rejected,
+        "sent": sent,
+        "rejected": rejected,
+        "seconds": elapsed,
+        "rows_per_second": (sent + rejected) / elapsed,
+        "imports_rss_mb": imported,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def child(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one measurement in a fresh process, so its peak memory is its own."""
+    command = [
+        sys.executable, __file__, "--child", kind, mode, "--dir", str(args.dir),
+        "--rows", str(args.rows), "--chunk-rows", str(args.chunk_rows), "--seen", args.seen,
+    ]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(output)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the segment")
+    parser.add_argument("--dir", type=Path, help="where the files are written (kept)")
+    parser.add_argument("--chunk-rows", type=int, default=10_000, help="rows per chunk read")
+    parser.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS)
+    parser.add_argument("--seen", choices=("keyed", "dict", "disk"), default="keyed")
+    parser.add_argument("--child", nargs=2, metavar=("SOURCE", "MODE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(*args.child, args)))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench_sources_") as scratch:
+        args.dir = args.dir or Path(scratch)
+        args.dir.mkdir(parents=True, exist_ok=True)
+        began = time.perf_counter()
+        write_files(args.dir, args.rows, args.row_group_rows)
+        print(
+            f"Python {sys.version.split()[0]}, {args.rows:,} rows, chunks of {args.chunk_rows:,},"
+            f" Parquet row groups of {args.row_group_rows:,}, duplicate check {args.seen!r}"
+            f" (files ready in {time.perf_counter() - began:.1f} s, not counted)"
+        )
+        print(
+            f"{'source':42} {'':10} {'rows/s':>9} {'seconds':>8} {'sent':>9}"
+            f" {'peak RSS MB':>11} {'after imports':>13}"
+        )
+        for kind, label in SOURCES.items():
+            for mode in ("read", "read + map"):
+                result = child(kind, mode.split()[-1], args)
+                print(
+                    f"{label:42} {mode:10} {result['rows_per_second']:>9,.0f}"
+                    f" {result['seconds']:>8.2f} {result['sent']:>9,}"
+                    f" {result['peak_rss_mb']:>11.1f} {result['imports_rss_mb']:>13.1f}"
+                )
+
+
+if __name__ == "__main__":
+    main()

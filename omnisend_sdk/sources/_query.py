@@ -1,0 +1,79 @@
+"""Query results: DB-API cursors (sqlite3, DuckDB, psycopg...) and SQLAlchemy results, fetched
+in chunks with ``fetchmany``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
+from omnisend_sdk.sources._base import SourceError, no_column_names, record_dicts
+from omnisend_sdk.sources._chunked import ChunkedSource
+
+
+def is_query_result(obj: object) -> bool:
+    """A DB-API cursor (``fetchmany`` and ``description``) or a SQLAlchemy ``Result`` or
+    ``MappingResult`` (``fetchmany`` and ``keys()``): recognised by shape, not by import."""
+    return callable(getattr(obj, "fetchmany", None)) and (
+        hasattr(obj, "description") or callable(getattr(obj, "keys", None))
+    )
+
+
+class CursorSource(ChunkedSource):
+    """The rows of an executed query, fetched ``chunk_rows`` at a time with ``fetchmany``.
+
+    Works with any DB-API 2.0 cursor (``sqlite3``, DuckDB, psycopg, mysqlclient...) and with
+    SQLAlchemy's ``conn.execute(...)`` and its ``.mappings()``. The column names come from
+    ``cursor.description`` or ``result.keys()``; rows may be tuples, ``Row``s or dicts.
+
+    Rows are numbered from 1 in result order, as SQL counts them (``ROW_NUMBER()``): give the
+    query an ``ORDER BY`` if the numbers should point at the same rows next time. A query result
+    is read once; it has no row count (``cursor.rowcount`` is not the number of rows a SELECT
+    returns). The cursor is the caller's: it is not closed. For a server-side database, ask for a
+    streaming cursor (SQLAlchemy: ``execution_options(stream_results=True)``), or the database
+    driver may fetch the whole result when the query runs.
+
+    Args:
+        cursor: An executed cursor, or a SQLAlchemy result.
+        chunk_rows: Rows fetched at a time.
+
+    Raises:
+        SourceError: The cursor has no column names (nothing that returns rows was executed).
+    """
+
+    first_number: ClassVar[int] = 1
+
+    def __init__(self, cursor: Any, *, chunk_rows: int = SOURCE_CHUNK_ROWS) -> None:
+        super().__init__(
+            _column_names(cursor),
+            row_count=None,
+            reiterable=False,
+            chunk_rows=chunk_rows,
+            what="a query result",
+        )
+        self._cursor = cursor
+
+    def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
+        fetch, size, columns = self._cursor.fetchmany, self._chunk_rows, self._columns
+        while rows := fetch(size):
+            # Dict cursors and .mappings() give mappings already; others give records.
+            yield rows if isinstance(rows[0], Mapping) else record_dicts(columns, rows)
+
+
+def _column_names(cursor: Any) -> tuple[str, ...]:
+    if getattr(cursor, "returns_rows", True) is False:  # SQLAlchemy: keys() would raise
+        raise SourceError("the statement returns no rows: pass the result of a query")
+    keys = getattr(cursor, "keys", None)
+    if callable(keys):
+        names = tuple(str(name) for name in keys())
+    else:
+        description = cursor.description
+        if description is None:
+            raise no_column_names(
+                "the cursor has no column names (its description is None: execute a query"
+                " that returns rows before passing it)"
+            )
+        names = tuple(str(column[0]) for column in description)
+    if not names:
+        raise SourceError("the query result has no columns: pass the result of a query")
+    return names

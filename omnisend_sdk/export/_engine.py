@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 import time
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
@@ -41,6 +42,7 @@ from omnisend_sdk.export._journal import (
     RowSet,
 )
 from omnisend_sdk.export._limits import ExportLimits
+from omnisend_sdk.export._members import email_key
 from omnisend_sdk.export._progress import ExportProgress
 from omnisend_sdk.export._reconcile import (
     Settlement,
@@ -237,7 +239,7 @@ class Engine:
     async def _resume(self) -> _Skip:
         """Settle what an earlier run left in flight; returns the rows this pass must not send."""
         if not self._journal.resumed:
-            return _Skip(RowSet(), RowSet())
+            return _Skip(RowSet(), RowSet(), array("q"))
         if self._tagger is not None:
             # Before reconciling: rows it settles are counted in as they settle.
             self._tagger.add(self._journal.untagged_count())
@@ -247,8 +249,11 @@ class Engine:
             await self._reconcile_unresolved(unresolved)
             # The source pass below counts every done row from the journal, these included.
             self._result = EngineResult(batches=self._result.batches)
-        still_open = RowSet(r.row for b in self._journal.unresolved_batches() for r in b.rows)
-        return _Skip(self._journal.rows_done(), still_open)
+        open_rows = [r for b in self._journal.unresolved_batches() for r in b.rows]
+        keys = self._journal.row_keys()
+        for open_row in open_rows:
+            keys = _with_key(keys, open_row.row, email_key(open_row.email))
+        return _Skip(self._journal.rows_done(), RowSet(r.row for r in open_rows), keys)
 
     async def _reconcile_unresolved(self, unresolved: Sequence[JournalBatch]) -> None:
         retention_start = datetime.now(UTC) - BATCH_RETENTION
@@ -286,7 +291,11 @@ class Engine:
                     await self._pack(batcher, mapped.item())
             else:
                 self._result.rows_read += 1
-                if mapped.ok and self._handled_before(mapped.row, skip, failure_issues):
+                if (
+                    mapped.ok
+                    and skip.same_row(mapped.row, mapped.email)
+                    and self._handled_before(mapped.row, skip, failure_issues)
+                ):
                     self._result.changes["new"] += 1
                 else:
                     decision = admission.decide(mapped)
@@ -551,10 +560,31 @@ class _Queued:
 
 @attrs.frozen
 class _Skip:
-    """Rows an earlier run settled (done) or left in flight (open)."""
+    """Rows an earlier run settled (done) or left in flight (open), with their email keys."""
 
     done: RowSet
     open: RowSet
+    keys: array[int]  # by row number: the email key the earlier run had there, 0 for none
+
+    def same_row(self, row: int, email: str | None) -> bool:
+        """Whether ``row`` holds the email the earlier run had there.
+
+        Rows are skipped by number on resume; a source that changed in between (an edited
+        file, a query without ORDER BY) would otherwise have its new rows skipped unsent.
+        """
+        if row >= len(self.keys) or self.keys[row] == 0:
+            return True  # the earlier run did not reach it: nothing to skip either way
+        same = email is not None and self.keys[row] == email_key(email)
+        if not same:
+            logger.warning("row %d is not the row an earlier run sent; sending it", row)
+        return same
+
+
+def _with_key(keys: array[int], row: int, key: int) -> array[int]:
+    if row >= len(keys):
+        keys.extend(array("q", [0]) * (row + 1 - len(keys)))
+    keys[row] = key
+    return keys
 
 
 def _halves(items: list[PendingItem]) -> list[list[PendingItem]]:

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sqlite3
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -373,6 +374,14 @@ class Journal:
             "VALUES (?, ?, ?, ? AND ?, 0)",
             [(key, email, fp, already, tagging) for key, email, fp, already in confirmed],
         )
+
+    def row_keys(self) -> array[int]:
+        """The email key of each done row, by row number (0 where no row is done): 8 bytes a row."""
+        (top,) = self._db.execute("SELECT max(row) FROM rows").fetchone()
+        keys = array("q", [0]) * (0 if top is None else top + 1)
+        for row, email in self._db.execute("SELECT row, email FROM rows"):
+            keys[row] = email_key(email)
+        return keys
 
     def rows_done(self) -> RowSet:
         """Every row with a final outcome."""

@@ -533,6 +533,25 @@ async def test_a_resumed_export_skips_rows_already_done_and_counts_them(tmp_path
     assert result.tagged == 6
 
 
+async def test_a_resumed_export_sends_a_row_that_is_not_the_one_the_earlier_run_sent(
+    tmp_path: Path,
+) -> None:
+    # The source changed between the runs (an edited file, a query without ORDER BY): skipping
+    # by row number alone would leave the new row 2 unsent.
+    path = tmp_path / "j.sqlite"
+    first = Journal(path, "k")
+    first.rows_finished([DoneRow(n, email(n), "created") for n in range(4)])
+    first.close()
+    edited = [*emails(2), "newcomer@example.com", *emails(3, 3)]
+    gateway = FakeGateway()
+
+    result = await run(gateway, edited, journal=Journal(path, "k"))
+
+    assert flatten(gateway.created) == ["newcomer@example.com", email(4), email(5)]
+    assert exported(result) == 6
+    assert result.outcomes["created"] == 3  # rows 0, 1 and 3, as the earlier run recorded
+
+
 # --- limits and cancellation ---------------------------------------------------------------------
 
 

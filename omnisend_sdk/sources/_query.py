@@ -3,6 +3,7 @@ in chunks with ``fetchmany``."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
@@ -54,10 +55,24 @@ class CursorSource(ChunkedSource):
         self._cursor = cursor
 
     def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
-        fetch, size, columns = self._cursor.fetchmany, self._chunk_rows, self._columns
-        while rows := fetch(size):
+        size, columns = self._chunk_rows, self._columns
+        while rows := self._fetch(size):
             # Dict cursors and .mappings() give mappings already; others give records.
             yield rows if isinstance(rows[0], Mapping) else record_dicts(columns, rows)
+
+    def _fetch(self, size: int) -> Any:
+        try:
+            return self._cursor.fetchmany(size)
+        except sqlite3.ProgrammingError as error:
+            # In a notebook the export reads on a worker thread, which sqlite3 refuses by default.
+            if "same thread" not in str(error):
+                raise
+            raise SourceError(
+                "this sqlite3 cursor can be read only on the thread that opened its connection, "
+                "and the export reads on another (in a notebook, or through export_segment_async"
+                "'s worker): open the connection with sqlite3.connect(path, "
+                "check_same_thread=False)"
+            ) from error
 
 
 def _column_names(cursor: Any) -> tuple[str, ...]:

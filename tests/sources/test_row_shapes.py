@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import namedtuple
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -109,3 +110,25 @@ def test_files_that_cannot_be_read_say_why(
         path.write_bytes(content)
     with pytest.raises(SourceError, match=message):
         open_source(path)
+
+
+def test_a_sqlite3_cursor_read_on_another_thread_says_how_to_allow_it(tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / "crm.db")
+    connection.execute("CREATE TABLE people (email TEXT)")
+    connection.execute("INSERT INTO people VALUES ('ann@example.com')")
+    source = open_source(connection.execute("SELECT email FROM people"))
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            list(source)
+        except SourceError as error:
+            errors.append(error)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join()
+    connection.close()
+
+    (error,) = errors
+    assert "check_same_thread=False" in str(error)

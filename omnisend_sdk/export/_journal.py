@@ -462,6 +462,10 @@ class Journal:
             self._db.execute("SELECT key, fingerprint, tagged, leaving FROM members ORDER BY key")
         )
 
+    def has_members(self) -> bool:
+        """Whether any member is known, staying or leaving: then a run is a refresh."""
+        return self._db.execute("SELECT 1 FROM members LIMIT 1").fetchone() is not None
+
     def member_count(self) -> int:
         """Members that have not left."""
         found = self._db.execute("SELECT count(*) FROM members WHERE leaving = 0").fetchone()
@@ -497,8 +501,7 @@ class Journal:
         """Say what this run is, before its first row: a rerun after a crash takes the same path."""
         with self._transaction():
             self._set_meta("kind", kind)
-            self._db.execute("DELETE FROM work")
-            self._db.execute("DELETE FROM work_issues")
+            self._drop_work()
 
     def refresh_planned(
         self,
@@ -534,9 +537,12 @@ class Journal:
     def refused(self) -> None:
         """The shrink guard refused the refresh: drop its work list; a rerun starts afresh."""
         with self._transaction():
-            self._db.execute("DELETE FROM work")
-            self._db.execute("DELETE FROM work_issues")
+            self._drop_work()
             self._set_meta("status", "refused")
+
+    def _drop_work(self) -> None:
+        self._db.execute("DELETE FROM work")
+        self._db.execute("DELETE FROM work_issues")
 
     def planned_work(self) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """The first pass's counts and issues, when this run is a refresh that planned its work."""

@@ -362,7 +362,7 @@ def prepare_run(
         planned = journal.planned_work()
         if planned is not None:
             return _work_input(journal, _tally_from_dict(*planned))
-    if not journal.resumed and journal.member_count() == 0 and journal.leaving_count() == 0:
+    if not journal.resumed and not journal.has_members():
         total = check_count_first(source, settings.limits)
         journal.start("export")
         return RunInput(mapped_rows(mapping, source, seen), to_send=total)

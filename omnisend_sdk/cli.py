@@ -19,7 +19,7 @@ are sent, and members who left lose the segment tag. ``--full``, ``--on-exit``,
 Exit status (``export`` and ``run`` share it; the others use 0 and 2)::
 
     0    every row exported (a refresh: every new and changed row)
-    1    some rows skipped or failed, or tags not added or removed (the report says which)
+    1    rows skipped or failed, or tags not added or removed (--allow-invalid: bad rows give 0)
     2    a usage or configuration error
     3    a refresh refused by the shrink guard (too many members would leave): nothing was sent
     4    another run of the same export holds its lock: nothing was sent
@@ -81,7 +81,7 @@ EXIT_STATUSES: Final = (
     (EXIT_OK, "every row exported (a refresh: every new and changed row)"),
     (
         EXIT_ROWS_NOT_EXPORTED,
-        "some rows skipped or failed, or tags not added or removed (the report says which)",
+        "rows skipped or failed, or tags not added or removed (--allow-invalid: bad rows give 0)",
     ),
     (EXIT_USAGE, "a usage or configuration error"),
     (
@@ -277,6 +277,12 @@ def _add_refresh_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-invalid",
+        action="store_true",
+        help="exit 0 even when rows were rejected by the mapper (invalid values, repeated "
+        "emails); they are still reported, as raise_for_failures(allow_invalid=True) does",
+    )
     parser.add_argument(
         "--allow-empty",
         action="store_true",
@@ -639,18 +645,25 @@ def _finish(report: ExportReport, args: argparse.Namespace) -> int:
         args.report.write_text(report.to_json() + "\n", encoding="utf-8")
     if args.issues is not None:
         report.write_issues_csv(args.issues)
-    status, reason = outcome(report, allow_empty=args.allow_empty)
+    status, reason = outcome(report, allow_empty=args.allow_empty, allow_invalid=args.allow_invalid)
     _say(reason)
     return status
 
 
-def outcome(report: ExportReport, *, allow_empty: bool = False) -> tuple[int, str]:
-    """The exit status for a report and a one-line reason for it."""
+def outcome(
+    report: ExportReport, *, allow_empty: bool = False, allow_invalid: bool = False
+) -> tuple[int, str]:
+    """The exit status for a report and a one-line reason for it.
+
+    ``allow_invalid`` tolerates rows the mapper rejected (invalid, duplicate): they are named in
+    the reason but do not make the status non-zero.
+    """
     verb = "would be exported" if report.dry_run else "exported"
     if report.status == "empty":
         return (EXIT_OK if allow_empty else EXIT_EMPTY), "the source gave no rows: nothing sent"
-    problems = [
-        f"{count:,} {what}"
+    tolerated = {"invalid", "duplicates"} if allow_invalid else set()
+    counted = [
+        (count, what)
         for count, what in (
             (report.invalid, "invalid"),
             (report.duplicates, "duplicates"),
@@ -662,8 +675,11 @@ def outcome(report: ExportReport, *, allow_empty: bool = False) -> tuple[int, st
         )
         if count
     ]
+    problems = [f"{count:,} {what}" for count, what in counted]
     if not problems:
         return EXIT_OK, _done(report, verb, clean=True)
+    if all(what in tolerated for _, what in counted):
+        return EXIT_OK, f"{_done(report, verb)}; {', '.join(problems)} (tolerated; see the issues)"
     after = (
         "run the same command again to resume"
         if report.status in ("partial", "cancelled")

@@ -387,3 +387,26 @@ def test_plan_prints_counts_and_needs_no_key(capsys: pytest.CaptureFixture[str])
     assert status == 0
     assert out.startswith("rows")
     assert "2,000" in out
+
+
+def test_allow_invalid_tolerates_rows_the_mapper_rejected_and_only_those(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, small_mapping: Path, clean_csv: Path
+) -> None:
+    segment = tmp_path / "with-bad.csv"
+    segment.write_text(
+        "EmailAddress,FirstName\nann@example.com,Ann\nnot-an-email,Bo\nann@example.com,Ann\n",
+        encoding="utf-8",
+    )
+
+    strict, _, _ = run(capsys, *export_args(segment, small_mapping, "--emulator"))
+    tolerant, _, err = run(
+        capsys, *export_args(segment, small_mapping, "--emulator", "--allow-invalid")
+    )
+    capped, _, _ = run(
+        capsys,
+        *export_args(clean_csv, small_mapping, "--emulator", "--allow-invalid", "--limit", "2"),
+    )
+
+    assert (strict, tolerant) == (1, 0)
+    assert "1 invalid, 1 duplicates (tolerated" in err
+    assert capped == 1  # rows over the limit are not the mapper's rejections

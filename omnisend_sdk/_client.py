@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import math
+import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import attrs
+import httpcore
 import httpx
 
 from omnisend_sdk import _http
 from omnisend_sdk._auth import ApiKey, OmnisendAuth, StoreAccess
 from omnisend_sdk._batches import AsyncBatches, Batches
 from omnisend_sdk._config import (
+    checked_deadline,
+    checked_max_response_bytes,
     checked_timeout,
     refuse_unverified_tls,
     settings_from_env,
@@ -30,10 +36,11 @@ from omnisend_sdk._config import (
 from omnisend_sdk._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT_SECONDS,
     LOGGER_NAME,
 )
-from omnisend_sdk._contacts import AsyncContacts, Contacts, verify_operation
+from omnisend_sdk._contacts import AsyncContacts, Contacts
 from omnisend_sdk._errors import (
     APIConnectionError,
     APIStatusError,
@@ -67,7 +74,8 @@ class ClientStats:
         requests: Requests sent, retries included.
         retries: Requests sent again after a retryable failure.
         rate_limited: 429 answers received.
-        throttled_seconds: Time spent waiting for the rate limiter.
+        throttled_seconds: Time the rate limiter held requests back: while several wait at
+            once, the time counts once, so it never exceeds the time that passed.
     """
 
     requests: int = 0
@@ -82,6 +90,17 @@ class _Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stats = ClientStats()
+        self._held_until = -math.inf
+
+    def held_back(self, start: float, until: float) -> None:
+        """A request waits from ``start`` to ``until``: count the part no other wait covers."""
+        with self._lock:
+            # Bookings come in clock order, so the waits' union grows at its end only.
+            added = max(0.0, until - max(start, self._held_until))
+            self._held_until = max(self._held_until, until)
+            self._stats = attrs.evolve(
+                self._stats, throttled_seconds=self._stats.throttled_seconds + added
+            )
 
     def add(self, **increments: float) -> None:
         with self._lock:
@@ -102,6 +121,160 @@ class _Timing:
         self.elapsed = 0.0
 
 
+# --- the deadline of one attempt ----------------------------------------------------------------
+
+
+class _Deadline:
+    """When one attempt must be over, on the monotonic clock: from connecting to the last byte.
+
+    httpx's timeouts bound each phase and each read, so a server that sends a byte every few
+    seconds (in the headers or the body) never trips them and holds the client for ever. The
+    deadline bounds the whole exchange.
+    """
+
+    __slots__ = ("_ends", "seconds")
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._ends = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left (zero or less once passed), or None without a deadline."""
+        return None if self._ends is None else self._ends - time.monotonic()
+
+    def passed(self) -> bool:
+        """Whether the deadline has passed."""
+        remaining = self.remaining()
+        return remaining is not None and remaining <= 0
+
+    def check(self, request: httpx.Request) -> None:
+        """Raise a read timeout once the deadline has passed: called between chunks of a body."""
+        if self.passed():
+            raise httpx.ReadTimeout("the request's deadline passed", request=request)
+
+    def bound(
+        self, timeout: float | None, expired: type[httpcore.TimeoutException]
+    ) -> float | None:
+        """A socket operation's timeout, shortened to what is left of the deadline.
+
+        Raises ``expired`` once nothing is left: a zero socket timeout would make the socket
+        non-blocking, and its failure would read as a broken connection, not a timeout.
+        """
+        remaining = self.remaining()
+        if remaining is None:
+            return timeout
+        if remaining <= 0:
+            raise expired("the request's deadline passed")
+        return remaining if timeout is None else min(timeout, remaining)
+
+
+#: The deadline of the attempt running in this thread, read by the sockets of a sync client's own
+#: connection pool. A context variable, as one pool serves every thread sharing the client.
+_ACTIVE_DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "omnisend_sdk_deadline", default=None
+)
+
+
+def _bound(timeout: float | None, expired: type[httpcore.TimeoutException]) -> float | None:
+    deadline = _ACTIVE_DEADLINE.get()
+    return timeout if deadline is None else deadline.bound(timeout, expired)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket whose every wait ends by the running attempt's deadline.
+
+    This is what makes the deadline hold while a sync client waits for headers: httpx offers no
+    hook between the reads of a response head, and a thread blocked in ``recv`` cannot be
+    interrupted from outside.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _bound(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _bound(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(
+            ssl_context, server_hostname, _bound(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, handing out sockets bound by the attempt's deadline."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(
+            host,
+            port,
+            _bound(timeout, httpcore.ConnectTimeout),
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_unix_socket(
+            path, _bound(timeout, httpcore.ConnectTimeout), socket_options=socket_options
+        )
+        return _DeadlineStream(stream)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _bind_sockets_to_deadlines(http_client: httpx.Client) -> bool:
+    """Make the sockets of a sync client the SDK created end their waits by the deadline.
+
+    httpx takes no network backend, so the one its connection pools were built with is wrapped
+    in place (direct connections and any proxy from the environment), before any connection
+    exists. Only done to a client the SDK owns, never to a user's. Should a later httpx lay out
+    its pools differently, nothing is wrapped and the deadline is checked between body chunks
+    only: the answer is False then.
+    """
+    transports = [getattr(http_client, "_transport", None)]
+    transports += list(getattr(http_client, "_mounts", {}).values())
+    bound = False
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if isinstance(backend, httpcore.NetworkBackend):
+            if not isinstance(backend, _DeadlineBackend):
+                pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+            bound = True
+    return bound
+
+
 class _ClientCore(StoreAccess, Generic[_HttpClientT]):
     """Configuration, the HTTP client and the I/O-free halves of sending, shared by both clients.
 
@@ -116,6 +289,8 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
         base_url: str | None,
         api_version: str,
         timeout: float | httpx.Timeout,
+        deadline: float | None,
+        max_response_bytes: int,
         retry: RetryPolicy,
         rate_limiter: RateLimiter | None,
         user_agent: str | None,
@@ -124,6 +299,9 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
     ) -> None:
         super().__init__(api_key, base_url=base_url, api_version=api_version)
         self._timeout = checked_timeout(timeout)
+        self._deadline = checked_deadline(deadline, self._timeout)
+        self._max_response_bytes = checked_max_response_bytes(max_response_bytes)
+        self._host = _http.host_of(self._base_url)
         self._retry = retry
         self._limiter = rate_limiter if rate_limiter is not None else RateLimiter()
         self._user_agent = f"{user_agent} {_USER_AGENT}" if user_agent else _USER_AGENT
@@ -161,7 +339,7 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
     def _pace(self, spec: _http.RequestSpec) -> Reservation:
         reservation = self._limiter.book(spec.family)
         if reservation.wait > 0:
-            self._counters.add(throttled_seconds=reservation.wait)
+            self._counters.held_back(reservation.at - reservation.wait, reservation.at)
         return reservation
 
     def _note_retry(self, error: BaseException) -> None:
@@ -169,7 +347,9 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
         logger.warning("retrying after %s", _describe(error))
 
     @contextlib.contextmanager
-    def _exchange(self, spec: _http.RequestSpec, reservation: Reservation) -> Iterator[_Timing]:
+    def _exchange(
+        self, spec: _http.RequestSpec, reservation: Reservation, deadline: _Deadline
+    ) -> Iterator[_Timing]:
         """Around one send and read: time it, translate a transport failure, free the slot.
 
         Only the sending inside differs between the clients, so everything around it is here.
@@ -180,28 +360,42 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
             yield timing
         except httpx.TransportError as error:
             self._counters.add(requests=1)  # an attempt counts, answered or not
-            raise self._translate(error, spec) from error
+            raise self._translate(error, spec, deadline) from error
         finally:
             reservation.answered()
             timing.elapsed = time.perf_counter() - started
 
     def _translate(
-        self, error: httpx.TransportError, spec: _http.RequestSpec
+        self, error: httpx.TransportError, spec: _http.RequestSpec, deadline: _Deadline
     ) -> APIConnectionError | OutcomeUnknownError:
+        # A timeout once the deadline has passed is the deadline's doing, whichever wait it ended.
+        overran = isinstance(error, httpx.TimeoutException) and deadline.passed()
         return translate_transport_error(
-            error, method=spec.method, path=spec.path, idempotent=spec.idempotent
+            error,
+            method=spec.method,
+            path=spec.path,
+            idempotent=spec.idempotent,
+            host=self._host,
+            deadline=deadline.seconds if overran else None,
         )
 
     def _check(
-        self, spec: _http.RequestSpec, response: httpx.Response, elapsed: float
+        self, spec: _http.RequestSpec, body: _http.CappedBody, elapsed: float
     ) -> httpx.Response:
-        """Log the answer, feed the limiter, and raise for an error status."""
+        """Log the answer, feed the limiter, and raise for an error status, a redirect or a
+        success answer cut at the size cap."""
+        response = body.response()
         self._counters.add(requests=1)
         logger.debug("%s %s -> %s in %.3f s", spec.method, spec.path, response.status_code, elapsed)
         remaining, reset = _http.rate_limit_headers(response)
         self._limiter.note_headers(remaining, reset)
         error = _http.status_error(response, spec)
         if error is None:
+            redirect = _http.redirect_error(response, spec, base_url=self._base_url)
+            if redirect is not None:
+                raise redirect
+            if body.cut:
+                self._refuse_too_large(spec, response.status_code)
             return response
         if isinstance(error, RateLimitError):
             self._counters.add(rate_limited=1)
@@ -212,6 +406,19 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
         if unknown is not None:
             raise unknown from error
         raise error
+
+    def _refuse_too_large(self, spec: _http.RequestSpec, status: int) -> None:
+        error = _http.too_large_error(spec, status, self._max_response_bytes)
+        if spec.idempotent:
+            raise error
+        # A request not safe to repeat did take effect, but what it made (a batch id) was not
+        # read: the caller must look it up, exactly as after a lost answer.
+        raise OutcomeUnknownError(
+            f"Omnisend answered {status}, but the answer is over the "
+            f"{self._max_response_bytes:,}-byte cap (max_response_bytes) and was not read",
+            method=spec.method,
+            path=spec.path,
+        ) from error
 
 
 def _describe(error: BaseException) -> str:
@@ -238,7 +445,15 @@ class OmnisendClient(_ClientCore[httpx.Client]):
         base_url: Where the API lives; defaults to Omnisend's URL for ``api_version``.
             Must be https, except a loopback address (an emulator).
         api_version: ``"2026-03-15"`` (default) or ``"v3"``.
-        timeout: Seconds per request (Omnisend recommends 10), or an ``httpx.Timeout``.
+        timeout: Seconds per phase of a request (connecting, sending, each wait for data;
+            Omnisend recommends 10), or an ``httpx.Timeout``.
+        deadline: Seconds one attempt may take in all, from connecting to the last byte of the
+            answer; past it the attempt fails with ``APITimeoutError`` and is retried like any
+            timeout. Defaults to three times the longest phase of ``timeout`` (30 s); ``math.inf``
+            turns it off. With your own ``http_client`` it is checked between chunks of the
+            answer only, so a server slow to send the headers is bounded by ``timeout`` alone.
+        max_response_bytes: The largest answer read (16 MiB); a success answer past it raises
+            ``UnexpectedResponseError`` without being read whole.
         retry: When and how long to retry; ``RetryPolicy.disabled()`` sends each request once.
         rate_limiter: Paces requests to the brand's limits; share one between clients of the
             same store.
@@ -254,6 +469,8 @@ class OmnisendClient(_ClientCore[httpx.Client]):
         base_url: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
         rate_limiter: RateLimiter | None = None,
         http_client: httpx.Client | None = None,
@@ -265,12 +482,16 @@ class OmnisendClient(_ClientCore[httpx.Client]):
             base_url=base_url,
             api_version=api_version,
             timeout=timeout,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
             retry=retry,
             rate_limiter=rate_limiter,
             user_agent=user_agent,
             http_client=http_client,
             http_client_class=httpx.Client,
         )
+        if self._owns_http_client and not _bind_sockets_to_deadlines(self._http):
+            logger.debug("httpx's pools are not where expected: deadlines hold between chunks only")
         self._sleep = sleep
         self._send = retry.decorate(self._attempt, on_retry=self._note_retry)
         self.contacts = Contacts(self)
@@ -295,12 +516,17 @@ class OmnisendClient(_ClientCore[httpx.Client]):
     def verify(self) -> None:
         """Prove the key works and may read contacts, with one cheap request.
 
+        The answer must be Omnisend's: a JSON contact list. A login page, a redirect or any
+        other JSON at the base URL is refused, as is an unreachable host.
+
         Raises:
             AuthenticationError: The key is missing or invalid (401).
             PermissionDeniedError: The key lacks contacts permission or is blocked (403).
+            UnexpectedResponseError: The base URL does not look like Omnisend's API.
+            APIConnectionError: The host could not be reached (retries spent).
         """
         try:
-            self.execute(verify_operation())
+            self.execute(_http.verify_operation(self._base_url))
         except APIStatusError as error:
             _add_verify_hint(error)
             raise
@@ -309,10 +535,29 @@ class OmnisendClient(_ClientCore[httpx.Client]):
         reservation = self._pace(spec)
         if reservation.wait > 0:
             self._sleep(reservation.wait)
-        with self._exchange(spec, reservation) as timing:
-            response = self._http.send(self._build(spec), auth=self._auth)
-            response.read()
-        return self._check(spec, response, timing.elapsed)
+        request = self._build(spec)
+        deadline = _Deadline(self._deadline)
+        with self._exchange(spec, reservation, deadline) as timing:
+            # The sockets of the client's own pool read the deadline from here (headers too).
+            token = _ACTIVE_DEADLINE.set(deadline)
+            try:
+                body = self._receive(request, deadline)
+            finally:
+                _ACTIVE_DEADLINE.reset(token)
+        return self._check(spec, body, timing.elapsed)
+
+    def _receive(self, request: httpx.Request, deadline: _Deadline) -> _http.CappedBody:
+        response = self._http.send(request, auth=self._auth, stream=True)
+        try:
+            body = _http.CappedBody(response, self._max_response_bytes)
+            if body.wanted:
+                for chunk in response.iter_bytes():
+                    deadline.check(request)  # a user's http_client has no bound sockets
+                    if not body.feed(chunk):
+                        break
+        finally:
+            response.close()  # an unread rest is dropped with its connection
+        return body
 
     def close(self) -> None:
         """Close the HTTP connection pool, if this client created it."""
@@ -345,6 +590,8 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
         base_url: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
         rate_limiter: RateLimiter | None = None,
         http_client: httpx.AsyncClient | None = None,
@@ -356,6 +603,8 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
             base_url=base_url,
             api_version=api_version,
             timeout=timeout,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
             retry=retry,
             rate_limiter=rate_limiter,
             user_agent=user_agent,
@@ -385,7 +634,7 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
     async def verify(self) -> None:
         """Like :meth:`OmnisendClient.verify`."""
         try:
-            await self.execute(verify_operation())
+            await self.execute(_http.verify_operation(self._base_url))
         except APIStatusError as error:
             _add_verify_hint(error)
             raise
@@ -394,10 +643,34 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
         reservation = self._pace(spec)
         if reservation.wait > 0:
             await self._sleep(reservation.wait)
-        with self._exchange(spec, reservation) as timing:
-            response = await self._http.send(self._build(spec), auth=self._auth)
-            await response.aread()
-        return self._check(spec, response, timing.elapsed)
+        request = self._build(spec)
+        deadline = _Deadline(self._deadline)
+        with self._exchange(spec, reservation, deadline) as timing:
+            # Cancelling the task's exchange at the deadline ends any wait, headers included,
+            # whatever the http_client.
+            scope = asyncio.timeout(deadline.remaining())
+            try:
+                async with scope:
+                    body = await self._receive(request)
+            except TimeoutError as error:
+                if not scope.expired():
+                    raise
+                # Where the exchange stood is unknown, so it counts as sent: a request not safe
+                # to repeat is then reported with an unknown outcome, never resent blindly.
+                raise httpx.ReadTimeout("the request's deadline passed", request=request) from error
+        return self._check(spec, body, timing.elapsed)
+
+    async def _receive(self, request: httpx.Request) -> _http.CappedBody:
+        response = await self._http.send(request, auth=self._auth, stream=True)
+        try:
+            body = _http.CappedBody(response, self._max_response_bytes)
+            if body.wanted:
+                async for chunk in response.aiter_bytes():
+                    if not body.feed(chunk):
+                        break
+        finally:
+            await response.aclose()  # an unread rest is dropped with its connection
+        return body
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool, if this client created it."""

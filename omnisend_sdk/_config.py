@@ -1,9 +1,10 @@
 """The client's settings: read from the environment, and validated (base URL, API version,
-timeout, TLS)."""
+timeout, deadline, response size cap, TLS)."""
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import ssl
 from typing import Required, TypedDict
@@ -14,6 +15,7 @@ from omnisend_sdk._constants import (
     API_VERSIONS,
     DEFAULT_BASE_URLS,
     DEFAULT_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_DEADLINE_TIMEOUTS,
     ENV_API_KEY,
     ENV_API_VERSION,
     ENV_BASE_URL,
@@ -107,6 +109,30 @@ def checked_timeout(value: float | httpx.Timeout) -> httpx.Timeout:
     if value <= 0:
         raise ConfigurationError("timeout must be a positive number of seconds")
     return httpx.Timeout(value, connect=min(value, DEFAULT_CONNECT_TIMEOUT_SECONDS))
+
+
+def checked_deadline(value: float | None, timeout: httpx.Timeout) -> float | None:
+    """Seconds one attempt may take in all, or None for no deadline.
+
+    Args:
+        value: The deadline asked for: None derives it from the timeout (the longest of its
+            phases, :data:`DEFAULT_DEADLINE_TIMEOUTS` times), ``math.inf`` turns it off.
+        timeout: The client's timeout, already checked.
+    """
+    if value is None:
+        phases = [t for t in timeout.as_dict().values() if t is not None]
+        # A timeout without any limit asked to wait as long as it takes: no deadline either.
+        return DEFAULT_DEADLINE_TIMEOUTS * max(phases) if phases else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigurationError("deadline must be a positive number of seconds")
+    return None if math.isinf(value) else float(value)
+
+
+def checked_max_response_bytes(value: int) -> int:
+    """The largest answer the client reads, in bytes."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError("max_response_bytes must be a whole number of bytes, at least 1")
+    return value
 
 
 def refuse_unverified_tls(http_client: httpx.Client | httpx.AsyncClient) -> None:

@@ -143,3 +143,13 @@ CSV_SNIFF_BYTES: Final = 65_536
 CSV_FALLBACK_ENCODING: Final = "cp1252"
 #: Rows converted at a time from a DataFrame or Arrow table: bounds memory, amortises conversion.
 SOURCE_CHUNK_ROWS: Final = 10_000
+
+#: An attempt may last this many timeouts in all, from connecting to the answer's last byte.
+#: httpx's timeouts bound each phase and each read, so a server that drips a byte a second never
+#: trips them; three timeouts leave room to connect, send a 1 MB batch over a slow link and then
+#: wait a whole read timeout for the answer (30 s with Omnisend's recommended 10 s timeout).
+DEFAULT_DEADLINE_TIMEOUTS: Final = 3.0
+#: The largest answer read, in bytes (16 MiB). Omnisend's largest answers (a v3 batch's 1000 item
+#: results, a page of 250 contacts) take a few MB; a bigger one is not Omnisend's, and reading it
+#: whole would take memory without end (an endless body, a 200 MB page).
+DEFAULT_MAX_RESPONSE_BYTES: Final = 16 * 1024 * 1024

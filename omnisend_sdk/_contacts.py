@@ -156,13 +156,6 @@ def list_operation(
     return Operation(RequestSpec(method="GET", path="/contacts", params=params), parse)
 
 
-def verify_operation() -> Operation[None]:
-    """The cheapest request that needs a working key with contacts permission."""
-    return Operation(
-        RequestSpec(method="GET", path="/contacts", params=(("limit", "1"),)), lambda _: None
-    )
-
-
 def _contact_parser(version: ApiVersion) -> Any:
     return lambda response: parse_with(lambda body: from_json(Contact, body, version), response)
 

@@ -11,10 +11,11 @@
     ├── PrivacyAcknowledgementError an export through a connection nobody acknowledged
     │   └── UserNotAllowedError     a user outside the connection's allowed users
     ├── APIConnectionError          no answer from Omnisend (httpx transport errors, translated)
-    │   └── APITimeoutError         the request timed out
+    │   └── APITimeoutError         a phase timed out, or the attempt overran its deadline
     ├── OutcomeUnknownError         a request not safe to repeat may or may not have taken effect
     ├── BatchWaitTimeoutError       a batch did not finish within the time allowed
-    ├── UnexpectedResponseError     a 2xx answer the SDK could not read
+    ├── UnexpectedResponseError     an answer the SDK cannot use: unreadable, over the size
+    │                               cap, a redirect, or (verify) not Omnisend's
     ├── ExportLimitError            a segment over the profile cap, nothing sent (export)
     ├── ExportFailedError           report.raise_for_failures(): rows were lost (export)
     ├── ReportInconsistentError     counts that do not add up: an SDK bug (export)
@@ -70,16 +71,24 @@ class UserNotAllowedError(PrivacyAcknowledgementError):
 
 
 class APIConnectionError(OmnisendError):
-    """Omnisend could not be reached, or the connection broke before an answer came."""
+    """Omnisend could not be reached, or the connection broke before an answer came.
 
-    def __init__(self, message: str, *, method: str, path: str) -> None:
+    Attributes:
+        method: The request's method.
+        path: The request's path, without query string.
+        host: The host (and port, when not the default) the request went to, if known.
+    """
+
+    def __init__(self, message: str, *, method: str, path: str, host: str | None = None) -> None:
         super().__init__(f"{message} ({method} {path})")
         self.method = method
         self.path = path
+        self.host = host
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out."""
+    """The request timed out: one phase (connecting, sending, waiting) took longer than the
+    timeout, or the whole exchange overran the request's deadline."""
 
 
 class OutcomeUnknownError(OmnisendError):
@@ -107,7 +116,9 @@ class BatchWaitTimeoutError(OmnisendError):
 
 
 class UnexpectedResponseError(OmnisendError):
-    """Omnisend answered with success, but with a body the SDK could not read."""
+    """An answer the SDK could not use: a success body it could not read, a body over the size
+    cap, a redirect (the SDK follows none), or, from ``verify()``, an answer that is not
+    Omnisend's."""
 
 
 @attrs.frozen
@@ -332,21 +343,71 @@ def outcome_unknown_for(error: APIStatusError) -> OutcomeUnknownError | None:
     )
 
 
+#: Transport errors raised once the request may have reached the server.
+_AFTER_SENDING = (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError)
+#: Transport errors whose text comes from the socket layer or the server's bytes (an errno, a TLS
+#: failure, "Server disconnected"), never from the request's headers, so it is safe to show. h11's
+#: errors about the request itself (``LocalProtocolError``) may quote a header value: the key.
+_SAFE_DETAIL = (
+    httpx.ConnectError,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+#: Longest detail quoted from a transport error, in characters: enough for an errno or a TLS
+#: verification failure, not a page of text.
+_MAX_DETAIL = 200
+
+
 def translate_transport_error(
-    error: httpx.TransportError, *, method: str, path: str, idempotent: bool
+    error: httpx.TransportError,
+    *,
+    method: str,
+    path: str,
+    idempotent: bool,
+    host: str | None = None,
+    deadline: float | None = None,
 ) -> APIConnectionError | OutcomeUnknownError:
     """Turn an httpx transport error into the SDK's own, without the request's URL or headers.
 
     A read timeout (or a dropped connection after sending) on a request that is not idempotent
     leaves its outcome unknown: the caller must reconcile instead of resending blindly.
+
+    Args:
+        error: What httpx raised.
+        method: The request's method.
+        path: The request's path, without query string (queries may carry emails).
+        idempotent: Whether sending the request again is harmless.
+        host: The host the request went to, named in the message: "could not reach" a host
+            says more than "connection failed", and tells a typo in ``base_url`` at once.
+        deadline: The attempt's deadline in seconds, when it is what ended the attempt.
     """
-    sent = isinstance(error, httpx.ReadTimeout | httpx.RemoteProtocolError | httpx.ReadError)
+    kind = type(error).__name__
+    where = host or "Omnisend"
+    detail = _detail(error)
+    if deadline is not None:
+        connecting = isinstance(error, httpx.ConnectTimeout)
+        phase = "could not connect to" if connecting else "no complete answer from"
+        reason = f"{phase} {where} within the request's {deadline:g} s deadline ({kind})"
+    elif isinstance(error, httpx.ConnectTimeout | httpx.ConnectError):
+        reason = f"could not reach {where}: {detail or 'connecting timed out'} ({kind})"
+    elif isinstance(error, httpx.TimeoutException):
+        reason = f"timed out waiting for {where} ({kind})"
+    elif isinstance(error, _AFTER_SENDING):
+        reason = f"the connection to {where} broke{f': {detail}' if detail else ''} ({kind})"
+    else:
+        reason = f"could not send to {where}{f': {detail}' if detail else ''} ({kind})"
+    sent = isinstance(error, _AFTER_SENDING)
     if sent and not idempotent:
-        return OutcomeUnknownError(
-            f"no answer after sending ({type(error).__name__})", method=method, path=path
-        )
+        return OutcomeUnknownError(f"sent, then {reason}", method=method, path=path)
     if isinstance(error, httpx.TimeoutException):
-        return APITimeoutError(f"timed out ({type(error).__name__})", method=method, path=path)
-    return APIConnectionError(
-        f"connection failed ({type(error).__name__})", method=method, path=path
-    )
+        return APITimeoutError(reason, method=method, path=path, host=host)
+    return APIConnectionError(reason, method=method, path=path, host=host)
+
+
+def _detail(error: httpx.TransportError) -> str:
+    # Only from errors whose text cannot hold a request header (see _SAFE_DETAIL), so never the key.
+    if not isinstance(error, _SAFE_DETAIL):
+        return ""
+    return " ".join(str(error).split())[:_MAX_DETAIL]

@@ -114,6 +114,156 @@ def parse_with(parse: Callable[[Mapping[str, Any]], T], response: httpx.Response
         ) from err
 
 
+# --- answers within bounds ------------------------------------------------------------------------
+
+#: Headers that describe the body as it came over the wire; a collected body is already decoded.
+_WIRE_FRAMING = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+class CappedBody:
+    """An answer's body, collected chunk by chunk up to a cap, so memory stays bounded.
+
+    The client streams every answer through one of these instead of reading it whole: an endless
+    or huge body stops at the cap. A success answer cut at the cap is refused (a cut body cannot
+    be read); an error answer is kept as far as it goes, because its status says what matters and
+    a CDN's oversized 5xx page must stay a retryable ``ServerError``.
+
+    Attributes:
+        cut: Whether the body went past the cap (or announced a length past it), so that what
+            was kept is not the whole answer.
+    """
+
+    def __init__(self, response: httpx.Response, limit: int) -> None:
+        self._response = response
+        self._limit = limit
+        self._chunks: list[bytes] = []
+        self._size = 0
+        declared = _non_negative(response.headers.get("Content-Length"))
+        # An answer that announces its size over the cap is refused before a byte is read.
+        self.cut = declared is not None and declared > limit
+
+    @property
+    def wanted(self) -> bool:
+        """Whether more of the body should be read."""
+        return not self.cut
+
+    def feed(self, chunk: bytes) -> bool:
+        """Keep a chunk of the (decoded) body; False once the cap is reached: stop reading."""
+        room = self._limit - self._size
+        if len(chunk) > room:
+            self._chunks.append(chunk[:room])
+            self._size = self._limit
+            self.cut = True
+            return False
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        return True
+
+    def response(self) -> httpx.Response:
+        """The answer with the body kept in memory, as the parsers read it."""
+        original = self._response
+        headers = [
+            (name, value)
+            for name, value in original.headers.multi_items()
+            if name.lower() not in _WIRE_FRAMING
+        ]
+        return httpx.Response(
+            original.status_code,
+            headers=headers,
+            content=b"".join(self._chunks),
+            request=original.request,
+            extensions=original.extensions,
+        )
+
+
+def too_large_error(spec: RequestSpec, status: int, limit: int) -> UnexpectedResponseError:
+    """The error for a success answer over the size cap."""
+    return UnexpectedResponseError(
+        f"the {status} answer to {spec.method} {spec.path} is over the {limit:,}-byte cap "
+        "(max_response_bytes), so it was not read; no Omnisend answer is that large"
+    )
+
+
+def public_url(url: str | httpx.URL) -> str:
+    """A URL as it may be shown: scheme, host, port and path, never credentials or a query."""
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}{parsed.path}"
+
+
+def host_of(url: str) -> str:
+    """The host (and port, when not the scheme's default) a base URL points at."""
+    return httpx.URL(url).netloc.decode("ascii")
+
+
+def redirect_error(
+    response: httpx.Response, spec: RequestSpec, *, base_url: str
+) -> UnexpectedResponseError | None:
+    """The error a redirect stands for, or None for any other answer.
+
+    Omnisend's API sends no redirects: one comes from something else at the base URL (a login
+    page, a proxy, http redirected to https). The SDK never follows it, since that would send the
+    key to wherever it points.
+    """
+    if not 300 <= response.status_code < 400:
+        return None
+    location = response.headers.get("Location")
+    target = f"to {public_url(response.url.join(location))}" if location else "with no Location"
+    return UnexpectedResponseError(
+        f"{public_url(base_url)} answered {spec.method} {spec.path} with a {response.status_code} "
+        f"redirect {target}; Omnisend's API sends none and the SDK follows none: check the base "
+        "URL"
+    )
+
+
+#: What Omnisend answers ``GET /contacts`` with, in either version: a list of contacts, and
+#: paging (cursors in 2026-03-15, next/previous URLs in v3).
+_CONTACT_LIST_SHAPE = "an object with a contacts list"
+
+
+def verify_operation(base_url: str) -> Operation[None]:
+    """``GET /contacts?limit=1``, the cheapest request that needs a working key with contacts
+    permission, and a strict reading of its answer: Omnisend's JSON contact list, or an error.
+
+    A success from anything else (a login page, a proxy, a mistyped host that answers every path)
+    would otherwise pass for a working key.
+    """
+    spec = RequestSpec(method="GET", path="/contacts", params=(("limit", "1"),))
+
+    def parse(response: httpx.Response) -> None:
+        problem = _not_a_contact_list(response)
+        if problem is not None:
+            raise UnexpectedResponseError(
+                f"{public_url(base_url)} does not look like Omnisend's API: {spec.method} "
+                f"{spec.path} answered {response.status_code} with {problem}; check the base URL"
+            )
+
+    return Operation(spec, parse)
+
+
+def _not_a_contact_list(response: httpx.Response) -> str | None:
+    """What is wrong with an answer to ``GET /contacts``, or None when it is Omnisend's."""
+    content_type = response.headers.get("Content-Type", "")
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return f"{media_type or 'no content type'}, not JSON"
+    try:
+        body = _json.loads(response.content)
+    except ValueError:
+        return "a body that is not JSON"
+    if not isinstance(body, Mapping):
+        return f"JSON {type(body).__name__}, not {_CONTACT_LIST_SHAPE}"
+    contacts = body.get("contacts")
+    paging = body.get("paging")
+    if (
+        not isinstance(contacts, list)
+        or not all(isinstance(c, Mapping) for c in contacts)
+        or (paging is not None and not isinstance(paging, Mapping))
+    ):
+        # Not quoted: an unknown server's JSON could hold anything, even an echoed header.
+        return f"JSON of another shape, not {_CONTACT_LIST_SHAPE}"
+    return None
+
+
 def status_error(
     response: httpx.Response, spec: RequestSpec, *, now: datetime | None = None
 ) -> APIStatusError | None:

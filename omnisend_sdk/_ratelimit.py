@@ -95,11 +95,15 @@ class _Window:
 
 
 class Reservation:
-    """A booked slot: wait ``wait`` seconds, send, then call :meth:`answered`."""
+    """A booked slot: wait ``wait`` seconds (until ``at`` on the limiter's clock), send, then
+    call :meth:`answered`."""
 
-    __slots__ = ("_clock", "_slots", "wait")
+    __slots__ = ("_clock", "_slots", "at", "wait")
 
-    def __init__(self, wait: float, slots: list[_Slot], clock: Callable[[], float]) -> None:
+    def __init__(
+        self, at: float, wait: float, slots: list[_Slot], clock: Callable[[], float]
+    ) -> None:
+        self.at = at
         self.wait = wait
         self._slots = slots
         self._clock = clock
@@ -175,23 +179,37 @@ class RateLimiter:
         """Book the next free slot for one request and return how long to wait for it (seconds)."""
         return self.book(family).wait
 
+    def next_wait(self, family: EndpointFamily = "default") -> float:
+        """How long a request booked now would wait for its slot, in seconds; books nothing.
+
+        For callers with a deadline (an export's): a request whose slot comes after it is
+        better not started at all than sent late.
+        """
+        with self._lock:
+            now = self._clock()
+            return self._next_slot(now, family) - now
+
+    def _next_slot(self, now: float, family: EndpointFamily) -> float:
+        windows = [self._windows[name] for name in _WINDOWS_BY_FAMILY[family]]
+        # In each window a later booking never gets an earlier slot: first come, first served.
+        return max(
+            now,
+            self._paused_until,
+            *(w.earliest_slot(now) for w in windows),
+            *(w.last_booked for w in windows),
+        )
+
     def book(self, family: EndpointFamily = "default") -> Reservation:
         """Book the next free slot for one request; call ``answered()`` on the result after it."""
         with self._lock:
             now = self._clock()
             windows = [self._windows[name] for name in _WINDOWS_BY_FAMILY[family]]
-            # In each window a later booking never gets an earlier slot: first come, first served.
-            at = max(
-                now,
-                self._paused_until,
-                *(w.earliest_slot(now) for w in windows),
-                *(w.last_booked for w in windows),
-            )
+            at = self._next_slot(now, family)
             slots = [_Slot(at) for _ in windows]
             for window, slot in zip(windows, slots, strict=True):
                 window.slots.append(slot)
                 window.last_booked = at
-            return Reservation(at - now, slots, self._clock)
+            return Reservation(at, at - now, slots, self._clock)
 
     def pause(self, seconds: float) -> None:
         """Hold back every request for ``seconds`` (the server asked for it)."""

@@ -15,8 +15,11 @@ from omnisend_sdk import (
     ContactInput,
     OmnisendClient,
     PermissionDeniedError,
+    RateLimiter,
+    _http,
 )
-from tests.conftest import API_KEY, BASE_URL
+from omnisend_sdk._client import _Counters
+from tests.conftest import API_KEY, BASE_URL, FakeClock
 
 
 def test_from_env_reads_key_url_and_version(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,8 +114,28 @@ def test_user_agent_names_the_sdk_and_the_integration(httpx_mock: HTTPXMock) -> 
 
 
 def test_stats_count_requests(api: Any, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=f"{BASE_URL}/contacts?limit=1", json={}, is_reusable=True)
+    httpx_mock.add_response(
+        url=f"{BASE_URL}/contacts?limit=1", json={"contacts": []}, is_reusable=True
+    )
     for _ in range(3):
         api.verify()
     assert api.stats.requests == 3
     assert api.stats.retries == 0
+
+
+def test_throttled_time_counts_concurrent_waits_once() -> None:
+    # Sixteen senders waiting through the same second were held back one second, not sixteen.
+    counters = _Counters()
+    for sender in range(16):
+        counters.held_back(0.0 + sender * 0.01, 1.0 + sender * 0.01)
+    assert counters.snapshot().throttled_seconds == pytest.approx(1.15)
+    counters.held_back(5.0, 7.0)  # a later, separate wait adds its whole length
+    assert counters.snapshot().throttled_seconds == pytest.approx(3.15)
+
+
+def test_a_client_sharing_a_limiter_reports_the_time_it_was_held_back(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=60, clock=clock)  # one request a second
+    client = OmnisendClient(api_key=API_KEY, rate_limiter=limiter)
+    for _ in range(4):  # booked at once: the waits are 0, 1, 2 and 3 s and overlap
+        client._pace(_http.RequestSpec(method="GET", path="/contacts"))
+    assert client.stats.throttled_seconds == pytest.approx(3.0)

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from typing import ClassVar
 
+from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
 from omnisend_sdk.mapping import Row
 from omnisend_sdk.sources._base import ReadOnce
 
@@ -22,7 +23,8 @@ class ChunkedSource(ABC):
     Args:
         columns: The column names, known before any row is read.
         row_count: The number of rows, when the source knows it without being read.
-        reiterable: Whether reading again gives the same rows in the same order.
+        reiterable: Whether reading again gives the same rows in the same order (by default a
+            source is read once: reading it again is refused, never silently empty).
         chunk_rows: Rows fetched (or converted to Python values) at a time.
         what: The source, as messages name it.
     """
@@ -34,10 +36,10 @@ class ChunkedSource(ABC):
         self,
         columns: Iterable[str],
         *,
-        row_count: int | None,
-        reiterable: bool,
-        chunk_rows: int,
         what: str,
+        row_count: int | None = None,
+        reiterable: bool = False,
+        chunk_rows: int = SOURCE_CHUNK_ROWS,
     ) -> None:
         if chunk_rows < 1:
             raise ValueError(f"chunk_rows must be 1 or more, got {chunk_rows}")

@@ -42,8 +42,6 @@ class LazyFrameSource(ChunkedSource):
         )
         super().__init__(
             columns,
-            row_count=None,
-            reiterable=False,
             chunk_rows=chunk_rows,
             what="a polars LazyFrame",
         )

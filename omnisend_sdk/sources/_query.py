@@ -47,8 +47,6 @@ class CursorSource(ChunkedSource):
     def __init__(self, cursor: Any, *, chunk_rows: int = SOURCE_CHUNK_ROWS) -> None:
         super().__init__(
             _column_names(cursor),
-            row_count=None,
-            reiterable=False,
             chunk_rows=chunk_rows,
             what="a query result",
         )

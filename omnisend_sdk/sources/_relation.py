@@ -50,8 +50,6 @@ class RelationSource(ChunkedSource):
     def __init__(self, relation: Any, *, chunk_rows: int = SOURCE_CHUNK_ROWS) -> None:
         super().__init__(
             (str(name) for name in relation.columns),
-            row_count=None,
-            reiterable=False,
             chunk_rows=chunk_rows,
             what="a DuckDB relation",
         )

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from . import _contacts
-from ._problems import ApiProblem, not_found
+from ._problems import ApiProblem, found
 from ._rules import BatchQuery, require_valid, validate_batch_request
 from ._state import Batch, BatchItem, State
 from ._times import format_time
@@ -95,9 +95,7 @@ def find(state: State, batch_id: str, now: float) -> Batch:
     if batch is not None and _expired(state, batch, now):
         del state.batches[batch_id]
         batch = None
-    if batch is None:
-        raise not_found("batch")
-    return batch
+    return found(batch, "batch")
 
 
 def _expired(state: State, batch: Batch, now: float) -> bool:

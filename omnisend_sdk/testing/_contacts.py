@@ -12,7 +12,7 @@ from typing import Any
 from . import _segments
 from ._countries import country_code
 from ._paging import SortKey, cursor_page
-from ._problems import ApiProblem, InvalidField, not_found, validation_problem
+from ._problems import ApiProblem, InvalidField, found, validation_problem
 from ._rules import (
     CHANNEL_OF,
     MAX_CUSTOM_PROPERTIES,
@@ -106,10 +106,7 @@ def get_by_id(state: State, contact_id: str) -> StoredContact:
     Raises:
         ApiProblem: 404 when there is none.
     """
-    contact = state.contacts.get(contact_id)
-    if contact is None:
-        raise not_found("contact")
-    return contact
+    return found(state.contacts.get(contact_id), "contact")
 
 
 def get_by_email(state: State, email: str) -> StoredContact:
@@ -118,10 +115,7 @@ def get_by_email(state: State, email: str) -> StoredContact:
     Raises:
         ApiProblem: 404 when there is none.
     """
-    contact = state.owner("email", email)
-    if contact is None:
-        raise not_found("contact")
-    return contact
+    return found(state.owner("email", email), "contact")
 
 
 def render(state: State, contact: StoredContact) -> dict[str, Any]:

@@ -8,9 +8,11 @@ batched call report an error identically.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
+
+_Resource = TypeVar("_Resource")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # Omnisend's OpenAPI examples use this base for problem types and a URN per request for `instance`.
@@ -105,3 +107,10 @@ def validation_problem(errors: list[InvalidField], detail: str = "Validation fai
 def not_found(what: str) -> ApiProblem:
     """The 404 problem for a missing resource."""
     return ApiProblem(404, "not-found", f"{what} not found")
+
+
+def found(resource: _Resource | None, what: str) -> _Resource:
+    """``resource``, which a lookup found, or the 404 problem for a missing ``what``."""
+    if resource is None:
+        raise not_found(what)
+    return resource

@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from ._paging import SortKey, cursor_page
-from ._problems import ApiProblem, not_found
+from ._problems import ApiProblem, found
 from ._rules import (
     TAG_PROPERTY,
     SegmentDefinition,
@@ -95,10 +95,7 @@ def find(state: State, segment_id: str) -> StoredSegment:
     Raises:
         ApiProblem: 404 when there is none.
     """
-    segment = state.segments.get(segment_id)
-    if segment is None:
-        raise not_found("segment")
-    return segment
+    return found(state.segments.get(segment_id), "segment")
 
 
 def start_build(state: State, segment: StoredSegment, until: float | None) -> None:

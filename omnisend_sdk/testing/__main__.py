@@ -19,9 +19,10 @@ from ._faults import FaultPlan, Latency
 from ._ratelimit import RateLimits
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m omnisend_sdk.testing",
+        prog=prog,
+        allow_abbrev=False,
         description="A stateful Omnisend API emulator (version 2026-03-15).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
@@ -56,9 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    args = _parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m omnisend_sdk.testing") -> int:
+    """Run the command line; returns the exit status.
+
+    Args:
+        argv: The arguments after the program name; defaults to ``sys.argv[1:]``.
+        prog: How the command was called, for usage lines (``omnisend-export emulator`` when
+            the SDK's command line hands over to this one).
+    """
+    args = _parser(prog).parse_args(argv)
     emulator = OmnisendEmulator(
         api_keys=args.api_keys or (EMULATOR_API_KEY,),
         time_scale=args.time_scale,

@@ -286,11 +286,7 @@ def list_contacts(state: State, query: ContactQuery) -> dict[str, Any]:
     page, paging = cursor_page(
         (contact for contact in state.contacts.values() if _matches(state, contact, query)),
         key,
-        sort=query.sort,
-        ascending=query.direction == "asc",
-        limit=query.limit,
-        after=query.after,
-        before=query.before,
+        query,
     )
     return {"contacts": [render(state, contact) for contact in page], "paging": paging}
 

@@ -10,9 +10,12 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._problems import InvalidField, validation_problem
+
+if TYPE_CHECKING:
+    from ._rules import PageQuery
 
 T = TypeVar("T")
 
@@ -23,14 +26,9 @@ SortKey = tuple[float | str, int]
 def cursor_page(
     items: Iterable[T],
     key: Callable[[T], SortKey],
-    *,
-    sort: str,
-    ascending: bool,
-    limit: int,
-    after: str | None,
-    before: str | None,
+    query: PageQuery,
 ) -> tuple[list[T], dict[str, Any]]:
-    """Sort ``items`` by ``key`` and cut the page that ``after``/``before`` and ``limit`` ask for.
+    """Sort ``items`` by ``key`` and cut the page the query's cursors and ``limit`` ask for.
 
     Returns:
         The page and the answer's ``paging``: ``{cursors: {after, before}, hasMore, limit}``.
@@ -38,6 +36,8 @@ def cursor_page(
     Raises:
         ApiProblem: 400 when a cursor was not made by this listing with this ``sort``.
     """
+    sort, limit, after, before = query.sort, query.limit, query.after, query.before
+    ascending = query.direction == "asc"
     ordered = sorted(items, key=key, reverse=not ascending)
     sample = key(ordered[0])[0] if ordered else None
     if after is not None:

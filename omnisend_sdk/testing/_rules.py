@@ -534,15 +534,23 @@ def _parse_condition(
 Direction = Literal["asc", "desc"]
 
 
-@attrs.frozen
-class ContactQuery:
+@attrs.frozen(kw_only=True)
+class PageQuery:
+    """What a cursor-paged listing's query asks for: the sort, its direction, and the page."""
+
+    limit: int
+    sort: str
+    direction: Direction = "desc"
+    after: str | None = None
+    before: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ContactQuery(PageQuery):
     """The parsed query of ``GET /contacts``."""
 
     limit: int = DEFAULT_LIST_LIMIT
-    after: str | None = None
-    before: str | None = None
     sort: Literal["createdAt", "updatedAt"] = "createdAt"
-    direction: Direction = "desc"
     email: str | None = None
     phone: str | None = None
     status: str | None = None
@@ -598,15 +606,12 @@ def parse_contact_query(params: Mapping[str, str]) -> ContactQuery:
     )
 
 
-@attrs.frozen
-class SegmentQuery:
+@attrs.frozen(kw_only=True)
+class SegmentQuery(PageQuery):
     """The parsed query of ``GET /segments``."""
 
     limit: int = DEFAULT_SEGMENT_LIST_LIMIT
-    after: str | None = None
-    before: str | None = None
     sort: Literal["createdAt", "name"] = "createdAt"
-    direction: Direction = "desc"
 
 
 def parse_segment_query(params: Mapping[str, str]) -> SegmentQuery:

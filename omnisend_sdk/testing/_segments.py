@@ -169,11 +169,7 @@ def list_segments(state: State, query: SegmentQuery) -> dict[str, Any]:
     page, paging = cursor_page(
         state.segments.values(),
         key,
-        sort=query.sort,
-        ascending=query.direction == "asc",
-        limit=query.limit,
-        after=query.after,
-        before=query.before,
+        query,
     )
     return {"segments": [render(segment) for segment in page], "paging": paging}
 

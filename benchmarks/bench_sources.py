@@ -1,21 +1,23 @@
-"""Sources benchmark: a million-row segment from a Parquet file and from a DuckDB query, mapped.
+"""Sources benchmark: a million-row segment from a CSV file, a Parquet file and a DuckDB query.
 
 Run from the repository root (needs pyarrow and duckdb: ``pip install -e '.[dev]'``)::
 
     python benchmarks/bench_sources.py                 # 1,000,000 rows
     python benchmarks/bench_sources.py --rows 100000 --dir /tmp/segment   # keep the files
+    python benchmarks/bench_sources.py --sources csv,parquet                # some sources only
 
 The segment is ``_segment_gen``'s (the eight seed fields, about 2% defective rows), written
-once as a Parquet file (row groups of ``--row-group-rows``) and as a table in a DuckDB file;
-writing them is timed apart and not counted. Each source is then measured twice:
+once as a CSV file, a Parquet file (row groups of ``--row-group-rows``) and a table in a
+DuckDB file; writing them is timed apart and not counted. Each source is then measured twice:
 
 - ``read``: the rows only, through ``open_source`` (what the source itself costs);
 - ``read + map``: every row through ``map_rows`` with the benchmarks' ``ContactMapping``, the
   first-wins duplicate check included, as an export maps them.
 
-Sources: the Parquet file (``ParquetSource``: record batches through pyarrow), a DuckDB query
-as a relation (``con.sql(...)``: ``RelationSource``, Arrow record batches) and as a cursor
-(``con.execute(...)``: ``CursorSource``, ``fetchmany``).
+Sources: the CSV file (``CsvSource``: lines decoded and parsed one at a time, as
+``csv.writer`` wrote them), the Parquet file (``ParquetSource``: record batches through
+pyarrow), a DuckDB query as a relation (``con.sql(...)``: ``RelationSource``, Arrow record
+batches) and as a cursor (``con.execute(...)``: ``CursorSource``, ``fetchmany``).
 
 Time is wall-clock time on one core for the Python side (pyarrow and DuckDB may use a second
 core to decode). Memory is the peak resident set size (``VmHWM``) of a fresh child process per
@@ -30,6 +32,7 @@ by the measured run, and counts in its peak.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
 import json
 import resource
@@ -56,6 +59,7 @@ WRITE_CHUNK = 100_000
 #: DuckDB's own row group size: what a warehouse export written by DuckDB has.
 DEFAULT_ROW_GROUP_ROWS = 122_880
 SOURCES = {
+    "csv": "CSV file (CsvSource, streamed)",
     "parquet": "Parquet file (record batches)",
     "duckdb-relation": "DuckDB query: con.sql() (Arrow)",
     "duckdb-cursor": "DuckDB query: con.execute() (fetchmany)",
@@ -63,9 +67,11 @@ SOURCES = {
 
 
 def write_files(directory: Path, rows: int, row_group_rows: int) -> tuple[Path, Path]:
-    """The segment as ``segment.parquet`` and a ``segment`` table in ``segment.duckdb``."""
+    """The segment as ``segment.parquet``, a ``segment`` table in ``segment.duckdb``, and
+    ``segment.csv``."""
     duckdb, pa, pq = map(importlib.import_module, ("duckdb", "pyarrow", "pyarrow.parquet"))
     parquet, database = directory / "segment.parquet", directory / "segment.duckdb"
+    write_csv(directory / "segment.csv", rows)
     if parquet.exists() and pq.ParquetFile(parquet).metadata.num_rows == rows:
         return parquet, database  # made by an earlier run with the same --rows
     database.unlink(missing_ok=True)
@@ -80,12 +86,28 @@ def write_files(directory: Path, rows: int, row_group_rows: int) -> tuple[Path, 
     return parquet, database
 
 
+def write_csv(path: Path, rows: int) -> None:
+    """The segment as a CSV file (what csv.writer writes: CRLF, quoted where needed)."""
+    marker = path.with_suffix(f".{rows}.rows")
+    if path.exists() and marker.exists():
+        return  # made by an earlier run with the same --rows
+    with path.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(_segment_gen.COLUMNS)
+        for start in range(0, rows, WRITE_CHUNK):
+            for row in _segment_gen.rows(min(WRITE_CHUNK, rows - start), start):
+                writer.writerow([row[name] for name in _segment_gen.COLUMNS])
+    marker.touch()
+
+
 def open_segment(kind: str, directory: Path, chunk_rows: int) -> Any:
     """The source to measure; a DuckDB query reads the table in stored order (no ORDER BY).
 
     Libraries are imported here, not at the top, so that each child loads only what its
     source needs (as a real run would), and its peak memory counts that import.
     """
+    if kind == "csv":
+        return open_source(directory / "segment.csv")
     if kind == "parquet":
         return open_source(directory / "segment.parquet", chunk_rows=chunk_rows)
     duckdb = importlib.import_module("duckdb")
@@ -167,6 +189,9 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=10_000, help="rows per chunk read")
     parser.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS)
     parser.add_argument("--seen", choices=("keyed", "dict", "disk"), default="keyed")
+    parser.add_argument(
+        "--sources", default=",".join(SOURCES), help=f"which to measure, of {','.join(SOURCES)}"
+    )
     parser.add_argument("--child", nargs=2, metavar=("SOURCE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -186,7 +211,8 @@ def main() -> None:
             f"{'source':42} {'':10} {'rows/s':>9} {'seconds':>8} {'sent':>9}"
             f" {'peak RSS MB':>11} {'after imports':>13}"
         )
-        for kind, label in SOURCES.items():
+        for kind in args.sources.split(","):
+            label = SOURCES[kind]
             for mode in ("read", "read + map"):
                 result = child(kind, mode.split()[-1], args)
                 print(

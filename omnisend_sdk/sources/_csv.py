@@ -8,6 +8,19 @@ and because deciding per file would need a full pass before the first row. A lin
 encoding can read rejects its row (``undecodable_line``). With an explicit ``encoding=`` there is no
 fallback: the file is read strictly in that encoding.
 
+Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r`` (old Mac files), mixed or not; rows are numbered
+by the line they start on, counted that way.
+
+A quoted value may run over several lines. A quote opened and never closed would make the rest
+of the file one value, and its rows would vanish into it; so a row that runs over several lines
+is taken only when it is well formed: its quotes close before the end of the file, within
+``_MAX_ROW_LINES`` lines (checked at each read of the file, so a few hundred more may pass) and
+within the csv module's 131,072 characters a value; each closing quote is followed by a
+delimiter or the line's end; and it has the header's number of fields. Otherwise its first line,
+where the quote opened, is rejected (``unclosed_quote``) and parsing starts again on the next
+line, so the lines the quote swallowed are read as the rows they are. Memory stays flat: what a
+broken quote holds is bounded by those limits, whatever the size of the file.
+
 A row with more or fewer fields than the header is rejected (``ragged_row``): its values cannot be
 matched to columns without guessing. Blank lines are skipped; they hold no data.
 """
@@ -16,18 +29,32 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import itertools
 import os
+from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import IO, Final
+from typing import IO, TYPE_CHECKING, Final, Literal, TypeAlias
 
 from omnisend_sdk._constants import CSV_FALLBACK_ENCODING, CSV_SNIFF_BYTES
 from omnisend_sdk.mapping import Row, RowIssue
 from omnisend_sdk.sources._base import FileSource, SourceError, open_file, source_issue
+from omnisend_sdk.sources._lines import DecodedLines
+
+if TYPE_CHECKING:
+    from _csv import Reader
 
 _SNIFF_DELIMITERS: Final = ",;\t|"
 _UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+#: Most lines one row may run over. No field of a customer profile holds a thousand lines; a
+#: quote still open after them was never closed. Bounds the memory a broken quote takes and the
+#: lines read twice to recover from it.
+_MAX_ROW_LINES: Final = 1_000
+
+#: A record: the line it starts on, its fields (``None``: not read) and the issues met.
+_Record: TypeAlias = tuple[int, list[str] | None, tuple[RowIssue, ...]]
+#: Why the parser was given no more lines in the middle of a record.
+_Stop: TypeAlias = Literal["end", "limit"]
 
 
 class CsvSource(FileSource):
@@ -43,7 +70,7 @@ class CsvSource(FileSource):
         fallback_encoding: Encoding for lines that are not UTF-8; ``None`` to reject those rows.
 
     Raises:
-        SourceError: The file cannot be opened, or has no header.
+        SourceError: The file cannot be opened, has no header, or its header cannot be read.
     """
 
     def __init__(
@@ -92,23 +119,31 @@ class CsvSource(FileSource):
         self._read_once = True
         return nullcontext(path)  # the caller's file: left open
 
+    def _records(self, file: IO[bytes], width: int | None) -> _Records:
+        lines = DecodedLines(file, name=self.name, encoding=self._encoding, fallback=self._fallback)
+        return _Records(lines, self.delimiter, width)
+
     def _read_header(self) -> tuple[tuple[str, ...], int]:
+        """The column names and the last line of the header (it may span lines)."""
         with self._open() as file:
-            reader = _Records(file, self)
-            for _, fields, _ in reader:
-                if fields is not None and any(field.strip() for field in fields):
-                    return _column_names(fields), reader.lines
+            records = self._records(file, None)
+            for _number, fields, issues in records:
+                if fields is None:
+                    # Taking the next line as the header would make a data row the header.
+                    problems = "; ".join(issue.message for issue in issues)
+                    raise SourceError(f"{self.name}: the header cannot be read ({problems})")
+                if any(field.strip() for field in fields):
+                    return _column_names(fields), records.end
         raise SourceError(f"{self.name}: no header line")
 
     def __iter__(self) -> Iterator[Row]:
         """Read the data rows; problems become row issues, never exceptions."""
         width = len(self._columns)
-        columns = self._columns
+        columns, header_lines = self._columns, self._header_lines
         self.blank_lines = 0
         with self._open() as file:
-            records = _Records(file, self)
-            for number, fields, issues in records:
-                if number <= self._header_lines:
+            for number, fields, issues in self._records(file, width):
+                if number <= header_lines:
                     continue
                 if fields is None:
                     yield Row(number, None, issues)
@@ -125,67 +160,84 @@ class CsvSource(FileSource):
                     yield Row(number, None, (*issues, ragged))
 
 
+class _Blocks:
+    """The blocks of lines given to the parser, kept while a record may need its lines again.
+
+    An iterator that can stop and go on again: it stops, saying why in :attr:`stop`, when the
+    file ends, or when the record being parsed (from line :attr:`start`) has run over
+    ``_MAX_ROW_LINES`` lines. The parser asks for lines past a record's end only while a quote
+    is open, so a stop in the middle of a record always means an open quote.
+
+    Attributes:
+        start: The first line of the record being parsed; set by the reader of the records.
+        stop: Why the last ``next()`` gave no block, until the reader clears it.
+    """
+
+    def __init__(self, lines: DecodedLines) -> None:
+        self._source = lines.blocks()
+        self._kept: deque[tuple[int, list[str]]] = deque()  # (first line's number, lines)
+        self._next = 1  # the number of the next line to come from the file
+        self.start = 1
+        self.stop: _Stop | None = None
+
+    def __iter__(self) -> _Blocks:
+        return self
+
+    def __next__(self) -> list[str]:
+        # Asked for more, the parser has taken every line so far: the record has these many.
+        if self._next - self.start > _MAX_ROW_LINES:
+            self.stop = "limit"
+            raise StopIteration
+        block = next(self._source, None)
+        if block is None:
+            self.stop = "end"
+            raise StopIteration
+        kept = self._kept
+        while kept and kept[0][0] + len(kept[0][1]) <= self.start:
+            kept.popleft()  # wholly before the record being parsed: never read again
+        kept.append((self._next, block))
+        self._next += len(block)
+        return block
+
+    def taken(self, first: int) -> list[str]:
+        """The lines from ``first`` on that have come from the file so far."""
+        lines: list[str] = []
+        for number, block in self._kept:
+            lines.extend(block[max(first - number, 0) :])
+        return lines
+
+
 class _Records:
-    """The records of a CSV byte stream with the line each starts on, decoding line by line."""
+    """The records of a CSV file with the line each starts on; a broken quote taken apart.
 
-    def __init__(self, file: IO[bytes], source: CsvSource) -> None:
-        self._file = file
-        self._source = source
-        self.lines = 0  # physical lines read so far
-        self._fallback_lines: list[int] = []
-        self._bad_lines: list[int] = []
-        self._line_encoding = "utf-8"
+    The parser reads whole blocks of lines, and its count of lines read says where each record
+    ends. A record that spans lines but is not a sound one (see the module) is taken apart: its
+    first line comes out as a rejected record, and a new parser reads the lines after it again,
+    then the rest of the file.
 
-    def _decoded(self) -> Iterator[str]:
-        source = self._source
-        encoding, fallback = "utf-8", source._fallback
-        if source._encoding is not None:
-            if codecs.lookup(source._encoding).name.startswith(("utf-16", "utf-32")):
-                yield from self._strict(source._encoding)  # lines are not split on b"\n"
-                return
-            encoding, fallback = source._encoding, None
-        self._line_encoding = encoding
-        for raw in self._file:
-            self.lines += 1
-            if self.lines == 1 and raw.startswith(codecs.BOM_UTF8):
-                raw = raw[len(codecs.BOM_UTF8) :]  # noqa: PLW2901 - the BOM is not data
-            try:
-                yield raw.decode(encoding)
-                continue
-            except UnicodeDecodeError:
-                pass
-            try:
-                if fallback is None:
-                    raise UnicodeDecodeError(encoding, raw, 0, len(raw), "no fallback")
-                text = raw.decode(fallback)
-                self._fallback_lines.append(self.lines)
-            except UnicodeDecodeError:
-                text = raw.decode("utf-8", "replace")
-                self._bad_lines.append(self.lines)
-            yield text
+    Args:
+        lines: The file's decoded lines.
+        delimiter: The field delimiter.
+        width: The header's number of fields, or ``None`` while the header is being read.
 
-    def _strict(self, encoding: str) -> Iterator[str]:
-        text = io.TextIOWrapper(self._file, encoding=encoding, newline="")
-        try:
-            while True:
-                try:
-                    line = text.readline()
-                except UnicodeDecodeError as err:
-                    raise SourceError(
-                        f"{self._source.name}: after line {self.lines}, bytes that are not"
-                        f" {encoding}: {err.reason}"
-                    ) from err
-                if not line:
-                    return
-                self.lines += 1
-                yield line
-        finally:
-            text.detach()  # the binary file belongs to the caller's with-block
+    Attributes:
+        end: The last line of the last record given.
+    """
 
-    def __iter__(self) -> Iterator[tuple[int, list[str] | None, tuple[RowIssue, ...]]]:
-        reader = csv.reader(self._decoded(), delimiter=self._source.delimiter, strict=False)
+    def __init__(self, lines: DecodedLines, delimiter: str, width: int | None) -> None:
+        self._lines = lines
+        self._blocks = _Blocks(lines)
+        self._delimiter = delimiter
+        self._width = width
+        self.end = 0
+
+    def __iter__(self) -> Iterator[_Record]:
+        blocks = self._blocks
+        reader = self._parser(itertools.chain.from_iterable(blocks))
+        start, before = 1, 0  # the next record's first line; the line before the parser's first
+        noted_fallback, noted_bad = self._lines.fallback_lines, self._lines.bad_lines
         while True:
-            start = self.lines + 1
+            blocks.start = start
             try:
                 fields: list[str] | None = next(reader)
                 problem = None
@@ -193,35 +245,115 @@ class _Records:
                 return
             except csv.Error as err:
                 fields, problem = None, str(err)
-            issues = self._issues(start, problem)
-            yield start, (None if fields is not None and self._bad_lines else fields), issues
-            self._fallback_lines.clear()
-            self._bad_lines.clear()
+            end = before + reader.line_num
+            if end == start and not (problem or blocks.stop or noted_fallback or noted_bad):
+                self.end = start
+                yield start, fields, ()  # the common case, kept cheap
+                start += 1
+                continue
+            unclosed = self._unclosed_quote(start, end, fields, problem)
+            if unclosed is None:
+                self.end = end
+                yield self._record(start, end, fields, problem)
+                start = end + 1
+                continue
+            # Not a record: read the lines after its first again, then the rest of the file.
+            again = blocks.taken(start + 1)
+            blocks.stop = None
+            reader = self._parser(itertools.chain(again, itertools.chain.from_iterable(blocks)))
+            self.end, before = start, start
+            yield start, None, (*self._line_issues(start, start)[0], unclosed)
+            start += 1
 
-    def _issues(self, start: int, problem: str | None) -> tuple[RowIssue, ...]:
-        issues: list[RowIssue] = []
+    def _parser(self, lines: Iterator[str]) -> Reader:
+        # Lenient: a stray quote inside a one-line row is kept as text, as spreadsheets read it.
+        return csv.reader(lines, delimiter=self._delimiter, strict=False)
+
+    def _record(
+        self, start: int, end: int, fields: list[str] | None, problem: str | None
+    ) -> _Record:
+        """A sound record that needs more than the common case: notes on its lines, a problem."""
+        issues, bad = self._line_issues(start, end)
         if problem is not None:
-            issues.append(source_issue(start, "unreadable_row", f"line {start}: {problem}"))
-        fallback = self._source._fallback if self._source._encoding is None else None
-        tried = f"{self._line_encoding} nor {fallback}" if fallback else self._line_encoding
-        for line in self._bad_lines:
-            issues.append(
-                source_issue(start, "undecodable_line", f"line {line} is not {tried}: row not read")
+            issues.insert(0, source_issue(start, "unreadable_row", f"line {start}: {problem}"))
+        return start, None if bad else fields, tuple(issues)
+
+    def _unclosed_quote(
+        self, start: int, end: int, fields: list[str] | None, problem: str | None
+    ) -> RowIssue | None:
+        """The issue for a record that is an unclosed quote, not a row; ``None`` if it is sound."""
+        reason = self._why_unsound(start, end, fields, problem)
+        if reason is None:
+            return None
+        return source_issue(
+            start,
+            "unclosed_quote",
+            f"line {start}: a quote opened on this line {reason}: the line is not read",
+        )
+
+    def _why_unsound(
+        self, start: int, end: int, fields: list[str] | None, problem: str | None
+    ) -> str | None:
+        stop = self._blocks.stop
+        if stop == "end":
+            return "is not closed before the end of the file"
+        if stop == "limit":
+            return f"is not closed within {end - start + 1:,} lines"
+        if end == start:
+            return None  # the record's quotes closed on its own line
+        if fields is None:
+            return f"runs to line {end}, where the row cannot be parsed: {problem}"
+        if self._width is not None and len(fields) != self._width:
+            return (
+                f"runs to line {end} and makes a row of {len(fields)} fields where the header"
+                f" has {self._width}"
             )
-        for line in self._fallback_lines:
-            issues.append(
-                source_issue(
-                    start,
-                    "decoded_with_fallback",
-                    f"line {line} is not UTF-8; read as {self._source._fallback}",
-                    severity="warning",
-                )
+        lines = self._blocks.taken(start)[: end - start + 1]
+        misplaced = _misplaced_quote(lines, self._delimiter)
+        if misplaced is not None:
+            return f"runs to line {end}, where a quote is misplaced ({misplaced})"
+        return None
+
+    def _line_issues(self, start: int, end: int) -> tuple[list[RowIssue], bool]:
+        """The decoding issues of lines ``start`` to ``end`` (one record), and whether any of
+        its lines could not be decoded at all."""
+        fallback_lines, bad_lines = self._lines.take_notes(end)
+        encodings = [self._lines.encoding, self._lines.fallback]
+        tried = " nor ".join(encoding for encoding in encodings if encoding)
+        issues = [
+            source_issue(start, "undecodable_line", f"line {line} is not {tried}: row not read")
+            for line in bad_lines
+        ]
+        issues.extend(
+            source_issue(
+                start,
+                "decoded_with_fallback",
+                f"line {line} is not UTF-8; read as {self._lines.fallback}",
+                severity="warning",
             )
-        return tuple(issues)
+            for line in fallback_lines
+        )
+        return issues, bool(bad_lines)
+
+
+def _misplaced_quote(lines: list[str], delimiter: str) -> str | None:
+    """What a strict parser finds wrong with a record the lenient one read, if anything.
+
+    The two differ only on a closing quote followed by more text. In a record that spans lines
+    that is how a stray quote shows: it opened a value that the next quote closed, lines later,
+    where that quote opened a value of its own.
+    """
+    try:
+        for _ in csv.reader(lines, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as err:
+        return str(err)
+    return None
 
 
 def _sniff_delimiter(sample: bytes, encoding: str | None) -> str:
-    text = sample.decode(encoding or "utf-8", "replace")
+    # The sniffer counts delimiters per \n-ended line: give it \n whatever the file's line ends.
+    text = sample.decode(encoding or "utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
     cut = text.rfind("\n")
     if cut > 0:
         text = text[:cut]  # a partial last line would mislead the sniffer

@@ -57,6 +57,7 @@ from omnisend_sdk._retry import RetryPolicy
 from omnisend_sdk._segments import tag_rule
 from omnisend_sdk._version import __version__
 from omnisend_sdk.export import (
+    ConnectionRemoval,
     ExportDefinition,
     ExportFailedError,
     ExportInterrupted,
@@ -65,10 +66,14 @@ from omnisend_sdk.export import (
     ExportPlan,
     ExportReport,
     ExportSettings,
+    ExportStateError,
+    SavedConnection,
     ShrinkRefusedError,
     export_segment,
     export_segment_async,
     plan_export,
+    remove_connection,
+    saved_connections,
     send_test_profile,
 )
 from omnisend_sdk.mapping import Constant, ContactMapping, RowIssue
@@ -91,6 +96,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "Connection",
+    "ConnectionRemoval",
     "Consent",
     "Constant",
     "Contact",
@@ -107,6 +113,7 @@ __all__ = [
     "ExportPlan",
     "ExportReport",
     "ExportSettings",
+    "ExportStateError",
     "FieldError",
     "GoneError",
     "Identifier",
@@ -124,6 +131,7 @@ __all__ = [
     "RateLimiter",
     "RetryPolicy",
     "RowIssue",
+    "SavedConnection",
     "Segment",
     "SegmentBuildingError",
     "SegmentCondition",
@@ -140,6 +148,8 @@ __all__ = [
     "export_segment",
     "export_segment_async",
     "plan_export",
+    "remove_connection",
+    "saved_connections",
     "send_test_profile",
     "tag_rule",
 ]

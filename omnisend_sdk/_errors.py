@@ -4,6 +4,7 @@
 
     OmnisendError
     ├── ConfigurationError          bad settings: no key, plain-http base URL (ValueError)
+    │   └── ExportStateError        the export's state file cannot be written: a full disk (export)
     ├── InvalidRequestError         refused before sending: too many items... (ValueError)
     ├── MappingError                a mapping that cannot work on this source (ValueError)
     │   ├── InvalidValueError       one value a per-row rule cannot accept (mapping)

@@ -33,20 +33,39 @@ def state_dir_or_default(state_dir: str | os.PathLike[str] | None) -> Path:
     return Path(state_dir).expanduser() if state_dir else default_state_dir()
 
 
+def make_private_dirs(directory: Path) -> None:
+    """Make ``directory`` exist; every level this call creates is owner-only.
+
+    ``mkdir(parents=True)`` gives the levels above the last the umask's mode (often 0755), so
+    a state directory made on the way to its first file would be readable by all. Levels that
+    exist already are left as they are: they may be the user's own.
+    """
+    missing = []
+    level = directory
+    while not level.is_dir():
+        missing.append(level)
+        if level.parent == level:
+            break
+        level = level.parent
+    for level in reversed(missing):
+        level.mkdir(mode=DIR_MODE, exist_ok=True)
+        os.chmod(level, DIR_MODE)  # mkdir's mode passes through the umask
+
+
 def create_private(path: Path) -> None:
     """Make sure ``path`` exists, readable by its owner only, in an owner-only directory.
 
     For files other programs write (SQLite creates its ``-wal`` and ``-shm`` files with the
     database's mode), the mode must be set before they open it.
     """
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
     os.chmod(path, FILE_MODE)  # an existing file from an older version, or an odd umask
 
 
 def write_atomically(path: Path, text: str) -> None:
     """Write a whole file or nothing: a crash mid-write never leaves half a record behind."""
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    make_private_dirs(path.parent)
     # mkstemp creates the file with mode 0600 already; chmod again in case of an odd umask/OS.
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:

@@ -7,10 +7,14 @@ Commands::
     plan FILE --mapping MAPPING [--segment NAME]   read and map it, send nothing, estimate
     verify                                         check that the API key works
     acknowledge --by NAME                          record the privacy acknowledgement
+    connect NAME                                   check a key and save it as a named connection
+    connections [list|allow|disallow|remove]       list, share or remove saved connections
     emulator serve                                 run the Omnisend emulator on loopback
 
 The API key comes from ``OMNISEND_API_KEY`` or ``--key-file``, never from an argument: arguments
-end up in shell history and in every other user's ``ps`` listing.
+end up in shell history and in every other user's ``ps`` listing. A connection saved with
+``connect NAME`` keeps it in the keychain; ``--connection NAME`` (and a definition naming NAME)
+then uses the saved connection, and the environment only for names never saved.
 
 A rerun of a completed export (``export`` or ``run``) is a refresh: only new and changed members
 are sent, and members who left lose the segment tag. ``--full``, ``--on-exit``,
@@ -18,9 +22,9 @@ are sent, and members who left lose the segment tag. ``--full``, ``--on-exit``,
 
 Exit status (``export`` and ``run`` share it; the others use 0 and 2)::
 
-    0    every row exported (a refresh: every new and changed row)
-    1    rows skipped or failed, or tags not added or removed (--allow-invalid: bad rows give 0)
-    2    a usage or configuration error
+    0    the export completed; invalid and duplicate rows were only skipped and reported
+    1    rows failed or not sent, tags not added or removed, or more rows invalid than --max-invalid
+    2    a usage or configuration error (a key refused mid-run too)
     3    a refresh refused by the shrink guard (too many members would leave): nothing was sent
     4    another run of the same export holds its lock: nothing was sent
     5    the source gave no rows: nothing was sent (--allow-empty makes it 0)
@@ -33,10 +37,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import httpx
 
@@ -44,12 +49,14 @@ from omnisend_sdk import (
     ConfigurationError,
     ExportDefinition,
     ExportLockedError,
+    ExportStateError,
     OmnisendError,
     PrivacyAcknowledgementError,
     RateLimiter,
     ShrinkRefusedError,
     __version__,
 )
+from omnisend_sdk._cli_connections import add_connection_commands, saved_connection
 from omnisend_sdk._config import settings_from_env
 from omnisend_sdk._constants import ENV_API_KEY, ENV_BASE_URL
 from omnisend_sdk.export import (
@@ -61,6 +68,8 @@ from omnisend_sdk.export import (
     export_segment,
     plan_export,
 )
+from omnisend_sdk.export._plan import estimate_duration, tag_requests_for
+from omnisend_sdk.export._verdict import InvalidBudget
 from omnisend_sdk.mapping import ContactMapping
 from omnisend_sdk.sources import query_rows
 
@@ -78,12 +87,13 @@ EXIT_INTERRUPTED: Final = 130  # the shell's convention for a process stopped by
 #: Every exit status and its meaning, for ``--help``; the module docstring shows the same table
 #: (a test keeps the two equal).
 EXIT_STATUSES: Final = (
-    (EXIT_OK, "every row exported (a refresh: every new and changed row)"),
+    (EXIT_OK, "the export completed; invalid and duplicate rows were only skipped and reported"),
     (
         EXIT_ROWS_NOT_EXPORTED,
-        "rows skipped or failed, or tags not added or removed (--allow-invalid: bad rows give 0)",
+        "rows failed or not sent, tags not added or removed, or more rows invalid than "
+        "--max-invalid",
     ),
-    (EXIT_USAGE, "a usage or configuration error"),
+    (EXIT_USAGE, "a usage or configuration error (a key refused mid-run too)"),
     (
         EXIT_SHRINK_REFUSED,
         "a refresh refused by the shrink guard (too many members would leave): nothing was sent",
@@ -92,6 +102,8 @@ EXIT_STATUSES: Final = (
     (EXIT_EMPTY, "the source gave no rows: nothing was sent (--allow-empty makes it 0)"),
     (EXIT_INTERRUPTED, "interrupted (run the same command again to resume)"),
 )
+#: Errors that stop a run because of the key or the setup, not the rows: a run they stop exits 2.
+KEY_ERRORS: Final = frozenset({"AuthenticationError", "PermissionDeniedError", "GoneError"})
 #: Progress for ``export`` and ``run``: a bar on a terminal, nothing in a scheduler's log.
 PROGRESS: Final = "auto"
 #: The connection's name in reports when the command line does not give one.
@@ -120,6 +132,27 @@ class UsageError(Exception):
     """A mistake the user can fix in the command, the environment or the files (exit 2)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse without its two ways of leaking a secret typed on the command line.
+
+    Abbreviations are off: with them, ``--key sk-...`` was taken as ``--key-file`` and the key
+    echoed back as a missing file. And error messages name the option at fault but never repeat
+    a value, which may be a key pasted into the wrong place.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        super().error(_QUOTED_VALUE.sub("", message))
+
+
+#: A value argparse quotes in an error ("invalid choice: 'x'", "invalid float value: 'x'"); the
+#: list of valid choices that may follow is kept, as it holds no user input.
+_QUOTED_VALUE: Final = re.compile(r"(?<=value|hoice): '[^']*'")
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
 
@@ -129,7 +162,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     Args:
         prog: The program's name in usage lines and hints (``python -m omnisend_sdk`` there).
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog,
         description="Export customer segments to Omnisend as contacts.",
         epilog=(
@@ -146,6 +179,7 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     _add_verify(commands)
     _add_acknowledge(commands)
     _add_emulator(commands)
+    add_connection_commands(commands, command=_command, connection_options=_add_connection_options)
     return parser
 
 
@@ -177,7 +211,8 @@ def _add_connection_options(parser: argparse.ArgumentParser, *, named: bool = Tr
             "--connection",
             default=DEFAULT_CONNECTION,
             metavar="NAME",
-            help="name the connection in reports (default: %(default)s)",
+            help="a connection saved with connect, or the name reports give the one "
+            "the key and URL describe (default: %(default)s)",
         )
     else:
         parser.set_defaults(connection=DEFAULT_CONNECTION)
@@ -278,10 +313,11 @@ def _add_refresh_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--allow-invalid",
-        action="store_true",
-        help="exit 0 even when rows were rejected by the mapper (invalid values, repeated "
-        "emails); they are still reported, as raise_for_failures(allow_invalid=True) does",
+        "--max-invalid",
+        type=_invalid_budget,
+        metavar="N|P%",
+        help="exit 1 when more rows than this were skipped as invalid or duplicate: a count "
+        "(100) or a share of the rows read (2%%); by default they are only reported",
     )
     parser.add_argument(
         "--allow-empty",
@@ -350,7 +386,8 @@ def _add_run(commands: Any) -> None:
         description=(
             "Run an export saved as a definition file (.toml or .json: name, connection, "
             "segment, source, [options], [mapping]) and print its report. The connection the "
-            f"definition names gets its key from ${ENV_API_KEY} or --key-file. The first run "
+            "definition names is the one saved under that name (see connect), else its key "
+            f"comes from ${ENV_API_KEY} or --key-file. The first run "
             "exports the segment; later runs refresh it. Flags given here win over the "
             "definition's options. A progress bar shows on a terminal only, so a cron log "
             "holds the report alone. " + _exit_status_help()
@@ -438,11 +475,20 @@ def _add_emulator(commands: Any) -> None:
     )
 
 
+def _invalid_budget(text: str) -> InvalidBudget:
+    try:
+        return InvalidBudget.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "must be a count (100) or a percentage of the rows read (2%)"
+        ) from None
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text.replace("_", "").replace(",", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        raise argparse.ArgumentTypeError("not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -459,15 +505,24 @@ def _key_from_file(args: argparse.Namespace) -> str | None:
     try:
         key = key_file.read_text(encoding="utf-8").strip()
     except OSError as err:
-        raise UsageError(f"cannot read --key-file {key_file}: {err.strerror}") from None
+        # Not the path: a key pasted where the path belongs would be echoed to the terminal.
+        raise UsageError(f"cannot read the --key-file: {err.strerror}") from None
     if not key:
-        raise UsageError(f"--key-file {key_file} is empty")
+        raise UsageError("the --key-file is empty")
     return key
 
 
 def _connection(args: argparse.Namespace, *, name: str | None = None) -> Connection:
-    """The connection the flags and the environment describe (flags win), called ``name``
-    (default: ``--connection``)."""
+    """The connection saved as ``name`` (default: ``--connection``), else the one the flags and
+    the environment describe (flags win), called ``name``."""
+    saved = saved_connection(
+        name or args.connection,
+        key_file=args.key_file,
+        base_url=args.base_url,
+        state_dir=args.state_dir,
+    )
+    if saved is not None:
+        return saved
     try:
         settings = settings_from_env(api_key=_key_from_file(args))
     except ConfigurationError:  # the one thing it refuses: no key at all
@@ -556,9 +611,11 @@ def _privacy_hint(connection: Connection, args: argparse.Namespace) -> Iterator[
     except UserNotAllowedError:  # a PrivacyAcknowledgementError, but acknowledging cannot help
         raise
     except PrivacyAcknowledgementError as err:
+        # A saved connection is acknowledged by name; an unsaved one by the key it is given.
+        which = f" --connection {connection.name}" if connection.is_saved else ""
         raise UsageError(
             f"exports to {connection.base_url} need a privacy acknowledgement first: "
-            f'run  {args.prog} acknowledge --by "<your full name>"  (once per key)'
+            f'run  {args.prog} acknowledge{which} --by "<your full name>"  (once per key)'
         ) from err
 
 
@@ -576,8 +633,9 @@ def _emulator_connection() -> Iterator[tuple[Connection, dict[str, Any]]]:
         yield connection, {"http_client": http, "rate_limiter": limiter}
 
 
-def _say(message: str) -> None:
-    print(f"{PROG}: {message}", file=sys.stderr, flush=True)
+def _say(args: argparse.Namespace, message: str) -> None:
+    """A message on standard error, prefixed with the command's name as it was called."""
+    print(f"{args.prog}: {message}", file=sys.stderr, flush=True)
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -591,17 +649,24 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError("--emulator needs no key or URL: drop --key-file and --base-url")
     with _segment(args) as source:
         if args.emulator:
-            _say("exporting to a built-in Omnisend emulator; nothing leaves this machine")
+            _say(args, "exporting to a built-in Omnisend emulator; nothing leaves this machine")
             with _emulator_connection() as (connection, client_options):
                 # No journal: the emulator forgets everything when this command ends.
                 report = _export(source, mapping, args, connection, client_options, resume=False)
-            # The report's times are real ones, at the emulator's 60x pace; say what Omnisend's
-            # is.
-            real_pace = report.duration.total_seconds() * EMULATOR_TIME_SCALE
-            _say(f"at Omnisend's real pace this export would take about {real_pace:,.0f} s")
+            _say(args, f"at Omnisend's real pace this export would take {_real_pace(report)}")
         else:
             report = _export(source, mapping, args, _connection(args), {})
     return _finish(report, args)
+
+
+def _real_pace(report: ExportReport) -> str:
+    """How long the emulator's export would take at Omnisend's pace: the plan's estimate, from
+    the batches and tag calls the export made."""
+    tag_requests = tag_requests_for(
+        report.tagged + report.tag_failed, report.untagged + report.untag_failed
+    )
+    duration, _ = estimate_duration(report.batches, tag_requests)
+    return f"about {duration.total_seconds() / 60:,.1f} min"
 
 
 def _export(
@@ -645,47 +710,46 @@ def _finish(report: ExportReport, args: argparse.Namespace) -> int:
         args.report.write_text(report.to_json() + "\n", encoding="utf-8")
     if args.issues is not None:
         report.write_issues_csv(args.issues)
-    status, reason = outcome(report, allow_empty=args.allow_empty, allow_invalid=args.allow_invalid)
-    _say(reason)
+    status, reason = outcome(report, allow_empty=args.allow_empty, max_invalid=args.max_invalid)
+    _say(args, reason)
     return status
 
 
 def outcome(
-    report: ExportReport, *, allow_empty: bool = False, allow_invalid: bool = False
+    report: ExportReport, *, allow_empty: bool = False, max_invalid: InvalidBudget | None = None
 ) -> tuple[int, str]:
     """The exit status for a report and a one-line reason for it.
 
-    ``allow_invalid`` tolerates rows the mapper rejected (invalid, duplicate): they are named in
-    the reason but do not make the status non-zero.
+    The rule is :meth:`ExportReport.failures`, the one ``raise_for_failures()`` follows: rows
+    skipped as invalid or duplicate are named in the reason but fail the run only past
+    ``max_invalid``.
     """
     verb = "would be exported" if report.dry_run else "exported"
     if report.status == "empty":
         return (EXIT_OK if allow_empty else EXIT_EMPTY), "the source gave no rows: nothing sent"
-    tolerated = {"invalid", "duplicates"} if allow_invalid else set()
-    counted = [
-        (count, what)
+    troubles = report.failures(max_invalid=max_invalid)
+    if report.stop_reason == "error" and report.error_type in KEY_ERRORS:
+        # A key refused mid-run needs a person to fix the setup, as a refused key at start does.
+        return EXIT_USAGE, f"{_done(report, verb)}; {', '.join(troubles)}"
+    if troubles:
+        after = (
+            "run the same command again to resume"
+            if report.status in ("partial", "cancelled")
+            else "see the issues in the report"
+        )
+        return EXIT_ROWS_NOT_EXPORTED, f"{_done(report, verb)}; {', '.join(troubles)} ({after})"
+    skipped = [
+        f"{count:,} {what}"
         for count, what in (
             (report.invalid, "invalid"),
             (report.duplicates, "duplicates"),
             (report.over_limit, "over the limit"),
-            (report.failed, "failed"),
-            (0 if report.dry_run else report.not_sent, "not sent"),
-            (report.tag_failed, "not tagged"),
-            (report.untag_failed, "not untagged"),
         )
         if count
     ]
-    problems = [f"{count:,} {what}" for count, what in counted]
-    if not problems:
+    if not skipped:
         return EXIT_OK, _done(report, verb, clean=True)
-    if all(what in tolerated for _, what in counted):
-        return EXIT_OK, f"{_done(report, verb)}; {', '.join(problems)} (tolerated; see the issues)"
-    after = (
-        "run the same command again to resume"
-        if report.status in ("partial", "cancelled")
-        else "see the issues in the report"
-    )
-    return EXIT_ROWS_NOT_EXPORTED, f"{_done(report, verb)}; {', '.join(problems)} ({after})"
+    return EXIT_OK, f"{_done(report, verb)}; {', '.join(skipped)} skipped (see the issues)"
 
 
 def _done(report: ExportReport, verb: str, *, clean: bool = False) -> str:
@@ -722,7 +786,7 @@ def run_verify(args: argparse.Namespace) -> int:
     """``verify``: one cheap request proves the key works and may read contacts."""
     connection = _connection(args)
     connection.verify()
-    _say(f"key {connection.key_fingerprint} works at {connection.base_url}")
+    _say(args, f"key {connection.key_fingerprint} works at {connection.base_url}")
     return EXIT_OK
 
 
@@ -730,7 +794,7 @@ def run_acknowledge(args: argparse.Namespace) -> int:
     """``acknowledge``: record the privacy acknowledgement for this key and URL."""
     connection = _connection(args)
     record = connection.acknowledge_privacy(by=args.by)
-    _say(f"{record} for key {record.key_fingerprint} at {record.base_url}")
+    _say(args, f"{record} for key {record.key_fingerprint} at {record.base_url}")
     return EXIT_OK
 
 
@@ -738,7 +802,7 @@ def run_emulator(args: argparse.Namespace, extra: Sequence[str] = ()) -> int:
     """``emulator serve``: the emulator's own command line, reused as it is."""
     from omnisend_sdk.testing.__main__ import main as emulator_main  # noqa: PLC0415 - as above
 
-    return emulator_main([args.action, *extra])
+    return emulator_main([args.action, *extra], prog=f"{args.prog} emulator")
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -789,17 +853,27 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     if args.command == "emulator":
         return handler(args, extra)
     if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        parser.error(f"unrecognized arguments: {_named_only(extra)}")
     try:
         return handler(args)
     except ExportInterrupted as interrupted:
         print(interrupted.report, flush=True)
-        _say("interrupted; run the same command again to resume")
+        _say(args, "interrupted; run the same command again to resume")
         return EXIT_INTERRUPTED
     except (UsageError, OmnisendError, OSError) as err:
+        if isinstance(err, ExportStateError) and err.report is not None:
+            print(err.report, flush=True)  # what was sent before the disk failed
         status, reason = failure(err)
-        _say(reason)
+        _say(args, reason)
         return status
+
+
+def _named_only(arguments: Sequence[str]) -> str:
+    """The options among ``arguments``, without their values: a value may be a secret."""
+    options = [argument.split("=", 1)[0] for argument in arguments if argument.startswith("-")]
+    values = len(arguments) - len(options)
+    hidden = [f"{values} value{'s' if values > 1 else ''} not shown"] if values else []
+    return " ".join(options + hidden)
 
 
 def _one_line(error: BaseException) -> str:

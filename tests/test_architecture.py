@@ -35,6 +35,9 @@ CLIENT = {
     "_connection",
     "_contacts",
     "_http",
+    "_key_sources",
+    "_keychain",
+    "_profiles",
     "_ratelimit",
     "_retry",
     "_segments",
@@ -62,7 +65,7 @@ def layer_of(module: str) -> str:
     head = parts[0]
     if head in {"mapping", "sources", "export", "testing"}:
         return head
-    if head in {"cli", "__main__"}:
+    if head in {"cli", "__main__", "_cli_connections"}:
         return "cli"
     if head in CORE:
         return "core"

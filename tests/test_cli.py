@@ -127,7 +127,7 @@ def test_python_dash_m_runs_the_command_line() -> None:
 # --- export against the built-in emulator ---------------------------------------------------------
 
 
-def test_sample_export_reports_every_row_and_exits_1_for_skipped_rows(
+def test_sample_export_reports_every_row_and_exits_0_with_skipped_rows(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, isolated_env: Path
 ) -> None:
     report_path, issues_path = tmp_path / "report.json", tmp_path / "issues.csv"
@@ -140,7 +140,7 @@ def test_sample_export_reports_every_row_and_exits_1_for_skipped_rows(
         str(issues_path),
     )
 
-    assert status == 1
+    assert status == 0  # its invalid and duplicate rows are reported, not a failure
     report = json.loads(report_path.read_text(encoding="utf-8"))
     assert report["rows_read"] == 2_000
     assert report["exported"] + report["skipped"] + report["failed"] == 2_000
@@ -184,7 +184,7 @@ def test_limit_exports_the_first_n_and_reports_the_rest(
         str(report_path),
     )
     report = json.loads(report_path.read_text(encoding="utf-8"))
-    assert (status, report["exported"], report["over_limit"]) == (1, 2, 1)
+    assert (status, report["exported"], report["over_limit"]) == (0, 2, 1)
     assert "1 over the limit" in err
 
 
@@ -196,7 +196,7 @@ def test_limit_exports_the_first_n_and_reports_the_rest(
     [
         ([], "no API key: set OMNISEND_API_KEY or pass --key-file PATH"),
         (["--emulator", "--base-url", "http://127.0.0.1:1/api"], "--emulator needs no key"),
-        (["--key-file", "/nonexistent/key"], "cannot read --key-file /nonexistent/key"),
+        (["--key-file", "/nonexistent/key"], "cannot read the --key-file: No such file"),
         (["--emulator", "--report", "/nonexistent/r.json"], "no directory /nonexistent"),
     ],
 )
@@ -373,13 +373,13 @@ def test_emulator_serve_hands_over_to_the_emulator_command(
 ) -> None:
     seen: list[list[str]] = []
 
-    def fake_main(argv: list[str]) -> int:
-        seen.append(argv)
+    def fake_main(argv: list[str], *, prog: str) -> int:
+        seen.append([prog, *argv])
         return 0
 
     monkeypatch.setattr("omnisend_sdk.testing.__main__.main", fake_main)
     assert run(capsys, "emulator", "serve", "--port", "0", "--time-scale", "60")[0] == 0
-    assert seen == [["serve", "--port", "0", "--time-scale", "60"]]
+    assert seen == [[f"{cli.PROG} emulator", "serve", "--port", "0", "--time-scale", "60"]]
 
 
 def test_plan_prints_counts_and_needs_no_key(capsys: pytest.CaptureFixture[str]) -> None:
@@ -389,24 +389,68 @@ def test_plan_prints_counts_and_needs_no_key(capsys: pytest.CaptureFixture[str])
     assert "2,000" in out
 
 
-def test_allow_invalid_tolerates_rows_the_mapper_rejected_and_only_those(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, small_mapping: Path, clean_csv: Path
+def test_rows_the_mapper_rejected_exit_0_until_they_pass_max_invalid(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, small_mapping: Path
 ) -> None:
     segment = tmp_path / "with-bad.csv"
     segment.write_text(
-        "EmailAddress,FirstName\nann@example.com,Ann\nnot-an-email,Bo\nann@example.com,Ann\n",
+        "EmailAddress,FirstName\nann@example.com,Ann\nnot-an-email,Bo\nann@example.com,Ann\n"
+        "cy@example.com,Cy\n",
         encoding="utf-8",
     )
 
-    strict, _, _ = run(capsys, *export_args(segment, small_mapping, "--emulator"))
-    tolerant, _, err = run(
-        capsys, *export_args(segment, small_mapping, "--emulator", "--allow-invalid")
-    )
-    capped, _, _ = run(
-        capsys,
-        *export_args(clean_csv, small_mapping, "--emulator", "--allow-invalid", "--limit", "2"),
-    )
+    tolerant, _, err = run(capsys, *export_args(segment, small_mapping, "--emulator"))
+    assert tolerant == 0
+    assert "2 of 4 rows exported; 1 invalid, 1 duplicates skipped (see the issues)" in err
 
-    assert (strict, tolerant) == (1, 0)
-    assert "1 invalid, 1 duplicates (tolerated" in err
-    assert capped == 1  # rows over the limit are not the mapper's rejections
+    within, _, _ = run(
+        capsys, *export_args(segment, small_mapping, "--emulator", "--max-invalid", "2")
+    )
+    over, _, err = run(
+        capsys, *export_args(segment, small_mapping, "--emulator", "--max-invalid", "1")
+    )
+    share, _, _ = run(
+        capsys, *export_args(segment, small_mapping, "--emulator", "--max-invalid", "25%")
+    )
+    assert (within, over, share) == (0, 1, 1)  # 2 skipped of 4 rows is 50%
+    assert "2 invalid or duplicate rows, more than max_invalid 1" in err
+
+
+def test_rows_over_a_chosen_limit_exit_0(
+    capsys: pytest.CaptureFixture[str], small_mapping: Path, clean_csv: Path
+) -> None:
+    status, _, err = run(
+        capsys, *export_args(clean_csv, small_mapping, "--emulator", "--limit", "2")
+    )
+    assert status == 0
+    assert "over the limit skipped" in err
+
+
+@pytest.mark.parametrize("budget", ["lots", "-1", "150%"])
+def test_a_malformed_max_invalid_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], small_mapping: Path, clean_csv: Path, budget: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*export_args(clean_csv, small_mapping, "--emulator", "--max-invalid", budget)])
+    assert exited.value.code == 2
+    assert "--max-invalid: must be a count (100) or a percentage" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("error_type", "status"),
+    [("AuthenticationError", 2), ("PermissionDeniedError", 2), ("APIConnectionError", 1)],
+)
+def test_a_run_stopped_by_a_refused_key_exits_2_and_names_the_cause(
+    error_type: str, status: int
+) -> None:
+    from tests.export.test_report import make  # noqa: PLC0415 - a report of chosen counts
+
+    report = make(
+        status="partial",
+        stop_reason="error",
+        stop_detail=f"{error_type}: revoked (POST /batches)",
+        error_type=error_type,
+    )
+    exit_status, reason = cli.outcome(report)
+    assert exit_status == status
+    assert f"stopped early: {error_type}: revoked" in reason

@@ -239,7 +239,10 @@ def test_dry_run_sends_nothing(
         (["{no_source}"], "export 'vip-nightly' has no source: add  source = "),
         (["{definition}", "--source", "{dir}/gone.csv"], "no segment file {dir}/gone.csv"),
         (["{definition}", "--max-exit-share", "1.5"], "max_exit_share must be a share"),
-        (["{definition}", "--on-exit", "delete"], "invalid choice: 'delete'"),
+        (
+            ["{definition}", "--on-exit", "delete"],
+            "argument --on-exit: invalid choice (choose from",
+        ),
     ],
     ids=["no-file", "not-toml-or-json", "no-source", "no-segment-file", "bad-share", "on-exit"],
 )

@@ -5,7 +5,9 @@ from typing import Any
 
 from omnisend_sdk._connection import Connection, acknowledge_privacy
 from omnisend_sdk._errors import UserNotAllowedError
+from omnisend_sdk._key_sources import KeySource
 from omnisend_sdk._privacy import PrivacyAcknowledgement
+from omnisend_sdk._profiles import ConnectionProfile, LastExport, SavedConnection, saved_connections
 from omnisend_sdk._state import default_state_dir
 from omnisend_sdk.export._api import ExportInterrupted, export_segment, export_segment_async
 from omnisend_sdk.export._definition import ExportDefinition
@@ -20,8 +22,10 @@ from omnisend_sdk.export._progress import (
     default_progress,
 )
 from omnisend_sdk.export._refresh import ShrinkRefusedError
+from omnisend_sdk.export._removal import ConnectionRemoval, remove_connection
 from omnisend_sdk.export._report import ExportFailedError, ExportReport, ExportStatus
 from omnisend_sdk.export._settings import ExportSettings, Membership, OnExit
+from omnisend_sdk.export._storage import ExportStateError
 from omnisend_sdk.export._test_send import (
     TestSendResult,
     send_test_profile,
@@ -30,6 +34,8 @@ from omnisend_sdk.export._test_send import (
 
 __all__ = [
     "Connection",
+    "ConnectionProfile",
+    "ConnectionRemoval",
     "ExportDefinition",
     "ExportFailedError",
     "ExportInterrupted",
@@ -40,11 +46,15 @@ __all__ = [
     "ExportProgress",
     "ExportReport",
     "ExportSettings",
+    "ExportStateError",
     "ExportStatus",
     "FunctionProgress",
+    "KeySource",
+    "LastExport",
     "Membership",
     "OnExit",
     "PrivacyAcknowledgement",
+    "SavedConnection",
     "ShrinkRefusedError",
     "SilentProgress",
     "TestSendResult",
@@ -56,6 +66,8 @@ __all__ = [
     "export_segment",
     "export_segment_async",
     "plan_export",
+    "remove_connection",
+    "saved_connections",
     "send_test_profile",
     "send_test_profile_async",
 ]

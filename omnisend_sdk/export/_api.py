@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -13,9 +14,11 @@ from typing import Any
 
 from omnisend_sdk._client import ClientStats
 from omnisend_sdk._connection import Connection
-from omnisend_sdk._errors import ConfigurationError
+from omnisend_sdk._constants import LOGGER_NAME
+from omnisend_sdk._errors import ConfigurationError, OmnisendError
 from omnisend_sdk.export._destination import Client, Destination, open_destination
 from omnisend_sdk.export._engine import Engine, EngineOptions, EngineResult
+from omnisend_sdk.export._gateway import ExportGateway
 from omnisend_sdk.export._journal import (
     Journal,
     export_key,
@@ -26,6 +29,7 @@ from omnisend_sdk.export._journal import (
 from omnisend_sdk.export._lock import RunLock
 from omnisend_sdk.export._omnisend_segment import OmnisendSegmentStatus, keep_omnisend_segment
 from omnisend_sdk.export._refresh import (
+    RunInput,
     check_count_first,
     check_shrink,
     diff_source,
@@ -34,10 +38,13 @@ from omnisend_sdk.export._refresh import (
 from omnisend_sdk.export._report import ExportReport
 from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._settings import ExportSettings
-from omnisend_sdk.export._sync import run_sync
+from omnisend_sdk.export._storage import ExportStateError, private_directory
+from omnisend_sdk.export._sync import holding_ctrl_c, run_sync
 from omnisend_sdk.export._untagger import untag_leavers
 from omnisend_sdk.mapping import ContactMapping, RowSource, SeenEmails
 from omnisend_sdk.sources import open_source
+
+logger = logging.getLogger(LOGGER_NAME)
 
 
 class ExportInterrupted(KeyboardInterrupt):
@@ -213,6 +220,9 @@ class _Export:
         row_source = open_source(self.source, **settings.source_options)
         path = self._state_file(destination)
         holder = f"process {os.getpid()} on {socket.gethostname()}, run by {self.run_by}"
+        if settings.resume and settings.state_file is None:
+            # Every level from the state directory down is the SDK's: owner-only.
+            private_directory(path.parent, top=settings.state_directory())
         with RunLock(path, holder=holder) if settings.resume else contextlib.nullcontext():
             journal = Journal(
                 path if settings.resume else None,
@@ -234,16 +244,6 @@ class _Export:
         gateway = destination.gateway
         started = journal.started_at if journal.resumed else datetime.now(UTC)
         stats_before = gateway.stats()
-        # Checks the columns before reading a row; a refresh reads the whole source here.
-        work = prepare_run(
-            journal,
-            row_source,
-            self.mapping,
-            settings,
-            segment_tag=self.segment_tag,
-            api_version=gateway.api_version,
-            seen=seen,
-        )
         progress = settings.progress_listener()
         engine = Engine(
             gateway,
@@ -257,29 +257,86 @@ class _Export:
             progress=progress,
             cancel=self.cancel,
         )
-        progress.started(work.to_send)
+        work: RunInput | None = None
         try:
+            # Checks the columns before reading a row; a refresh reads the whole source here.
+            work = prepare_run(
+                journal,
+                row_source,
+                self.mapping,
+                settings,
+                segment_tag=self.segment_tag,
+                api_version=gateway.api_version,
+                seen=seen,
+            )
+            progress.started(work.to_send)
             result = await engine.run(work.rows, counted=work.counted)
             work.account(result)
-            if self.segment_tag is not None and result.stop_reason in (None, "limit"):
-                removed = await untag_leavers(
-                    gateway, journal, self.segment_tag, stopping=engine.stopping
-                )
-                result.untagged, result.untag_failed = removed.untagged, removed.failed
-        except BaseException:
-            if self.on_interrupt is not None:
-                self.on_interrupt(self._report(engine.result, destination, started, stats_before))
+            work = None  # accounted for
+            segment = await self._after_sending(engine, journal, gateway, result)
+        except BaseException as error:
+            self._report_stop(
+                error,
+                engine,
+                work,
+                destination=destination,
+                started=started,
+                stats_before=stats_before,
+            )
             raise
-        segment = (
-            await keep_omnisend_segment(gateway, journal, name=self.segment, tag=self.segment_tag)
-            if settings.omnisend_segment
-            and self.segment_tag is not None
-            and result.stop_reason in (None, "limit")
-            else None
-        )
         report = self._report(result, destination, started, stats_before, segment)
         progress.finished(report)
         return report
+
+    async def _after_sending(
+        self, engine: Engine, journal: Journal, gateway: ExportGateway, result: EngineResult
+    ) -> OmnisendSegmentStatus | None:
+        """Release the members who left, and keep the Omnisend segment; a run that stopped
+        early does neither (the next run does)."""
+        if self.segment_tag is None or result.stop_reason not in (None, "limit"):
+            return None
+        removed = await untag_leavers(
+            gateway,
+            journal,
+            self.segment_tag,
+            # The deadline ends the removal too; out_of_time() records it for the report.
+            stopping=lambda: engine.out_of_time("tags") or engine.stopping(),
+        )
+        result.untagged, result.untag_failed = removed.untagged, removed.failed
+        if not self.settings.omnisend_segment or result.stop_reason not in (None, "limit"):
+            return None
+        return await keep_omnisend_segment(
+            gateway, journal, name=self.segment, tag=self.segment_tag
+        )
+
+    def _report_stop(
+        self,
+        error: BaseException,
+        engine: Engine,
+        work: RunInput | None,
+        *,
+        destination: Destination,
+        started: datetime,
+        stats_before: ClientStats,
+    ) -> None:
+        """Give the report of a run that raised to whoever reports it: the caller of an
+        interrupted export, or the error that stopped it (a full disk)."""
+        interrupted = not isinstance(error, Exception)  # Ctrl-C, or the task was cancelled
+        if not (interrupted and self.on_interrupt) and not isinstance(error, ExportStateError):
+            return
+        with holding_ctrl_c():  # a second Ctrl-C must not lose the report of the first
+            result = engine.partial_result()
+            if work is not None:
+                work.account(result)  # a refresh's rows the run never reached are not sent
+            try:
+                report = self._report(result, destination, started, stats_before)
+            except OmnisendError:  # a report that cannot be made must not hide the stop's cause
+                logger.exception("the report of the stopped export could not be made")
+                return
+            if isinstance(error, ExportStateError):
+                error.report = report
+            elif self.on_interrupt is not None:
+                self.on_interrupt(report)
 
     def _report(
         self,

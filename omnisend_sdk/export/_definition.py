@@ -1,8 +1,10 @@
 """Saved exports: :class:`ExportDefinition`, an export described as data, run on demand.
 
 A definition names its connection instead of holding it, so the file carries no secret and can sit
-in version control; the process that runs it (a cron job, an Airflow or Dagster task) builds the
-:class:`~omnisend_sdk.Connection` from its own environment. Its options are
+in version control. The process that runs it (a cron job, an Airflow or Dagster task) finds the
+connection by that name: the one saved under it (``omnisend-export connect``,
+:meth:`~omnisend_sdk.Connection.save`), else one built from its own environment
+(``OMNISEND_API_KEY``), for pipelines that keep the key in their own secret store. Its options are
 :class:`~omnisend_sdk.export.ExportSettings` keywords, checked when the definition is made.
 
 A TOML definition reads::
@@ -140,8 +142,8 @@ class ExportDefinition:
 
     Attributes:
         name: What the export is called (``"vip-weekly"``).
-        connection: The *name* of the connection to export through; the connection itself, and
-            its key, are supplied when running.
+        connection: The *name* of the connection to export through: a saved connection, or
+            the name given to one built from the environment when running.
         mapping: How rows become contacts.
         segment: The segment's name (and tag, with ``membership="tag"``).
         source: The file to read (CSV or JSON Lines), or ``None`` when ``run()`` is given one.
@@ -255,11 +257,15 @@ class ExportDefinition:
         except (ConfigurationError, MappingError) as err:
             raise ConfigurationError(f"{path}: {err}") from err
 
-    def run(self, *, connection: Connection, source: Any = None, **overrides: Any) -> ExportReport:
-        """Run the export now through ``connection``.
+    def run(
+        self, *, connection: Connection | None = None, source: Any = None, **overrides: Any
+    ) -> ExportReport:
+        """Run the export now through its connection.
 
         Args:
-            connection: The connection the definition names (checked by name).
+            connection: The connection the definition names (checked by name). Left out, it is
+                found by name: the connection saved under it, else one from the environment
+                (:meth:`Connection.named <omnisend_sdk.Connection.named>`).
             source: What to read instead of ``self.source``: a path, an iterable of mappings,
                 a DataFrame or an Arrow table.
             **overrides: ``export_segment`` keywords that win over the saved options
@@ -269,14 +275,17 @@ class ExportDefinition:
             The export's report.
 
         Raises:
-            ConfigurationError: The connection has another name, or there is no source.
+            ConfigurationError: The connection has another name, or there is no source; the
+                named connection was removed, or has no saved profile and no key in the
+                environment.
+            UserNotAllowedError: The user running it may not use the saved connection.
         """
         return export_segment(
             self._source(source), self.mapping, **self._arguments(connection, overrides)
         )
 
     async def run_async(
-        self, *, connection: Connection, source: Any = None, **overrides: Any
+        self, *, connection: Connection | None = None, source: Any = None, **overrides: Any
     ) -> ExportReport:
         """Like :meth:`run`, with ``export_segment_async``."""
         return await export_segment_async(
@@ -292,7 +301,13 @@ class ExportDefinition:
             )
         return chosen
 
-    def _arguments(self, connection: Connection, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    def _arguments(
+        self, connection: Connection | None, overrides: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        if connection is None:
+            # Saved connections live in the state directory the export uses.
+            state_dir = overrides.get("state_dir", self.options.get("state_dir"))
+            connection = Connection.named(self.connection, state_dir=state_dir)
         if getattr(connection, "name", None) != self.connection:
             raise ConfigurationError(
                 f"export {self.name!r} runs through connection {self.connection!r}, "

@@ -5,6 +5,19 @@ client's limiter books each request a slot, so more senders only cover more late
 than the budget); a tracker follows the batches in flight with one listing per poll and settles
 each; the tagger marks segment membership beside it all. Every step is journaled before the next,
 so a killed export resumes where it stopped.
+
+How a run stops, and what it then still does:
+
+- **the deadline**: nothing new starts, and no request is started whose rate-limit slot comes
+  after it; requests in flight finish. Batches not yet settled, and rows exported but not yet
+  tagged, wait in the journal for the next run.
+- **a cancellation** (Ctrl-C, the cancel event): the same, at once.
+- **Omnisend's error** (after the client's retries): sending stops; the batches in flight are
+  followed a little longer while Omnisend still answers, so fewer rows are left open.
+- **a local failure** (the journal cannot be written, or a bug in a task): everything stops at
+  once and the error is raised; what the journal holds resumes exactly.
+
+The reason and its message go into the result, so the report says what really happened.
 """
 
 from __future__ import annotations
@@ -15,7 +28,7 @@ import logging
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -24,15 +37,19 @@ import attrs
 from omnisend_sdk._constants import BATCH_RETENTION, LOGGER_NAME
 from omnisend_sdk._errors import (
     APIStatusError,
+    AuthenticationError,
     BadRequestError,
+    GoneError,
     InvalidRequestError,
     OmnisendError,
     OutcomeUnknownError,
+    PermissionDeniedError,
 )
 from omnisend_sdk._models import Batch, BatchItems
+from omnisend_sdk._ratelimit import EndpointFamily
 from omnisend_sdk.export._admission import Admission, Decision
 from omnisend_sdk.export._batcher import Batcher, PendingItem, PreparedRow
-from omnisend_sdk.export._gateway import ExportGateway
+from omnisend_sdk.export._gateway import ExportGateway, PacedGateway
 from omnisend_sdk.export._journal import (
     BatchRow,
     DoneRow,
@@ -52,6 +69,7 @@ from omnisend_sdk.export._reconcile import (
     settle,
     settle_clean,
 )
+from omnisend_sdk.export._storage import ExportStateError
 from omnisend_sdk.export._tagger import Tagger
 from omnisend_sdk.export._tracker import TrackedBatch, Tracker
 from omnisend_sdk.mapping import MappedRow, RowIssue
@@ -80,6 +98,16 @@ SETTLE_WINDOWS = 2.0
 #: up (a few polls), for at most this many windows: the first polls fetch the items of every
 #: candidate batch, which at a slow pace takes longer than settling known batches.
 LOST_SEARCH_WINDOWS = 10.0
+#: Polls in a row that fail (each after the client's own retries) before the export stops: an
+#: unreachable Omnisend must end the run with its real cause, not hold it until the deadline.
+MAX_FAILED_POLLS = 3
+#: Omnisend's answers that no retry or later poll can change: the key, its permissions, the
+#: API version. One is enough to stop.
+_HOPELESS: tuple[type[OmnisendError], ...] = (
+    AuthenticationError,
+    PermissionDeniedError,
+    GoneError,
+)
 
 
 _OUTCOMES: tuple[RowOutcome, ...] = get_args(RowOutcome)
@@ -122,7 +150,19 @@ class EngineResult:
     untag_failed: int = 0
     issues: list[RowIssue] = attrs.field(factory=list)
     stop_reason: StopReason | None = None
+    #: Why the run stopped early, in words (the error's message for ``"error"``).
     error: str | None = None
+    #: The class of the error that stopped the run (``"AuthenticationError"``...), if one did.
+    error_type: str | None = None
+
+    def copy(self) -> EngineResult:
+        """A copy whose counts can change without changing these."""
+        return attrs.evolve(
+            self,
+            outcomes=dict(self.outcomes),
+            changes=dict(self.changes),
+            issues=list(self.issues),
+        )
 
     def skipped_counts(self) -> dict[str, int]:
         """Rows skipped on purpose, by reason, as the plan and the report name them."""
@@ -144,7 +184,16 @@ class EngineResult:
 
 
 class Engine:
-    """One run of one export. Use once."""
+    """One run of one export. Use once.
+
+    Args:
+        gateway: Where requests go.
+        journal: The export's state.
+        options: How to run.
+        progress: Told of the run's progress.
+        cancel: Set it to stop the run cleanly.
+        clock: Monotonic seconds, for the deadline (tests inject their own).
+    """
 
     def __init__(
         self,
@@ -154,14 +203,23 @@ class Engine:
         *,
         progress: ExportProgress,
         cancel: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._gateway = gateway
         self._journal = journal
         self._options = options
         self._progress = progress
         self._cancel = cancel or threading.Event()
-        self._deadline = time.monotonic() + options.limits.deadline.total_seconds()
+        self._clock = clock
+        self._deadline = clock() + options.limits.deadline.total_seconds()
+        # How long a request would wait for its rate-limit slot; a fake gateway never waits.
+        self._next_wait = gateway.next_wait if isinstance(gateway, PacedGateway) else None
         self._result = EngineResult()
+        self._refresh = False  # the rows are a refresh's work list, counted by its first pass
+        self._reading = False  # the source pass has begun: the counts are the run's own
+        self._returned = False  # run() returned: the result is final
+        self._crash: BaseException | None = None  # a local failure that stops the run at once
+        self._failed_polls = 0  # polls in a row that Omnisend did not answer
         # Unbounded, so a sender or the tracker can hand batches back without ever blocking;
         # the producer alone is held back, by ``_room``, to keep memory flat.
         self._queue: asyncio.Queue[_Queued | None] = asyncio.Queue()
@@ -170,10 +228,20 @@ class Engine:
         self._produced = False  # every row has been read and queued
         self._posting = 0  # batch posts under way
         self._wake_tracker = asyncio.Event()  # set when the last post is answered
-        self._moved = asyncio.Event()  # set whenever rows reach an outcome
+        self._moved = asyncio.Event()  # set whenever rows reach an outcome, or the run stops
         self._tracker = Tracker(gateway, self._settle_batch, self._resend_lost)
         self._tagger = (
-            Tagger(gateway, journal, options.segment_tag) if options.segment_tag else None
+            Tagger(
+                gateway,
+                journal,
+                options.segment_tag,
+                # A tag call that cannot start before the deadline ends the run there: its
+                # contacts lack the tag, so the run must stay resumable, never "completed".
+                may_start=lambda: not self.out_of_time("tags"),
+                crashed=self._crashed,
+            )
+            if options.segment_tag
+            else None
         )
         self._poll_interval = gateway.window / POLLS_PER_WINDOW
         self._first_poll = min(self._poll_interval, gateway.window / FIRST_POLLS_PER_WINDOW)
@@ -196,64 +264,139 @@ class Engine:
                 pass admitted and found to send.
             counted: With a work list: the first pass's counts (rows read, skipped, changes,
                 issues), which the engine completes with what it sends.
+
+        Raises:
+            ExportStateError: The journal could not be written; nothing more was sent, and
+                what the journal holds resumes exactly.
         """
-        skip = await self._resume()
         if counted is not None:
-            counted.batches += self._result.batches  # found while reconciling an earlier run
-            self._result = counted
+            # Taken before anything can stop the run: its report is built on these counts.
+            self._result, self._refresh = counted, True
         senders = [asyncio.create_task(self._send_loop()) for _ in range(self._options.concurrency)]
-        tracker = asyncio.create_task(self._track_loop())
+        tasks = list(senders)
         try:
+            skip = await self._resume()
+            tasks.append(asyncio.create_task(self._track_loop()))
+            self._reading = True
             await self._produce(rows, skip)
             self._produced = True
             await self._wait_until_settled()
+            self._raise_crash()
             for _ in senders:
                 self._queue.put_nowait(None)
             await asyncio.gather(*senders)
-        except BaseException:
-            # Cancelled (Ctrl-C) or a bug: stop every task now; the journal already holds each
-            # step taken, so a rerun picks up from here.
-            self._result.stop_reason = self._result.stop_reason or "cancelled"
+            self._raise_crash()
+        except BaseException as error:
+            # Cancelled (Ctrl-C), a local failure or a bug: stop every task now; the journal
+            # already holds each step taken, so a rerun picks up from here.
+            self._stopped_by(error)
             for task in senders:
                 task.cancel()
             if self._tagger is not None:
                 self._tagger.cancel()
             raise
         finally:
-            tracker.cancel()
-            await asyncio.gather(tracker, *senders, return_exceptions=True)
+            for task in tasks[len(senders) :]:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._note_unconfirmed()
             self._result.not_sent += self._pending_rows
-        await self._close_tagger()
-        if self._result.stop_reason is None and self._result.not_sent:
-            # Rows still in batches an earlier run sent, which Omnisend has not finished (or we
-            # could not find yet): the export is not done until a rerun settles them.
-            self._result.stop_reason = "unsettled"
-            self._result.error = (
-                f"{self._result.not_sent:,} rows are in batches Omnisend has not finished; "
-                "run the export again to settle them"
-            )
-        if self._result.stop_reason is None:
-            self._journal.finish()
+            self._pending_rows = 0  # counted now: a report made later must not count them again
+        try:
+            await self._close_tagger()
+            if self._result.stop_reason is None and self._result.not_sent:
+                # Rows still in batches an earlier run sent, which Omnisend has not finished
+                # (or we could not find yet): the export is not done until a rerun settles them.
+                self._stop(
+                    "unsettled",
+                    f"{self._result.not_sent:,} rows are in batches Omnisend has not finished",
+                )
+            if self._result.stop_reason is None:
+                self._journal.finish()
+        except BaseException as error:
+            self._stopped_by(error)
+            raise
+        self._returned = True
         return self._result
+
+    def _note_unconfirmed(self) -> None:
+        """Say in the stop's message how many "not sent" rows did go, unconfirmed.
+
+        After the deadline or a cancellation no poll starts, so batches Omnisend accepted stay
+        unsettled: their rows count as not sent, and the next run settles them.
+        """
+        unconfirmed = self._tracker.rows()
+        if unconfirmed and self._result.error and self._result.stop_reason != "unsettled":
+            self._result.error += (
+                f" ({unconfirmed:,} rows were sent and wait for Omnisend's confirmation: "
+                "the next run settles them)"
+            )
+
+    def partial_result(self) -> EngineResult:
+        """The counts of a run that did not return (interrupted, or failed), at this moment.
+
+        They add up whenever they are taken: rows in flight count as not sent; before the
+        source pass began (an interrupt while an earlier run's batches were reconciled), the
+        counts are the journal's, so a report never says "0 rows read" of a half-done export.
+        """
+        if self._returned:
+            return self._result
+        result = self._result.copy() if self._reading else self._journal_result()
+        result.not_sent += self._pending_rows
+        if result.stop_reason in (None, "limit"):
+            result.stop_reason, result.error = "cancelled", _CANCELLED
+        return result
+
+    def _journal_result(self) -> EngineResult:
+        """What the journal says of this export so far (its rows done, and those in flight)."""
+        result = self._result.copy()
+        try:
+            done = self._journal.outcome_counts()
+            in_flight = sum(len(b.rows) for b in self._journal.unresolved_batches())
+            failures = [issue_from_dict(i) for i in self._journal.failure_issues()]
+        except ExportStateError:
+            return result  # the journal cannot say: the counts taken so far will do
+        result.outcomes = {outcome: done.get(outcome, 0) for outcome in _OUTCOMES}
+        result.issues.extend(failures)
+        if not self._refresh:
+            # An export counts the rows it reached; a refresh's first pass counted them all.
+            result.rows_read = sum(done.values()) + in_flight
+            result.changes["new"] = result.rows_read
+            result.not_sent = in_flight
+        return result
 
     async def _resume(self) -> _Skip:
         """Settle what an earlier run left in flight; returns the rows this pass must not send."""
         if not self._journal.resumed:
             return _Skip(RowSet(), RowSet(), array("q"))
+        self._report_done_before()
         if self._tagger is not None:
             # Before reconciling: rows it settles are counted in as they settle.
             self._tagger.add(self._journal.untagged_count())
         unresolved = self._journal.unresolved_batches()
         if unresolved:
             logger.info("resuming: reconciling %d batches left in flight", len(unresolved))
-            await self._reconcile_unresolved(unresolved)
-            # The source pass below counts every done row from the journal, these included.
-            self._result = EngineResult(batches=self._result.batches)
+            # The source pass counts every done row from the journal, these included: only the
+            # batches found are this run's to count.
+            counts, self._result = self._result, EngineResult()
+            try:
+                await self._reconcile_unresolved(unresolved)
+            finally:
+                counts.batches += self._result.batches
+                self._result = counts
         open_rows = [r for b in self._journal.unresolved_batches() for r in b.rows]
         keys = self._journal.row_keys()
         for open_row in open_rows:
             keys = _with_key(keys, open_row.row, email_key(open_row.email))
         return _Skip(self._journal.rows_done(), RowSet(r.row for r in open_rows), keys)
+
+    def _report_done_before(self) -> None:
+        """Progress starts where the earlier runs stopped, not at 0."""
+        done = self._journal.outcome_counts()
+        failed = done.get("failed", 0)
+        exported = sum(done.values()) - failed
+        if exported or failed:
+            self._progress.batch_done(exported, failed)
 
     async def _reconcile_unresolved(self, unresolved: Sequence[JournalBatch]) -> None:
         retention_start = datetime.now(UTC) - BATCH_RETENTION
@@ -267,14 +410,14 @@ class Engine:
             ]
             self._tracker.track(TrackedBatch(entry.seq, items, entry.sent_at, entry.batch_id))
         self._pending_rows += self._tracker.rows()
-        started = time.monotonic()
+        started = self._clock()
         settle_by = started + SETTLE_WINDOWS * self._gateway.window
         search_by = started + LOST_SEARCH_WINDOWS * self._gateway.window
-        while len(self._tracker) and not self._stopping():
-            now = time.monotonic()
+        while len(self._tracker) and self._may_poll():
+            now = self._clock()
             if now >= search_by or (now >= settle_by and not self._tracker.searching()):
                 break
-            await self._tracker.poll_safely()
+            self._judge_poll(await self._tracker.poll_safely())
             if len(self._tracker):
                 await asyncio.sleep(self._first_poll)
         # What is still unsettled stays in the journal for a later run; this pass skips its rows.
@@ -282,6 +425,12 @@ class Engine:
         self._tracker = Tracker(self._gateway, self._settle_batch, self._resend_lost)
 
     async def _produce(self, rows: Iterable[MappedRow | PreparedRow], skip: _Skip) -> None:
+        if self._journal.resumed and self._stopping():
+            # Stopped while reconciling an earlier run's batches (cancelled, the deadline, a
+            # refused key): the journal says what is done; reading the source now would only
+            # count rows never sent, and report "0 exported" of a half-done export.
+            self._result = self._journal_result()
+            return
         batcher = Batcher(self._gateway.batch_size)
         admission = Admission(self._options.limits, admitted=len(skip.done) + len(skip.open))
         failure_issues = {i["row"]: i for i in self._journal.failure_issues()} if skip.done else {}
@@ -297,6 +446,8 @@ class Engine:
                     and self._handled_before(mapped.row, skip, failure_issues)
                 ):
                     self._result.changes["new"] += 1
+                    # Its warnings, as a clean run reports them (the mapper found them again).
+                    self._result.issues.extend(mapped.issues)
                 else:
                     decision = admission.decide(mapped)
                     self._result.record(decision)
@@ -304,7 +455,7 @@ class Engine:
                         self._result.changes["new"] += 1
                         await self._pack(batcher, self._item(mapped))
                     elif admission.limit_reached:
-                        self._result.stop_reason = "limit"
+                        self._stop("limit", "the segment is over the profile limit")
             if count % 1000 == 0:
                 await asyncio.sleep(0)  # let senders and the tracker run between chunks of rows
             if self._stopping():
@@ -350,19 +501,95 @@ class Engine:
         if items:
             self._queue.put_nowait(_Queued(items, new=False))
 
+    # --- stopping ------------------------------------------------------------------------------
+
     def stopping(self) -> bool:
-        """Whether the run is stopping (the deadline passed, or it was cancelled)."""
-        if self._cancel.is_set() or time.monotonic() >= self._deadline:
+        """Whether the run is stopping (the deadline passed, it was cancelled, or it failed)."""
+        if self._cancel.is_set() or self._clock() >= self._deadline:
             return True
         return self._result.stop_reason not in (None, "limit")
 
-    def _stopping(self) -> bool:
-        if self._result.stop_reason is not None:
+    def may_start(self, family: EndpointFamily = "default") -> bool:
+        """Whether a new request may start: not cancelled, and its rate-limit slot is due
+        before the deadline (a request that would wait past it is not started at all)."""
+        if self._cancel.is_set():
+            return False
+        remaining = self._deadline - self._clock()
+        if remaining <= 0:
+            return False
+        return self._next_wait is None or self._next_wait(family) < remaining
+
+    def out_of_time(self, family: EndpointFamily = "default") -> bool:
+        """Whether no new request may start; records why (the deadline, a cancellation)."""
+        return not self._admit(family)
+
+    def _admit(self, family: EndpointFamily = "default") -> bool:
+        if self.may_start(family):
             return True
         if self._cancel.is_set():
-            self._result.stop_reason = "cancelled"
-        elif time.monotonic() >= self._deadline:
-            self._result.stop_reason = "deadline"
+            self._stop("cancelled", _CANCELLED)
+        else:
+            self._stop("deadline", self._deadline_text())
+        return False
+
+    def _deadline_text(self) -> str:
+        return (
+            f"the deadline ({self._options.limits.deadline}) came before every row was sent "
+            "and settled"
+        )
+
+    def _stop(self, reason: StopReason, detail: str, error: BaseException | None = None) -> None:
+        """Record why the run stops; the first cause is the one reported.
+
+        ``"limit"`` stops reading, not sending, so a later cause replaces it.
+        """
+        if self._result.stop_reason not in (None, "limit"):
+            return
+        if reason not in ("error", "limit"):  # errors are logged where they are met
+            logger.info("stopping the export: %s", detail)
+        self._result.stop_reason = reason
+        self._result.error = detail
+        self._result.error_type = type(error).__name__ if error is not None else None
+        self._moved.set()  # whoever waits for rows to move must look again
+
+    def _failed(self, error: OmnisendError) -> None:
+        """Omnisend's error (after the client's retries) stops sending."""
+        logger.error("stopping the export: %s", error)
+        self._stop("error", f"{type(error).__name__}: {error}", error)
+
+    def _crashed(self, error: BaseException) -> None:
+        """A task failed for a local reason (the journal, a bug): stop everything at once.
+
+        The run raises the error once its tasks have stopped; a later failure (the same full
+        disk, met by another task) adds nothing.
+        """
+        if self._crash is not None:
+            return
+        self._crash = error
+        logger.error("stopping the export: %s", error)
+        self._result.stop_reason = None  # this cause wins over any other: it is why run() raises
+        said = error.summary if isinstance(error, ExportStateError) else str(error)
+        self._stop("error", f"{type(error).__name__}: {said}", error)
+
+    def _raise_crash(self) -> None:
+        if self._crash is not None:
+            raise self._crash
+
+    def _stopped_by(self, error: BaseException) -> None:
+        """Record why run() ends with ``error``."""
+        if isinstance(error, Exception) and error is not self._crash:
+            self._crashed(error)
+        elif not isinstance(error, Exception):  # Ctrl-C, or the task was cancelled
+            self._stop("cancelled", _CANCELLED)
+
+    def _stopping(self) -> bool:
+        """Whether reading must stop (the cap stops it too); records a cancel or the deadline."""
+        if self._result.stop_reason not in (None, "limit"):
+            return True
+        if self._cancel.is_set():
+            self._stop("cancelled", _CANCELLED)
+        elif self._clock() >= self._deadline:
+            self._stop("deadline", self._deadline_text())
         return self._result.stop_reason is not None
 
     def _settled(self) -> bool:
@@ -375,15 +602,49 @@ class Engine:
                 return
             self._moved.clear()
             try:
-                await asyncio.wait_for(self._moved.wait(), timeout=self._poll_interval)
+                timeout = self._until_deadline(self._poll_interval)
+                await asyncio.wait_for(self._moved.wait(), timeout=timeout)
             except TimeoutError:
                 continue
 
     async def _follow_in_flight(self) -> None:
-        """After a stop, follow what is in flight for a while, so fewer rows are left open."""
-        settle_by = time.monotonic() + SETTLE_WINDOWS * self._gateway.window
-        while len(self._tracker) and time.monotonic() < settle_by:
-            await asyncio.sleep(self._poll_interval)
+        """After Omnisend's error, follow what is in flight while it still answers.
+
+        After the deadline, a cancellation or a local failure nothing new starts, so there is
+        nothing to wait for: the next run settles the batches in flight.
+        """
+        settle_by = self._clock() + SETTLE_WINDOWS * self._gateway.window
+        while len(self._tracker) and self._clock() < settle_by and self._may_poll():
+            self._moved.clear()  # set by every poll, so a failed one ends the wait at once
+            with contextlib.suppress(TimeoutError):
+                timeout = self._until_deadline(self._poll_interval)
+                await asyncio.wait_for(self._moved.wait(), timeout=timeout)
+
+    def _until_deadline(self, seconds: float) -> float:
+        """``seconds``, or less when the deadline comes sooner: no wait outlasts it."""
+        return max(_MIN_WAIT, min(seconds, self._deadline - self._clock()))
+
+    def _may_poll(self) -> bool:
+        """Whether the tracker may poll: not after the deadline, a cancellation or a local
+        failure; after Omnisend's error, only while its polls still get answers."""
+        if self._crash is not None:
+            return False
+        if self._result.stop_reason == "error" and self._failed_polls:
+            return False
+        if self._result.stop_reason not in (None, "limit", "error"):
+            return False
+        return self._admit()
+
+    def _judge_poll(self, failure: OmnisendError | None) -> None:
+        """A poll that fails for good (a refused key), or several in a row, stops the export:
+        otherwise an unreachable Omnisend would hold the run until the deadline."""
+        self._moved.set()
+        if failure is None:
+            self._failed_polls = 0
+            return
+        self._failed_polls += 1
+        if isinstance(failure, _HOPELESS) or self._failed_polls >= MAX_FAILED_POLLS:
+            self._failed(failure)
 
     # --- sending -------------------------------------------------------------------------------
 
@@ -395,9 +656,12 @@ class Engine:
         while (queued := await self._queue.get()) is not None:
             if queued.new:
                 self._room.release()
-            if self._sending_stopped():
+            if self._sending_stopped() or not self._admit():
                 continue  # left for a resumed run: the rows stay pending, so count as not sent
-            await self._send(queued.items)
+            try:
+                await self._send(queued.items)
+            except Exception as error:  # the journal, or a bug: stop the run, then raise it
+                self._crashed(error)
 
     async def _send(self, items: list[PendingItem]) -> None:
         seq = self._journal.batch_built(
@@ -421,9 +685,7 @@ class Engine:
         except OmnisendError as error:
             # Retries are spent (or the key was refused): stop cleanly, leave a resumable run.
             self._journal.batch_dropped(seq)
-            self._result.stop_reason = "error"
-            self._result.error = str(error)
-            logger.error("stopping the export: %s", error)
+            self._failed(error)
         else:
             self._result.batches += 1
             self._journal.batch_accepted(seq, batch.batch_id)
@@ -459,12 +721,21 @@ class Engine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_tracker.wait(), timeout=interval)
             self._wake_tracker.clear()
-            await self._tracker.poll_safely()
+            if not self._may_poll():
+                self._moved.set()  # nothing more will settle: whoever waits must know
+                return
+            if len(self._tracker):
+                try:
+                    self._judge_poll(await self._tracker.poll_safely())
+                except Exception as error:  # the journal, or a bug: stop, then raise it
+                    self._crashed(error)
+                    return
             self._report_throttling()
             # Poll sooner when nothing is being followed, or when everything has been sent (the
             # budget is free then, and only the last batches stand between us and the end).
             slow_down = len(self._tracker) > 0 and not self._all_posted()
             interval = min(interval * 2, self._poll_interval) if slow_down else self._first_poll
+            interval = self._until_deadline(interval)
 
     def _all_posted(self) -> bool:
         return self._produced and self._queue.empty() and self._posting == 0
@@ -548,6 +819,11 @@ class Engine:
         await self._tagger.close(flush=not self._sending_stopped())
         self._result.tagged = self._journal.tagged_count()
         self._result.tag_failed = self._tagger.failed
+
+
+_CANCELLED = "cancelled (Ctrl-C, or the cancel event was set) before every row was sent"
+#: The shortest wait of a loop that watches the deadline: never a busy loop just before it.
+_MIN_WAIT = 0.001
 
 
 @attrs.frozen

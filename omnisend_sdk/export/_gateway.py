@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from omnisend_sdk._client import AsyncOmnisendClient, ClientStats, OmnisendClient
 from omnisend_sdk._constants import MAX_BATCH_ITEMS, MAX_SEGMENT_PAGE_SIZE, ApiVersion
@@ -26,6 +26,7 @@ from omnisend_sdk._models import (
     SegmentStatistics,
     UpsertResult,
 )
+from omnisend_sdk._ratelimit import EndpointFamily
 
 T = TypeVar("T")
 
@@ -128,6 +129,20 @@ class ExportGateway(Protocol):
         ...
 
 
+@runtime_checkable
+class PacedGateway(Protocol):
+    """A gateway that can tell how long a request would wait for its rate-limit slot.
+
+    The engine asks before it starts a request near its deadline: a request that would wait
+    past the deadline is not started. A gateway without a limiter (a test's fake) need not be
+    one; its requests never wait.
+    """
+
+    def next_wait(self, family: EndpointFamily) -> float:
+        """Seconds a request of ``family`` started now would wait for the rate limiter."""
+        ...
+
+
 class _ClientFacts:
     """The Protocol's properties, read from either client."""
 
@@ -164,6 +179,9 @@ class _ClientFacts:
 
     def stats(self) -> ClientStats:
         return self._facts_of.stats
+
+    def next_wait(self, family: EndpointFamily) -> float:
+        return self._facts_of.rate_limiter.next_wait(family)
 
 
 class AsyncClientGateway(_ClientFacts):

@@ -14,11 +14,13 @@ and unknown to the other.
   run diffs its source against them (see :mod:`omnisend_sdk.export._refresh`).
 
 SQLite in WAL mode: every step is committed before the engine moves on, so a killed process loses
-at most the step it was taking.
+at most the step it was taking. A step that cannot be written (a full disk) is not taken at all:
+SQLite rolls it back whole and :class:`~omnisend_sdk.export._storage.ExportStateError` says why.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
 import json
@@ -34,8 +36,9 @@ from typing import Any, Literal, NamedTuple, TypeAlias
 import attrs
 
 from omnisend_sdk._privacy import KeyHolder
-from omnisend_sdk._state import create_private
+from omnisend_sdk._state import FILE_MODE
 from omnisend_sdk.export._members import MemberIndex, email_key
+from omnisend_sdk.export._storage import StateDatabase, private_file, state_errors
 
 BatchState: TypeAlias = Literal["built", "sent", "accepted", "reconciled"]
 RowOutcome: TypeAlias = Literal["created", "updated", "upserted", "failed"]
@@ -132,18 +135,19 @@ def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
     """
     if path is None or not path.exists():
         return MemberIndex()
-    db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        kept = db.execute("SELECT value FROM state WHERE key = 'segment_tag'").fetchone()
-        same_tag = kept is not None and kept[0] == (segment_tag or "")
-        return MemberIndex(
-            (key, fingerprint, bool(tagged) and same_tag, bool(leaving))
-            for key, fingerprint, tagged, leaving in db.execute(
-                "SELECT key, fingerprint, tagged, leaving FROM members ORDER BY key"
+    with state_errors(path, doing="read"):
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            kept = db.execute("SELECT value FROM state WHERE key = 'segment_tag'").fetchone()
+            same_tag = kept is not None and kept[0] == (segment_tag or "")
+            return MemberIndex(
+                (key, fingerprint, bool(tagged) and same_tag, bool(leaving))
+                for key, fingerprint, tagged, leaving in db.execute(
+                    "SELECT key, fingerprint, tagged, leaving FROM members ORDER BY key"
+                )
             )
-        )
-    finally:
-        db.close()
+        finally:
+            db.close()
 
 
 @attrs.frozen
@@ -216,12 +220,19 @@ class Journal:
         segment_tag: str | None = None,
     ) -> None:
         if path is not None:
-            create_private(path)  # it names every member: owner-only, like all state
+            private_file(path)  # it names every member: owner-only, like all state
+            _repair_sidecars(path)
         self.path = path
         self.segment_tag = segment_tag
-        self._db = sqlite3.connect(
-            str(path) if path is not None else ":memory:", isolation_level=None
-        )
+        self._db = StateDatabase(path)
+        try:
+            self._open(export_key, source)
+        except BaseException:
+            self._db.close()  # a state that cannot be opened (a full disk) is not left open
+            raise
+
+    def _open(self, export_key: str, source: str) -> None:
+        segment_tag = self.segment_tag
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL survives a killed process (the case resume is for); only an OS crash may lose
         # the last commits, which reconciliation then repairs.
@@ -229,7 +240,7 @@ class Journal:
         self._db.executescript(_SCHEMA)
         stored = self.kept("export_key")
         if stored is not None and stored != export_key:
-            raise ValueError(f"{path} is the state of another export")
+            raise ValueError(f"{self.path} is the state of another export")
         self.abandoned = self._meta("status") == "running" and self._meta("source") != source
         self.resumed = self._meta("status") == "running" and not self.abandoned
         with self._transaction():
@@ -587,12 +598,37 @@ def _batch_rows(text: str) -> tuple[BatchRow, ...]:
     return tuple(BatchRow(*row) for row in json.loads(text))
 
 
+def _repair_sidecars(path: Path) -> None:
+    """Owner-only ``-wal`` and ``-shm`` files: an older version may have left them readable."""
+    for suffix in ("-wal", "-shm"):
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            with state_errors(sidecar, doing="protect"):
+                os.chmod(sidecar, FILE_MODE)
+
+
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    """Several writes as one step: all of them recorded, or none."""
+
+    def __init__(self, db: StateDatabase) -> None:
         self._db = db
 
     def __enter__(self) -> None:
         self._db.execute("BEGIN")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is None:
+            try:
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._roll_back()  # a COMMIT that failed (a full disk) leaves nothing half done
+                raise
+        else:
+            self._roll_back()
+
+    def _roll_back(self) -> None:
+        # SQLite may have rolled back already (it does on a full disk); a second ROLLBACK would
+        # fail and hide the error that matters.
+        if self._db.in_transaction:
+            with contextlib.suppress(Exception):
+                self._db.execute("ROLLBACK")

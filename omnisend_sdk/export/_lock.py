@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 
 from omnisend_sdk._errors import OmnisendError
-from omnisend_sdk._state import DIR_MODE
+from omnisend_sdk.export._storage import private_file, state_errors
 
 
 class ExportLockedError(OmnisendError):
@@ -33,8 +33,11 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
-        self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        # It names who runs the export: owner-only, like all state, even if an older version
+        # left it readable.
+        private_file(self.path)
+        with state_errors(self.path, doing="open"):
+            fd = os.open(self.path, os.O_RDWR)
         if not _try_lock(fd):
             who = _holder_of(fd)
             os.close(fd)
@@ -42,8 +45,14 @@ class RunLock:
                 f"another run of this export is under way ({who}); it is locked by {self.path}. "
                 "Wait for it to finish: two runs at once would send the same contacts twice"
             )
-        os.ftruncate(fd, 0)
-        os.write(fd, self._holder.encode())
+        try:
+            with state_errors(self.path):  # a full disk: say so, and never keep the lock
+                os.ftruncate(fd, 0)
+                os.write(fd, self._holder.encode())
+        except BaseException:
+            _unlock(fd)
+            os.close(fd)
+            raise
         self._fd = fd
         return self
 

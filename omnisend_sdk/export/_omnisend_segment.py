@@ -21,6 +21,7 @@ from omnisend_sdk._models import ConditionGroup, Segment
 from omnisend_sdk._segments import tag_rule
 from omnisend_sdk.export._gateway import ExportGateway
 from omnisend_sdk.export._journal import Journal
+from omnisend_sdk.export._storage import ExportStateError
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -64,6 +65,8 @@ async def keep_omnisend_segment(
             if segment.status != "building"
             else None
         )
+    except ExportStateError:
+        raise  # the local disk's failure, not Omnisend's: it stops the export
     except OmnisendError as error:
         logger.warning("could not keep the export's segment in Omnisend: %s", error)
         segment_id = segment.segment_id if segment else journal.kept(_SEGMENT_ID)

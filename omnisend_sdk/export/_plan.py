@@ -149,23 +149,46 @@ def plan_export(
     tally, batches = read.tally, read.batches
     to_send = tally.not_sent
     untag = len(read.left) if settings.on_exit == "untag" else 0
-    tag_requests = (
-        math.ceil(to_send / MAX_TAG_SELECTORS) + math.ceil(untag / MAX_TAG_SELECTORS)
-        if tag is not None
-        else 0
+    tag_requests = tag_requests_for(to_send, untag) if tag is not None else 0
+    duration, polls = estimate_duration(
+        batches,
+        tag_requests,
+        requests_per_minute=requests_per_minute,
+        tag_requests_per_minute=tag_requests_per_minute,
     )
-    minutes = max(batches / requests_per_minute, tag_requests / tag_requests_per_minute)
-    polls = math.ceil(minutes * POLLS_PER_WINDOW)  # a window is a minute at Omnisend's pace
-    minutes = max(minutes, (batches + polls) / requests_per_minute)
     return ExportPlan(
         rows=tally.rows_read,
         to_send=to_send,
         batches=batches,
         tag_requests=tag_requests,
         polls=polls,
-        estimated_duration=timedelta(minutes=minutes),
+        estimated_duration=duration,
         issues=tuple(tally.issues),
         leaving=len(read.left),
         **tally.changes,
         **tally.skipped_counts(),
     )
+
+
+def tag_requests_for(to_tag: int, to_untag: int) -> int:
+    """The ``/contacts/tags`` calls that tag ``to_tag`` contacts and untag ``to_untag``."""
+    return math.ceil(to_tag / MAX_TAG_SELECTORS) + math.ceil(to_untag / MAX_TAG_SELECTORS)
+
+
+def estimate_duration(
+    batches: int,
+    tag_requests: int,
+    *,
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+    tag_requests_per_minute: int = DEFAULT_TAG_REQUESTS_PER_MINUTE,
+) -> tuple[timedelta, int]:
+    """How long Omnisend's rate limits make an export of ``batches`` and ``tag_requests`` take,
+    and the polls that follow its batches meanwhile.
+
+    The one estimate: ``plan`` shows it before an export, and ``export --emulator`` after one,
+    from what it actually sent.
+    """
+    minutes = max(batches / requests_per_minute, tag_requests / tag_requests_per_minute)
+    polls = math.ceil(minutes * POLLS_PER_WINDOW)  # a window is a minute at Omnisend's pace
+    minutes = max(minutes, (batches + polls) / requests_per_minute)
+    return timedelta(minutes=minutes), polls

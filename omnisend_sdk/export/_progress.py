@@ -32,7 +32,10 @@ class ExportProgress(Protocol):
         """A batch of ``rows`` contacts was posted to Omnisend."""
 
     def batch_done(self, exported: int, failed: int) -> None:
-        """Omnisend finished a batch: ``exported`` rows accepted, ``failed`` rejected."""
+        """Omnisend finished a batch: ``exported`` rows accepted, ``failed`` rejected.
+
+        A resumed export first reports, in one call, the rows its earlier runs finished.
+        """
 
     def throttled(self, seconds: float) -> None:
         """The engine waits ``seconds`` for the rate limit."""

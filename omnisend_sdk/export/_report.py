@@ -16,6 +16,7 @@ import csv
 import html
 import json
 import re
+import warnings
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ import attrs
 from omnisend_sdk._errors import OmnisendError
 from omnisend_sdk._privacy import PrivacyAcknowledgement
 from omnisend_sdk.export._settings import Membership
+from omnisend_sdk.export._verdict import InvalidBudget, MaxInvalid, failures
 from omnisend_sdk.mapping import RowIssue, mask_email
 
 if TYPE_CHECKING:
@@ -127,6 +129,13 @@ class ExportReport:
             error, or rows left in batches Omnisend had not finished: resumable);
             ``"cancelled"``; ``"limit_exceeded"`` (over ``max_profiles`` with
             ``on_limit="fail"``).
+        stop_reason: Why the run stopped early: ``"deadline"``, ``"cancelled"``, ``"error"``
+            (Omnisend's error after the client's retries, or the local state: see
+            ``error_type``), ``"unsettled"`` (batches Omnisend had not finished) or
+            ``"limit"``; ``None`` when it did not.
+        stop_detail: The cause in words: the error's message, the deadline passed...
+        error_type: The class of the error that stopped the run (``"AuthenticationError"``,
+            ``"APIConnectionError"``, ``"ExportStateError"``...), for a pipeline to act on.
         rows_read: Rows read from the source.
         created: Contacts Omnisend created.
         updated: Existing contacts Omnisend updated.
@@ -164,7 +173,11 @@ class ExportReport:
         batches: Batches posted.
         started_at: When the export started (timezone-aware).
         finished_at: When it finished (timezone-aware).
-        max_contacts_per_minute: The most Omnisend's rate limits allow, for comparison.
+        max_contacts_per_minute: The most Omnisend's rate limits allow in a minute, for
+            comparison.
+        time_scale: Omnisend seconds per real second: 1 against Omnisend, 60 against the
+            command line's built-in emulator. Rates count in Omnisend minutes, so a run at
+            the emulator's pace compares with the limits as a real one does.
         issues: Every row issue, sorted by row.
     """
 
@@ -175,6 +188,9 @@ class ExportReport:
     run_by: str | None
     dry_run: bool
     status: ExportStatus = attrs.field(validator=attrs.validators.in_(_STATUS_REASONS))
+    stop_reason: StopReason | None = None
+    stop_detail: str | None = attrs.field(default=None, converter=_scrub)
+    error_type: str | None = None
     rows_read: int = _count()
     created: int = _count()
     updated: int = _count()
@@ -206,6 +222,7 @@ class ExportReport:
     started_at: datetime = attrs.field(validator=_aware)
     finished_at: datetime = attrs.field(validator=_aware)
     max_contacts_per_minute: float
+    time_scale: float = 1.0
     # The repr gives the number of issues: an export may have a million, and a REPL prints reprs.
     issues: tuple[RowIssue, ...] = attrs.field(
         default=(), converter=_sorted_issues, repr=lambda issues: f"<{len(issues)} issues>"
@@ -243,7 +260,7 @@ class ExportReport:
         """
         gateway = destination.gateway
         stats = gateway.stats()
-        per_minute = 60.0 / gateway.window
+        time_scale = 60.0 / gateway.window  # the limiter's window is an Omnisend minute
         return cls(
             segment=segment,
             connection_name=destination.connection_name,
@@ -252,6 +269,9 @@ class ExportReport:
             run_by=run_by,
             dry_run=dry_run,
             status=_status(result),
+            stop_reason=result.stop_reason,
+            stop_detail=result.error,
+            error_type=result.error_type,
             rows_read=result.rows_read,
             created=result.outcomes["created"],
             updated=result.outcomes["updated"],
@@ -279,7 +299,8 @@ class ExportReport:
             batches=result.batches,
             started_at=started_at,
             finished_at=datetime.now(UTC),
-            max_contacts_per_minute=gateway.batch_size * gateway.requests_per_window * per_minute,
+            max_contacts_per_minute=gateway.batch_size * gateway.requests_per_window,
+            time_scale=time_scale,
             issues=tuple(result.issues),
             **result.skipped_counts(),
         )
@@ -331,37 +352,68 @@ class ExportReport:
 
     @property
     def contacts_per_minute(self) -> float:
-        """Exported contacts per minute of the run; 0 when no time passed."""
-        minutes = self.duration.total_seconds() / 60
+        """Exported contacts per (Omnisend) minute of the run; 0 when no time passed."""
+        minutes = self.duration.total_seconds() * self.time_scale / 60
         return self.exported / minutes if minutes > 0 else 0.0
 
-    def raise_for_failures(
-        self, *, allow_invalid: bool = False, allow_empty: bool = False
-    ) -> ExportReport:
-        """Raise unless every row was exported or skipped as a duplicate or over the limit.
+    @property
+    def status_reason(self) -> str:
+        """The status in words: why the export stopped, when it did not complete."""
+        if self.stop_detail is None or self.status not in ("partial", "cancelled"):
+            return _STATUS_REASONS[self.status]
+        # The real cause (a refused key, an unreachable host, the deadline...), not a list of
+        # what it might have been.
+        stopped = "" if self.status == "cancelled" else "stopped early: "
+        return f"{stopped}{self.stop_detail}; run it again to resume"
+
+    def failures(
+        self, *, max_invalid: MaxInvalid | InvalidBudget = None, allow_empty: bool = False
+    ) -> list[str]:
+        """What makes this export a failure, one phrase each; empty when it succeeded.
+
+        Rows Omnisend rejected or never got, tags not added or removed, a run that stopped
+        early, and an empty source fail it. Invalid and duplicate rows are only reported, unless
+        there are more than ``max_invalid``.
 
         Args:
-            allow_invalid: Tolerate rows the mapper rejected (still listed in ``issues``).
+            max_invalid: The most invalid and duplicate rows a success may have: a count
+                (``100``) or a share of the rows read (``"2%"``). ``None``: any number.
             allow_empty: Tolerate a source that gave no rows (status ``"empty"``).
+        """
+        return failures(self, max_invalid=max_invalid, allow_empty=allow_empty)
+
+    def raise_for_failures(
+        self,
+        *,
+        max_invalid: MaxInvalid | InvalidBudget = None,
+        allow_empty: bool = False,
+        allow_invalid: bool | None = None,
+    ) -> ExportReport:
+        """Raise if the export failed (see :meth:`failures` for the rule).
+
+        Args:
+            max_invalid: The most invalid and duplicate rows a success may have: a count
+                (``100``) or a share of the rows read (``"2%"``). ``None``: any number, each
+                still listed in ``issues``.
+            allow_empty: Tolerate a source that gave no rows (status ``"empty"``).
+            allow_invalid: Deprecated and ignored: invalid rows fail an export only past
+                ``max_invalid`` now.
 
         Returns:
             The report itself, so calls can be chained.
 
         Raises:
-            ExportFailedError: Rows failed, rows were invalid (unless allowed), or the export did
-                not complete; the report is attached as ``error.report``.
+            ExportFailedError: The export failed; the report is attached as ``error.report``.
         """
-        troubles = []
-        if self.status not in ("completed", "empty") or (
-            self.status == "empty" and not allow_empty
-        ):
-            troubles.append(_STATUS_REASONS[self.status])
-        if self.failed:
-            troubles.append(f"{self.failed:,} failed")
-        if self.invalid and not allow_invalid:
-            troubles.append(f"{self.invalid:,} invalid")
-        if self.not_sent and self.status != "completed":
-            troubles.append(f"{self.not_sent:,} not sent")
+        if allow_invalid is not None:
+            warnings.warn(
+                "raise_for_failures(allow_invalid=...) is deprecated: invalid rows no longer "
+                "fail an export unless there are more than max_invalid (pass max_invalid=0 to "
+                "fail on any)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        troubles = self.failures(max_invalid=max_invalid, allow_empty=allow_empty)
         if troubles:
             raise ExportFailedError(
                 f"export of segment {self.segment!r}: {'; '.join(troubles)} "
@@ -396,17 +448,22 @@ class ExportReport:
     def write_issues_csv(self, path: str | Path) -> Path:
         """Write every issue to a CSV file, one per line, with a header row.
 
-        Values are masked; no full email address is ever written.
+        Values are masked; no full email address is ever written. A cell a spreadsheet would
+        run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return)
+        gets a single quote in front, so that opening the file runs nothing; plain negative
+        numbers are left as they are.
 
         Returns:
             The path written.
         """
+        from omnisend_sdk.export._spreadsheet import spreadsheet_cell  # noqa: PLC0415
+
         path = Path(path)
         with path.open("w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file)
             writer.writerow(ISSUE_COLUMNS)
             for issue in self.issues:
-                writer.writerow(["" if value is None else value for value in attrs.astuple(issue)])
+                writer.writerow([spreadsheet_cell(value) for value in attrs.astuple(issue)])
         return path
 
     def _lines(self) -> list[tuple[str, str, str]]:
@@ -484,9 +541,14 @@ class ExportReport:
             if self.max_contacts_per_minute > 0
             else ""
         )
+        scaled = (
+            f", in emulator minutes ({self.time_scale:g}x real time)"
+            if self.time_scale != 1
+            else ""
+        )
         return (
             f"{self.contacts_per_minute:,.0f} contacts/min of "
-            f"{self.max_contacts_per_minute:,.0f} allowed{share}"
+            f"{self.max_contacts_per_minute:,.0f} allowed{share}{scaled}"
         )
 
     def _privacy_text(self) -> str:
@@ -514,7 +576,7 @@ class ExportReport:
             f"  rate: {self._rate()}",
         ]
         if self.status != "completed":
-            lines.append(f"  note: {_STATUS_REASONS[self.status]}")
+            lines.append(f"  note: {self.status_reason}")
         if self.issues:
             lines.append(f"Issues ({len(self.issues):,}):")
             lines.extend(f"  {issue}" for issue in self.issues[:ISSUES_SHOWN])

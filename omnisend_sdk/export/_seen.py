@@ -8,6 +8,10 @@ minute never notices. Each run rebuilds it while reading the source, so it is no
 from __future__ import annotations
 
 import sqlite3
+import tempfile
+from pathlib import Path
+
+from omnisend_sdk.export._storage import state_errors
 
 #: Rows between commits: one transaction per row would cost a sync each; this many keeps the
 #: write-ahead log small.
@@ -28,7 +32,18 @@ class DiskSeenEmails:
         self._uncommitted = 0
 
     def first_row(self, email: str, row: int) -> int:
-        """The row an email was first seen in; records ``row`` for it when it is new."""
+        """The row an email was first seen in; records ``row`` for it when it is new.
+
+        Raises:
+            ExportStateError: The temporary directory is full: said so, not as SQLite's error.
+        """
+        try:  # a bare try: this runs once a row, and costs nothing until it fails
+            return self._first_row(email, row)
+        except sqlite3.Error:
+            with state_errors(Path(tempfile.gettempdir()), what="the temporary file of emails in"):
+                raise
+
+    def _first_row(self, email: str, row: int) -> int:
         inserted = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (email, row))
         self._uncommitted += 1
         if self._uncommitted >= _ROWS_PER_TRANSACTION:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import signal
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
 from typing import Any, ParamSpec, TypeVar
 
 T = TypeVar("T")
@@ -32,6 +35,33 @@ def run_sync(make: Callable[[], Coroutine[Any, Any, T]], cancel: threading.Event
                 return future.result()
             except KeyboardInterrupt:
                 cancel.set()  # then keep waiting: the engine settles and returns its report
+
+
+@contextlib.contextmanager
+def holding_ctrl_c() -> Iterator[None]:
+    """Hold off Ctrl-C while the block runs: for the moment a stopped export makes its report.
+
+    The first Ctrl-C stops the export; an impatient second one landing while the report is
+    made would lose it, and the user would see a traceback instead of what was done. The
+    export is stopping already, so a Ctrl-C in the block is dropped. Only the main thread
+    receives signals; elsewhere (a notebook's export thread) there is nothing to hold.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # a handler Python did not install: it could not be put back
+        yield
+        return
+
+    def ignore(signum: int, frame: FrameType | None) -> None:
+        return
+
+    signal.signal(signal.SIGINT, ignore)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def blocking(

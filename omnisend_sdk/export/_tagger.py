@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from omnisend_sdk._constants import LOGGER_NAME, MAX_TAG_SELECTORS
 from omnisend_sdk._errors import OmnisendError
@@ -23,12 +24,32 @@ TAG_CONCURRENCY = 4
 
 
 class Tagger:
-    """Adds the segment tag to exported contacts, 250 at a time."""
+    """Adds the segment tag to exported contacts, 250 at a time.
 
-    def __init__(self, gateway: ExportGateway, journal: Journal, tag: str) -> None:
+    Args:
+        gateway: Where to send the calls.
+        journal: Holds the rows waiting for their tag.
+        tag: The segment tag.
+        may_start: Asked before each call: ``False`` (the deadline) leaves the rows untagged in
+            the journal, for the next run.
+        crashed: Told of a call that failed for another reason than Omnisend's answer (the
+            journal cannot be written): the export must stop.
+    """
+
+    def __init__(
+        self,
+        gateway: ExportGateway,
+        journal: Journal,
+        tag: str,
+        *,
+        may_start: Callable[[], bool] = lambda: True,
+        crashed: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self._gateway = gateway
         self._journal = journal
         self._tag = tag
+        self._may_start = may_start
+        self._crashed = crashed
         self._waiting = 0  # exported rows recorded in the journal and not yet in a tag call
         self._flushing = False
         self._calls: set[asyncio.Task[None]] = set()
@@ -51,10 +72,17 @@ class Tagger:
 
     def _call_ended(self, task: asyncio.Task[None]) -> None:
         self._calls.discard(task)
-        if not task.cancelled():
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None and self._crashed is not None:
+            self._crashed(error)  # told now, not at close: the export must not wait for it
+        elif error is None:
             self._pump()
 
     async def _tag_some(self) -> None:
+        if not self._may_start():
+            return  # past the deadline: the rows stay untagged in the journal for the next run
         rows = self._journal.claim_untagged(MAX_TAG_SELECTORS)
         if not rows:
             return

@@ -25,6 +25,7 @@ from omnisend_sdk._models import Batch, BatchItems
 from omnisend_sdk.export._batcher import PendingItem
 from omnisend_sdk.export._gateway import ExportGateway
 from omnisend_sdk.export._members import body_fingerprint
+from omnisend_sdk.export._storage import ExportStateError
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -191,9 +192,22 @@ class Tracker:
             )
         )
 
-    async def poll_safely(self) -> None:
-        """:meth:`poll`, with Omnisend's failures logged and left for the next poll."""
+    async def poll_safely(self) -> OmnisendError | None:
+        """:meth:`poll`, with Omnisend's failures logged and left for the next poll.
+
+        Returns:
+            Omnisend's failure, for the caller to judge (a refused key will not get better),
+            or ``None`` when the poll went through.
+
+        Raises:
+            ExportStateError: The journal could not record a settled batch: that failure is
+                the disk's, not Omnisend's, and stops the export.
+        """
         try:
             await self.poll()
+        except ExportStateError:
+            raise
         except OmnisendError as error:
             logger.warning("following batches failed, trying again at the next poll: %s", error)
+            return error
+        return None

@@ -134,32 +134,70 @@ def test_unmasked_addresses_in_issues_are_masked() -> None:
     assert report.issues[0].value == "x***@y***.org"
 
 
-CLEAN = {"failed": 0, "invalid": 0, "duplicates": 5, "created": 63, "issues": ()}
+CLEAN = {
+    "failed": 0,
+    "invalid": 0,
+    "duplicates": 5,
+    "created": 63,
+    "tag_failed": 0,
+    "issues": (),
+}
 
 
 @pytest.mark.parametrize(
-    ("changes", "allow_invalid", "raises", "says"),
+    ("changes", "max_invalid", "raises", "says"),
     [
-        (CLEAN, False, False, ""),
-        (CLEAN | {"invalid": 3, "duplicates": 2}, True, False, ""),
-        (CLEAN | {"invalid": 3, "duplicates": 2}, False, True, "3 invalid"),
-        (CLEAN | {"failed": 3, "created": 60}, True, True, "3 failed"),
-        (CLEAN | {"status": "partial"}, False, True, "deadline"),
-        (CLEAN | {"status": "cancelled"}, False, True, "cancelled"),
-        (CLEAN | {"status": "limit_exceeded"}, False, True, "limit"),
+        (CLEAN, None, False, ""),
+        # Invalid and duplicate rows are reported, not a failure, until they pass the budget.
+        (CLEAN | {"invalid": 3, "duplicates": 2}, None, False, ""),
+        (CLEAN | {"invalid": 3, "duplicates": 2}, 5, False, ""),
+        (
+            CLEAN | {"invalid": 3, "duplicates": 3, "created": 62},
+            5,
+            True,
+            "6 invalid or duplicate rows",
+        ),
+        (CLEAN | {"invalid": 3, "duplicates": 2}, "5%", False, ""),  # 5 of 100 rows
+        (CLEAN | {"invalid": 3, "duplicates": 2}, "4.5%", True, "max_invalid 4.5%"),
+        (
+            CLEAN | {"invalid": 1, "duplicates": 0, "created": 67},
+            0,
+            True,
+            "1 invalid or duplicate rows",
+        ),
+        # Rows over a cap the caller chose are skipped on purpose.
+        (CLEAN | {"duplicates": 0, "over_limit": 5, "created": 64}, 0, False, ""),
+        (CLEAN | {"failed": 3, "created": 60}, None, True, "3 failed"),
+        (CLEAN | {"tagged": 60, "tag_failed": 3}, None, True, "3 not tagged"),
+        (CLEAN | {"status": "partial"}, None, True, "deadline"),
+        (CLEAN | {"status": "cancelled"}, None, True, "cancelled"),
+        (CLEAN | {"status": "limit_exceeded"}, None, True, "limit"),
     ],
 )
 def test_raise_for_failures(
-    changes: dict[str, Any], allow_invalid: bool, raises: bool, says: str
+    changes: dict[str, Any], max_invalid: int | str | None, raises: bool, says: str
 ) -> None:
     report = make(**changes)
+    assert (report.failures(max_invalid=max_invalid) != []) is raises
     if not raises:
-        assert report.raise_for_failures(allow_invalid=allow_invalid) is report
+        assert report.raise_for_failures(max_invalid=max_invalid) is report
         return
     with pytest.raises(ExportFailedError, match=says) as caught:
-        report.raise_for_failures(allow_invalid=allow_invalid)
+        report.raise_for_failures(max_invalid=max_invalid)
     assert caught.value.report is report
     assert "'VIP customers'" in str(caught.value)
+
+
+def test_allow_invalid_is_deprecated_and_changes_nothing() -> None:
+    report = make(**(CLEAN | {"invalid": 3, "duplicates": 2}))
+    with pytest.warns(DeprecationWarning, match="max_invalid"):
+        assert report.raise_for_failures(allow_invalid=False) is report
+
+
+@pytest.mark.parametrize("max_invalid", [-1, "-2%", "101%", "lots", "5 %%", True, 2.5])
+def test_a_malformed_budget_is_refused(max_invalid: Any) -> None:
+    with pytest.raises(ValueError, match="max_invalid"):
+        make().raise_for_failures(max_invalid=max_invalid)
 
 
 def test_to_dict_is_json_safe_and_complete() -> None:

@@ -103,7 +103,9 @@ def test_v3_key_header_is_not_logged(
     httpx_mock: HTTPXMock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    httpx_mock.add_response(url="https://api.omnisend.com/v3/contacts?limit=1", json={"contacts": []})
+    httpx_mock.add_response(
+        url="https://api.omnisend.com/v3/contacts?limit=1", json={"contacts": []}
+    )
 
     with OmnisendClient(API_KEY, api_version="v3", retry=RetryPolicy.disabled()) as client:
         client.verify()

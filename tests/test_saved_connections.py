@@ -484,6 +484,28 @@ def test_remove_deletes_profile_key_acknowledgement_and_the_stores_export_states
 
 
 @pytest.mark.usefixtures("keychain")
+@pytest.mark.parametrize(
+    "options",
+    [{"membership": "none"}, {"segment_tag": "vip-2026"}],
+    ids=["no membership tag", "a tag of its own"],
+)
+def test_remove_finds_a_state_whose_name_does_not_tell_its_store(
+    http: httpx.Client, state_dir: Path, options: dict[str, Any]
+) -> None:
+    # The state names its store inside (key fingerprint and URL), so neither the tag nor the
+    # file name has to lead back to it.
+    prod = saved_prod()
+    export(prod, http, **options)
+    state = journal_path(state_dir, SEGMENT, prod)
+    assert state.exists()
+
+    removal = remove_connection("prod")
+
+    assert state in removal.deleted
+    assert not state.exists()
+
+
+@pytest.mark.usefixtures("keychain")
 def test_remove_refuses_while_an_export_through_it_runs(
     http: httpx.Client, state_dir: Path
 ) -> None:

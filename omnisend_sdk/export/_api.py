@@ -229,6 +229,7 @@ class _Export:
                 export_key=export_key(self.segment, destination.client),
                 source=source_identity(self.source),
                 segment_tag=self.segment_tag,
+                store=destination.client,
             )
             seen = DiskSeenEmails()
             try:

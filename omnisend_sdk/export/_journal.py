@@ -209,6 +209,9 @@ class Journal:
             confirmed stays among the members) and this run starts afresh.
         segment_tag: The tag that marks membership, or ``None`` without membership. When it
             differs from the one the members wear, no member's tag counts as confirmed.
+        store: The store the export goes to: its key fingerprint and URL are kept in the file,
+            so removing a saved connection finds every state of its store, whatever the file's
+            name or tag.
     """
 
     def __init__(
@@ -218,6 +221,7 @@ class Journal:
         *,
         source: str = "",
         segment_tag: str | None = None,
+        store: KeyHolder | None = None,
     ) -> None:
         if path is not None:
             private_file(path)  # it names every member: owner-only, like all state
@@ -226,12 +230,12 @@ class Journal:
         self.segment_tag = segment_tag
         self._db = StateDatabase(path)
         try:
-            self._open(export_key, source)
+            self._open(export_key, source, store)
         except BaseException:
             self._db.close()  # a state that cannot be opened (a full disk) is not left open
             raise
 
-    def _open(self, export_key: str, source: str) -> None:
+    def _open(self, export_key: str, source: str, store: KeyHolder | None) -> None:
         segment_tag = self.segment_tag
         self._db.execute("PRAGMA journal_mode=WAL")
         # NORMAL survives a killed process (the case resume is for); only an OS crash may lose
@@ -245,6 +249,9 @@ class Journal:
         self.resumed = self._meta("status") == "running" and not self.abandoned
         with self._transaction():
             self.keep("export_key", export_key)
+            if store is not None:
+                self.keep("key_fingerprint", store.key_fingerprint)
+                self.keep("base_url", store.base_url)
             if self.kept("segment_tag") != (segment_tag or ""):
                 # Another tag (or none before): no member wears this one yet.
                 self._db.execute("UPDATE members SET tagged = 0")

@@ -5,10 +5,10 @@ privacy acknowledgement and the export states, goes only when no other saved con
 same key and URL: removing one of two names for a store must not break the other.
 
 An export state (``<state dir>/exports/*.sqlite``, the journal and refresh state of one segment)
-is named by a hash of its segment, key fingerprint and URL, and keeps that hash and the segment's
-tag. A state file is the store's when its kept tag, hashed with the store, gives its kept hash.
-An export that marks no membership (``membership="none"``) keeps no tag, so its state cannot be
-told apart from another store's, and stays; so does one written to a custom ``state_file``.
+keeps the key fingerprint and URL of its store, which say whose it is. A state written before it
+kept them is the store's when its kept tag, hashed with the store, gives its kept hash; one of
+those without a tag (``membership="none"``) cannot be told apart and stays, as does a state
+written to a custom ``state_file`` outside the state directory.
 
 Each state is locked as a run would lock it, so a removal never pulls the state from under an
 export that is running: it refuses, and removes nothing.

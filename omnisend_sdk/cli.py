@@ -666,7 +666,11 @@ def _real_pace(report: ExportReport) -> str:
         report.tagged + report.tag_failed, report.untagged + report.untag_failed
     )
     duration, _ = estimate_duration(report.batches, tag_requests)
-    return f"about {duration.total_seconds() / 60:,.1f} min"
+    return _about(duration.total_seconds())
+
+
+def _about(seconds: float) -> str:
+    return f"about {seconds:,.0f} s" if seconds < 120 else f"about {seconds / 60:,.1f} min"
 
 
 def _export(

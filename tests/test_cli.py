@@ -454,3 +454,52 @@ def test_a_run_stopped_by_a_refused_key_exits_2_and_names_the_cause(
     exit_status, reason = cli.outcome(report)
     assert exit_status == status
     assert f"stopped early: {error_type}: revoked" in reason
+
+
+# --- secrets typed on the command line ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["verify", "--key", SECRET],  # once an abbreviation of --key-file, echoed as a path
+        ["verify", f"--key={SECRET}"],
+        ["verify", SECRET],
+        [SECRET],  # a key pasted where the command belongs
+        ["export", str(SAMPLE), "--mapping", str(MAPPING), "--segment", "x", "--limit", SECRET],
+        ["verify", "--key-file", SECRET],
+    ],
+)
+def test_no_error_repeats_what_was_typed(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    status, out, err = run(capsys, *argv)
+    assert status == 2
+    assert SECRET not in out + err
+    assert err.strip()  # and still says what is wrong
+
+
+def test_options_are_never_abbreviated(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = run(capsys, *export_args(SAMPLE, MAPPING, "--emul"))
+    assert status == 2
+    assert "unrecognized arguments: --emul" in err
+
+
+def test_messages_start_with_the_name_the_command_was_called_by(
+    capsys: pytest.CaptureFixture[str], clean_csv: Path, small_mapping: Path
+) -> None:
+    argv = export_args(clean_csv, small_mapping, "--emulator")
+    assert cli.main(argv, prog="python -m omnisend_sdk") == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines
+    assert all(line.startswith("python -m omnisend_sdk: ") for line in lines)
+
+
+def test_the_emulators_estimate_is_the_plans(capsys: pytest.CaptureFixture[str]) -> None:
+    # One estimate: what export --emulator says a real export would take is what plan says.
+    status, _, err = run(capsys, *export_args(SAMPLE, MAPPING, "--emulator"))
+    assert status == 0
+    plan = cli.plan_export(SAMPLE, cli.ContactMapping.load(MAPPING))
+    seconds = plan.estimated_duration.total_seconds()
+    assert seconds == 8  # 20 batches, 8 tag calls: the tag window (60 a minute) sets the pace
+    assert f"at Omnisend's real pace this export would take about {seconds:,.0f} s" in err

@@ -305,3 +305,11 @@ def test_repr_counts_issues_instead_of_listing_them() -> None:
     text = repr(make(issues=[issue(row) for row in range(1000)]))
     assert "issues=<1000 issues>" in text
     assert "invalid_email" not in text
+
+
+def test_rates_of_a_time_scaled_run_count_in_omnisend_minutes() -> None:
+    # Two real minutes against an emulator 60x faster are two Omnisend hours.
+    report = make(time_scale=60.0)
+    assert report.contacts_per_minute == pytest.approx(90 / 120)
+    assert "contacts/min of 40,000 allowed (0%), in emulator minutes (60x real time)" in str(report)
+    assert "emulator minutes" not in str(make())

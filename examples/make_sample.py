@@ -128,7 +128,7 @@ def _phone(rng: random.Random, country: str) -> str:
     if style < 0.6:
         return f"00{calling_code}{number}"
     if style < 0.75:
-        return f"0{number}"  # national format: no country code, so it cannot be sent safely
+        return f"0{number}"  # national format: read with the row's country
     return ""
 
 

@@ -38,7 +38,14 @@ from omnisend_sdk.mapping._dates import parse_birthdate, parse_timestamp
 from omnisend_sdk.mapping._email import normalise_email
 from omnisend_sdk.mapping._gender import normalise_gender
 from omnisend_sdk.mapping._issues import InvalidValueError, RowIssue, Severity, mask_value
-from omnisend_sdk.mapping._phone import normalise_phone
+from omnisend_sdk.mapping._phone import (
+    NO_DEFAULT_COUNTRY,
+    NO_ROW_COUNTRY,
+    UNKNOWN_ROW_COUNTRY,
+    PhoneRules,
+    phone_rules,
+    phone_to_e164,
+)
 from omnisend_sdk.mapping._spec import MappingSpec
 from omnisend_sdk.mapping._status import channel_state, normalise_status
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS, Constant, RowFunction, describe
@@ -180,6 +187,10 @@ class RowMapper:
         self._gender = self._optional("gender")
         self._birthdate = self._optional("birthdate")
         self._phone = self._optional("phone")
+        # Chosen once: libphonenumber is imported only for mappings that have phones.
+        self._phone_rules: PhoneRules | None = phone_rules() if self._phone is not None else None
+        default_country = mapping.default_phone_country
+        self._default_phone_country = default_country.upper() if default_country else None
         self._status = self._optional("email_status")
         self._status_time = self._optional("email_status_changed_at")
         self._consent_source = self._optional("consent_source")
@@ -280,7 +291,7 @@ class RowMapper:
                 email = self._map_email(number, values, issues)
             fields = self._map_fields(number, values, issues)
             identity = (
-                self._map_identity(number, values, issues)
+                self._map_identity(number, values, issues, fields)
                 if self._needs_identity
                 else self._plain_identity
             )
@@ -461,9 +472,13 @@ class RowMapper:
         return properties
 
     def _map_identity(
-        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
+        self,
+        number: int,
+        values: Mapping[str, object],
+        issues: list[RowIssue],
+        fields: Mapping[str, Any],
     ) -> ContactIdentity:
-        phone = self._checked(number, self._phone, values, issues, self._phone_of)
+        phone = self._map_phone(number, values, issues, fields) if self._phone else None
         changed_at = self._checked(
             number, self._status_time, values, issues, parse_timestamp, prepare=_time
         )
@@ -477,8 +492,39 @@ class RowMapper:
         consent = self._map_consent(number, values, changed_at, issues)
         return (self.mapping.send_welcome_message, channel, consent, phone)
 
-    def _phone_of(self, text: str) -> str:
-        return normalise_phone(text, self.mapping.default_phone_country)
+    def _map_phone(
+        self,
+        number: int,
+        values: Mapping[str, object],
+        issues: list[RowIssue],
+        fields: Mapping[str, Any],
+    ) -> str | None:
+        """The row's phone in E.164, national numbers read with the row's own country."""
+        rules = self._phone_rules
+        assert rules is not None
+        country, no_country = self._phone_country(fields)
+        return self._checked(
+            number,
+            self._phone,
+            values,
+            issues,
+            lambda text: phone_to_e164(text, country, rules, no_country),
+        )
+
+    def _phone_country(self, fields: Mapping[str, Any]) -> tuple[str | None, str]:
+        """The country national phone numbers of a row belong to, and why there is none.
+
+        The row's own recognised country wins; the default serves only rows without a country,
+        never rows whose country is not recognised (reading them as the default's numbers is
+        what sent a French number as British).
+        """
+        code: str | None = fields.get(_COUNTRY_CODE)
+        if code is not None:
+            return code, NO_DEFAULT_COUNTRY
+        if _COUNTRY in fields:
+            return None, UNKNOWN_ROW_COUNTRY
+        why = NO_DEFAULT_COUNTRY if self._country is None else NO_ROW_COUNTRY
+        return self._default_phone_country, why
 
     def _map_consent(
         self,

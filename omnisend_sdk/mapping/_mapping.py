@@ -127,7 +127,8 @@ class ContactMapping:
         postal_code: Postal code, sent as text.
         country: Country as a code or name; recognised ones send ``countryCode`` too, others
             are sent as a name with a warning.
-        phone: Phone number, sent as a second identifier in E.164 when it converts safely.
+        phone: Phone number, sent as a second identifier in E.164 when confirmed valid;
+            national numbers are read with the row's own country.
         gender: Gender, sent as ``m`` or ``f``.
         birthdate: Birthdate in a common format, sent as ``YYYY-MM-DD``.
         custom_properties: Column name -> custom property name.
@@ -141,7 +142,8 @@ class ContactMapping:
         consent_user_agent: The browser consent came from.
         ignore_case: Match column names case-insensitively (and ignoring surrounding spaces).
         duplicates: Which row of a repeated email is sent, ``"first"`` or ``"last"``.
-        default_phone_country: ISO alpha-2 country for phone numbers without a country code.
+        default_phone_country: ISO alpha-2 country for national phone numbers in rows that
+            have no country of their own.
         send_welcome_message: Let Omnisend's welcome workflow mail new contacts (off by default).
         long_text: Text over its limit is ``"truncate"``-d, ``"drop"``-ped or ``"reject"``-s the
             row; the first two warn.

@@ -1,86 +1,164 @@
-"""The phone rule: to E.164 (``+37060012345``) only when that can be done without guessing.
+"""The phone rule: to E.164 (``+37060012345``) only when the number is confirmed, never by guessing.
 
-An international number (``+`` or ``00``) needs only a known calling code and a plausible length.
-A national number needs the mapping's default country: its trunk prefix is removed (``0`` in most
-of Europe, ``1`` or nothing in the North American plan, ``8`` in Russia) and its calling code added.
-Anything else (letters, extensions, a national number without a country) is refused rather than
-sent wrong: a wrong phone identifier could belong to someone else.
+A wrong phone identifier can belong to someone else, so a number is sent only when it is read
+with the right country and found valid:
+
+- An international number (``+``, or ``00`` with a country or without) carries its country.
+- A national number is read with the row's own country (its mapped ``country``); the mapping's
+  ``default_phone_country`` serves only rows without one. A row whose country is not recognised
+  gets no default: its national numbers are refused.
+- With Google's libphonenumber installed (the ``phones`` extra), a number is sent when it is valid
+  for its country: real lengths and assigned ranges. Without it, the built-in rules send only the
+  numbers their own data confirms (see :mod:`._phone_builtin`) and refuse the rest.
+
+Anything else (letters, extensions) is refused. Which rules apply is decided once, on first need
+(:func:`libphonenumber_rules`), not per number.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Final
+from typing import Final, Protocol
 
-from omnisend_sdk._constants import MAX_E164_DIGITS, MIN_E164_DIGITS
 from omnisend_sdk.mapping._issues import InvalidValueError
+from omnisend_sdk.mapping._phone_builtin import BuiltinPhoneRules
 from omnisend_sdk.mapping._phone_data import PHONE_PLANS
 
-_CALLING_CODES: Final = frozenset(str(code) for code, _ in PHONE_PLANS.values())
 #: Characters people put in phone numbers besides digits; anything else makes the value unsafe.
 _ALLOWED: Final = re.compile(r"\+?[0-9 ().\-/]+")
 #: "+44 (0)20 ...": the national trunk prefix written inside an international number.
 _TRUNK_IN_BRACKETS: Final = re.compile(r"\(0\)")
-_NON_DIGITS: Final = re.compile(r"[^0-9]+")
-_NANP_CODE: Final = 1
-_NANP_NATIONAL_DIGITS: Final = 10
+
+#: Why a national number was refused, by what the row had instead of a country.
+NO_DEFAULT_COUNTRY: Final = "no country code and no default phone country"
+NO_ROW_COUNTRY: Final = "no country code, no country in the row and no default phone country"
+UNKNOWN_ROW_COUNTRY: Final = "no country code, and the row's country is not recognised"
+
+
+class PhoneRules(Protocol):
+    """A way to turn a cleaned phone number into E.164, or refuse it."""
+
+    @property
+    def name(self) -> str:
+        """``"libphonenumber"`` or ``"built-in"``."""
+        ...
+
+    def to_e164(self, text: str, country: str | None) -> str:
+        """The number in E.164.
+
+        Args:
+            text: Digits, spaces and ``+ ( ) . - /`` only; beginning with ``+`` when ``country``
+                is ``None``.
+            country: Upper-case alpha-2 code of the country national numbers belong to.
+
+        Raises:
+            InvalidValueError: ``invalid_phone`` or ``unverified_phone``.
+        """
+        ...
+
+
+_BUILTIN_RULES: Final = BuiltinPhoneRules()
+
+
+class _ConfirmedFirst:
+    """libphonenumber, asked only about the numbers the built-in rules do not confirm.
+
+    libphonenumber takes 50 to 150 microseconds a number, which would make phones the slowest
+    part of mapping a row. The built-in rules answer in a few, and confirm only numbers that
+    libphonenumber finds valid too, written the same way (the tests hold their ranges to it), so
+    the common mobile numbers skip it; everything they refuse goes to libphonenumber, which has
+    the last word.
+    """
+
+    def __init__(self, library: PhoneRules) -> None:
+        self._library = library
+
+    @property
+    def name(self) -> str:
+        return self._library.name
+
+    def to_e164(self, text: str, country: str | None) -> str:
+        try:
+            return _BUILTIN_RULES.to_e164(text, country)
+        except InvalidValueError:
+            return self._library.to_e164(text, country)
+
+
+@functools.cache
+def libphonenumber_rules() -> PhoneRules | None:
+    """The libphonenumber rules, or ``None`` when the ``phones`` extra is not installed.
+
+    The detection hook: imported on the first call and remembered, so that ``phonenumbers`` is
+    loaded only by mappings that have phones, and once. Tests replace this function to run the
+    built-in rules with the package installed.
+    """
+    try:
+        from omnisend_sdk.mapping._phone_libphonenumber import LibPhoneNumberRules  # noqa: PLC0415
+    except ModuleNotFoundError as err:
+        if err.name != "phonenumbers":  # a broken installation of ours must not pass unnoticed
+            raise
+        return None
+    return _ConfirmedFirst(LibPhoneNumberRules())
+
+
+def phone_rules() -> PhoneRules:
+    """The rules phones are checked with: libphonenumber when installed, else the built-in ones."""
+    return libphonenumber_rules() or _BUILTIN_RULES
 
 
 def phone_country_supported(country: str) -> bool:
-    """Whether national numbers can be converted for this ISO 3166-1 alpha-2 code."""
+    """Whether national numbers can be read for this ISO 3166-1 alpha-2 code."""
     return country.upper() in PHONE_PLANS
 
 
 def normalise_phone(value: str, default_country: str | None = None) -> str:
-    """Turn a phone number into E.164.
+    """Turn a phone number into E.164, when it is confirmed valid.
 
     Idempotent: an E.164 number is returned unchanged.
 
     Args:
         value: The number as found in the source.
-        default_country: ISO 3166-1 alpha-2 code for numbers written without a country code.
+        default_country: ISO 3166-1 alpha-2 code of the country numbers written without a country
+            code belong to. In a mapping, that is the row's own country, or
+            ``default_phone_country`` for rows without one.
 
     Returns:
-        ``+`` followed by 7 to 15 digits, beginning with a known calling code.
+        ``+`` followed by 7 to 15 digits.
 
     Raises:
-        InvalidValueError: ``invalid_phone`` for anything that cannot be converted safely.
+        InvalidValueError: ``invalid_phone`` for a number that is not valid or cannot be read;
+            ``unverified_phone`` for one the built-in rules cannot confirm (only without the
+            ``phones`` extra).
+    """
+    country = default_country.upper() if default_country else None
+    return phone_to_e164(value, country, phone_rules())
+
+
+def phone_to_e164(
+    value: str,
+    country: str | None,
+    rules: PhoneRules,
+    no_country: str = NO_DEFAULT_COUNTRY,
+) -> str:
+    """:func:`normalise_phone` with the rules chosen by the caller (a mapper, once).
+
+    Args:
+        value: The number as found in the source.
+        country: Upper-case alpha-2 code of the country national numbers belong to, or ``None``.
+        rules: The rules to check the number with.
+        no_country: Why a national number is refused when ``country`` is ``None``.
     """
     text = value.strip()
     if not _ALLOWED.fullmatch(text):
         raise InvalidValueError("invalid_phone", "contains letters or unexpected characters")
-    if text.startswith("+"):
-        return _international(_digits(_TRUNK_IN_BRACKETS.sub("", text)))
-    digits = _digits(text)
-    plan = PHONE_PLANS.get(default_country.upper()) if default_country else None
-    if digits.startswith("00"):
-        return _international(_digits(_TRUNK_IN_BRACKETS.sub("", text))[2:])
-    if plan is None:
-        raise InvalidValueError("invalid_phone", "no country code and no default phone country")
-    code, trunk = plan
-    if code == _NANP_CODE:
-        if digits.startswith("011"):  # the North American international call prefix
-            return _international(digits[3:])
-        if len(digits) == _NANP_NATIONAL_DIGITS + 1 and digits.startswith("1"):
-            digits = digits[1:]
-        if len(digits) != _NANP_NATIONAL_DIGITS or digits[0] in "01":
-            raise InvalidValueError("invalid_phone", "not a 10-digit North American number")
-    elif trunk and digits.startswith(trunk):
-        digits = digits[len(trunk) :]
-    if not digits or (digits[0] == "0" and trunk):
-        raise InvalidValueError("invalid_phone", "not a national number")
-    return _international(f"{code}{digits}")
-
-
-def _digits(text: str) -> str:
-    return _NON_DIGITS.sub("", text)
-
-
-def _international(digits: str) -> str:
-    if not MIN_E164_DIGITS <= len(digits) <= MAX_E164_DIGITS:
-        raise InvalidValueError(
-            "invalid_phone", f"not {MIN_E164_DIGITS} to {MAX_E164_DIGITS} digits with country code"
-        )
-    if not any(digits[:n] in _CALLING_CODES for n in (1, 2, 3)):
-        raise InvalidValueError("invalid_phone", "unknown country calling code")
-    return f"+{digits}"
+    if text.startswith(("+", "00")):
+        text = _TRUNK_IN_BRACKETS.sub("", text)
+    if country is None:
+        # "00" is the international prefix of most of the world; no national number begins with
+        # it, so without a country it can only mean "+".
+        if text.startswith("00"):
+            text = f"+{text[2:]}"
+        elif not text.startswith("+"):
+            raise InvalidValueError("invalid_phone", no_country)
+    return rules.to_e164(text, country)

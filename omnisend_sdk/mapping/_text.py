@@ -8,8 +8,10 @@ is left out rather than sent empty (which would erase what Omnisend has).
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Final, Literal, TypeAlias
 
 from omnisend_sdk.mapping._issues import InvalidValueError
@@ -40,6 +42,11 @@ def clean_text(text: str) -> str:
     return _CONTROLS.sub("", _BREAKS.sub(" ", text)).strip()
 
 
+def _is_numpy_float(value: object) -> bool:
+    """A real number that is neither an int, a Python float nor a Decimal: a NumPy float32."""
+    return isinstance(value, numbers.Real) and not isinstance(value, int | Decimal)
+
+
 def to_text(value: object) -> str | None:
     """Turn a source value into a clean string, or ``None`` when it holds no value.
 
@@ -55,10 +62,14 @@ def to_text(value: object) -> str | None:
         return None
     elif isinstance(value, bool):
         text = "true" if value else "false"
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        text = str(int(value)) if value.is_integer() else repr(value)
+    elif isinstance(value, float) or _is_numpy_float(value):
+        number = float(value)  # type: ignore[arg-type]  # a NumPy float32 as well
+        if not math.isfinite(number):
+            return None  # NaN is how frames spell a missing value: never the text "nan"
+        text = str(int(number)) if number.is_integer() else repr(number)
+    elif isinstance(value, Decimal):
+        # Its own digits, not a float's: a Decimal is exact on purpose.
+        text = clean_text(str(value)) if value.is_finite() else ""
     elif isinstance(value, int | datetime | date | str):
         text = clean_text(value.isoformat() if isinstance(value, date) else str(value))
     elif isinstance(value, bytes):

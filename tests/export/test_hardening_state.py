@@ -353,10 +353,50 @@ class CtrlCOnListing(httpx.BaseTransport):
         return self._inner.handle_request(request)
 
 
+class HoldsBatchesFromTheSecond(httpx.BaseTransport):
+    """Omnisend, except that from the second batch posted on, batch listings and lookups fail
+    (503): the second batch and those after it stay in flight, however fast Omnisend is.
+
+    Posts and reads of batches pass one at a time, so no listing can be under way when the
+    second batch is posted and report it finished.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._posted = 0
+        self.held = threading.Event()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if "/batches" not in request.url.path:
+            return self._inner.handle_request(request)
+        with self._lock:
+            if request.method == "POST":
+                self._posted += 1
+                if self._posted == 2:
+                    self.held.set()
+            elif self.held.is_set():
+                return httpx.Response(503, json={"title": "held by the test"}, request=request)
+            return self._inner.handle_request(request)
+
+
+def cancel_with_batches_in_flight(emulator: OmnisendEmulator, state_dir: Path) -> ExportReport:
+    """An export cancelled once its second batch is posted, with that batch still in flight."""
+    transport = HoldsBatchesFromTheSecond(emulator.transport())
+    cancel = threading.Event()
+    progress = FunctionProgress(
+        on_batch_sent=lambda rows: cancel.set() if transport.held.is_set() else None
+    )
+    with make_client(emulator, http_client=httpx.Client(transport=transport)) as first:
+        stopped = export(first, state_dir, cancel=cancel, progress=progress)
+    assert stopped.status == "cancelled"
+    return stopped
+
+
 def test_ctrl_c_while_a_resumed_export_reconciles_reports_the_journals_true_counts(
     emulator: OmnisendEmulator, client: Any, state_dir: Path
 ) -> None:
-    cancel_after_first_batch_done(client, state_dir)
+    cancel_with_batches_in_flight(emulator, state_dir)
     done, in_flight = journal_counts(state_file(state_dir))
     assert in_flight > 0  # the rerun has batches to reconcile before it reads a row
 

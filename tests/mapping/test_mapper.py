@@ -204,7 +204,10 @@ EVERYTHING = ContactMapping(
         ({"gender": "x"}, [("gender", "warning", "unsupported_gender")]),
         ({"birthday": "31/31/1990"}, [("birthdate", "warning", "invalid_birthdate")]),
         ({"birthday": "03/04/1990"}, [("birthdate", "warning", "ambiguous_birthdate")]),
-        ({"country": "Atlantis"}, [("country", "warning", "unknown_country")]),
+        (  # a national phone is not read with the default in a row whose country is unknown
+            {"country": "Atlantis"},
+            [("country", "warning", "unknown_country"), ("phone", "warning", "invalid_phone")],
+        ),
         ({"email": "nope"}, [("email", "error", "invalid_email")]),
         ({"email": None}, [("email", "error", "missing_email")]),
         ({"first": "  ", "last": None, "street": "", "line2": ""}, []),

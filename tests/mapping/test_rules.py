@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from omnisend_sdk.mapping import (
@@ -351,7 +353,6 @@ def test_truncate(text: str, limit: int, expected: str) -> None:
         (2**60, str(2**60)),
         (1.25, 1.25),
         (1e20, "1e+20"),
-        (float("inf"), None),
         (["a", " b ", "", None], ("a", "b")),
         ([], None),
         (date(2024, 1, 2), "2024-01-02"),
@@ -380,3 +381,19 @@ def test_masking(field: str, value: object, expected: str | None) -> None:
 def test_mask_email_keeps_only_the_shape() -> None:
     assert mask_email("someone.long@very-private-domain.example") == "s***@v***.example"
     assert mask_email("x@localhost") == "x***@l***"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (np.float32("nan"), None),  # a frame's missing value, never the text "nan"
+        (np.float64("nan"), None),
+        (np.float32(62701), "62701"),  # a postal code read as a number
+        (np.float32(1.5), "1.5"),
+        (Decimal("NaN"), None),
+        (Decimal("-Infinity"), None),
+        (Decimal("1.10"), "1.10"),  # a Decimal keeps its own digits
+    ],
+)
+def test_numpy_floats_and_decimals_as_text(value: object, expected: str | None) -> None:
+    assert to_text(value) == expected

@@ -93,6 +93,13 @@ CALLING_CODES: Final = {
     "US": ("1", 10), "GB": ("44", 10), "DE": ("49", 10), "FR": ("33", 9), "LT": ("370", 8),
     "ES": ("34", 9), "CA": ("1", 10), "AU": ("61", 9),
 }  # fmt: skip
+#: Leading digits of a real mobile (or, in North America, area code) range in each country, so
+#: most sample numbers are ones Omnisend would take; a few stay made up, as in real exports.
+NUMBER_PREFIXES: Final = {
+    "US": "415", "GB": "75", "DE": "17", "FR": "6", "LT": "6", "ES": "6", "CA": "416", "AU": "4",
+}  # fmt: skip
+#: North American numbers are written nationally without a trunk 0.
+NO_TRUNK_ZERO: Final = frozenset({"US", "CA"})
 DOMAINS: Final = ("example.com", "example.org", "example.net", "mail.example.com")
 TIERS: Final = (("Bronze", 50), ("Silver", 30), ("Gold", 15), ("Platinum", 5))
 BAD_EMAILS: Final = (
@@ -121,14 +128,16 @@ def _slug(text: str) -> str:
 
 def _phone(rng: random.Random, country: str) -> str:
     calling_code, length = CALLING_CODES[country]
-    number = str(rng.randint(2, 9)) + "".join(rng.choice("0123456789") for _ in range(length - 1))
+    digits = str(rng.randint(2, 9)) + "".join(rng.choice("0123456789") for _ in range(length - 1))
     style = rng.random()
+    # One in twenty is made up (in no real range); the rest start like real numbers.
+    number = digits if style < 0.05 else (NUMBER_PREFIXES[country] + digits)[:length]
     if style < 0.45:
         return f"+{calling_code} {number[:3]} {number[3:6]} {number[6:]}"
     if style < 0.6:
         return f"00{calling_code}{number}"
-    if style < 0.75:
-        return f"0{number}"  # national format: read with the row's country
+    if style < 0.75:  # national format: read with the row's country
+        return number if country in NO_TRUNK_ZERO else f"0{number}"
     return ""
 
 

@@ -401,10 +401,7 @@ class Connection(StoreAccess):
             ConfigurationError: The connection is not saved, or no user is named.
             UserNotAllowedError: ``by`` may not use the connection.
         """
-        self._require_saved()
-        profile = change_allowed_users(self._name, add=users, by=by, state_dir=self._state_dir)
-        self._allowed_users = profile.allowed_users
-        return profile.allowed_users
+        return self._change_users(by, add=users)
 
     def disallow(self, *users: str, by: str | None = None) -> frozenset[str]:
         """Stop ``users`` exporting through this saved connection; returns who still may.
@@ -413,8 +410,15 @@ class Connection(StoreAccess):
             ConfigurationError: The connection is not saved, or nobody would be left.
             UserNotAllowedError: ``by`` may not use the connection.
         """
+        return self._change_users(by, remove=users)
+
+    def _change_users(
+        self, by: str | None, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> frozenset[str]:
         self._require_saved()
-        profile = change_allowed_users(self._name, remove=users, by=by, state_dir=self._state_dir)
+        profile = change_allowed_users(
+            self._name, add=add, remove=remove, by=by, state_dir=self._state_dir
+        )
         self._allowed_users = profile.allowed_users
         return profile.allowed_users
 

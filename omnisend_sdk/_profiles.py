@@ -148,29 +148,34 @@ class ConnectionProfile:
 
 
 @attrs.frozen(kw_only=True)
-class LastExport:
+class _Stamp:
+    """When something happened to a saved connection, and who did it."""
+
+    at: datetime = attrs.field(converter=_utc)
+    by: str | None
+
+    def _when_and_who(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} UTC by {self.by or '<unknown user>'}"
+
+
+@attrs.frozen(kw_only=True)
+class LastExport(_Stamp):
     """The last export through a saved connection: when it started, and who ran it.
 
     Recorded when an export (a dry run or a test send too) has passed the connection's checks,
     before its first request; its report says how it went.
     """
 
-    at: datetime = attrs.field(converter=_utc)
-    by: str | None
-
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} UTC by {self.by or '<unknown user>'}"
+        return self._when_and_who()
 
 
 @attrs.frozen(kw_only=True)
-class Removal:
+class Removal(_Stamp):
     """When a saved connection was removed, and by whom."""
 
-    at: datetime = attrs.field(converter=_utc)
-    by: str | None
-
     def __str__(self) -> str:
-        return f"removed at {self.at:%Y-%m-%d %H:%M} UTC by {self.by or '<unknown user>'}"
+        return f"removed at {self._when_and_who()}"
 
 
 @attrs.frozen(kw_only=True)

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import logging
 import math
-import ssl
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import attrs
-import httpcore
 import httpx
 
 from omnisend_sdk import _http
@@ -41,6 +38,7 @@ from omnisend_sdk._constants import (
     LOGGER_NAME,
 )
 from omnisend_sdk._contacts import AsyncContacts, Contacts
+from omnisend_sdk._deadline import ACTIVE_DEADLINE, Deadline, bind_sockets_to_deadlines
 from omnisend_sdk._errors import (
     APIConnectionError,
     APIStatusError,
@@ -121,160 +119,6 @@ class _Timing:
         self.elapsed = 0.0
 
 
-# --- the deadline of one attempt ----------------------------------------------------------------
-
-
-class _Deadline:
-    """When one attempt must be over, on the monotonic clock: from connecting to the last byte.
-
-    httpx's timeouts bound each phase and each read, so a server that sends a byte every few
-    seconds (in the headers or the body) never trips them and holds the client for ever. The
-    deadline bounds the whole exchange.
-    """
-
-    __slots__ = ("_ends", "seconds")
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self._ends = None if seconds is None else time.monotonic() + seconds
-
-    def remaining(self) -> float | None:
-        """Seconds left (zero or less once passed), or None without a deadline."""
-        return None if self._ends is None else self._ends - time.monotonic()
-
-    def passed(self) -> bool:
-        """Whether the deadline has passed."""
-        remaining = self.remaining()
-        return remaining is not None and remaining <= 0
-
-    def check(self, request: httpx.Request) -> None:
-        """Raise a read timeout once the deadline has passed: called between chunks of a body."""
-        if self.passed():
-            raise httpx.ReadTimeout("the request's deadline passed", request=request)
-
-    def bound(
-        self, timeout: float | None, expired: type[httpcore.TimeoutException]
-    ) -> float | None:
-        """A socket operation's timeout, shortened to what is left of the deadline.
-
-        Raises ``expired`` once nothing is left: a zero socket timeout would make the socket
-        non-blocking, and its failure would read as a broken connection, not a timeout.
-        """
-        remaining = self.remaining()
-        if remaining is None:
-            return timeout
-        if remaining <= 0:
-            raise expired("the request's deadline passed")
-        return remaining if timeout is None else min(timeout, remaining)
-
-
-#: The deadline of the attempt running in this thread, read by the sockets of a sync client's own
-#: connection pool. A context variable, as one pool serves every thread sharing the client.
-_ACTIVE_DEADLINE: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
-    "omnisend_sdk_deadline", default=None
-)
-
-
-def _bound(timeout: float | None, expired: type[httpcore.TimeoutException]) -> float | None:
-    deadline = _ACTIVE_DEADLINE.get()
-    return timeout if deadline is None else deadline.bound(timeout, expired)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A socket whose every wait ends by the running attempt's deadline.
-
-    This is what makes the deadline hold while a sync client waits for headers: httpx offers no
-    hook between the reads of a response head, and a thread blocked in ``recv`` cannot be
-    interrupted from outside.
-    """
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bound(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bound(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(
-            ssl_context, server_hostname, _bound(timeout, httpcore.ConnectTimeout)
-        )
-        return _DeadlineStream(inner)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's network backend, handing out sockets bound by the attempt's deadline."""
-
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            host,
-            port,
-            _bound(timeout, httpcore.ConnectTimeout),
-            local_address=local_address,
-            socket_options=socket_options,
-        )
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_unix_socket(
-            path, _bound(timeout, httpcore.ConnectTimeout), socket_options=socket_options
-        )
-        return _DeadlineStream(stream)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _bind_sockets_to_deadlines(http_client: httpx.Client) -> bool:
-    """Make the sockets of a sync client the SDK created end their waits by the deadline.
-
-    httpx takes no network backend, so the one its connection pools were built with is wrapped
-    in place (direct connections and any proxy from the environment), before any connection
-    exists. Only done to a client the SDK owns, never to a user's. Should a later httpx lay out
-    its pools differently, nothing is wrapped and the deadline is checked between body chunks
-    only: the answer is False then.
-    """
-    transports = [getattr(http_client, "_transport", None)]
-    transports += list(getattr(http_client, "_mounts", {}).values())
-    bound = False
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend):
-            if not isinstance(backend, _DeadlineBackend):
-                pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-            bound = True
-    return bound
-
-
 class _ClientCore(StoreAccess, Generic[_HttpClientT]):
     """Configuration, the HTTP client and the I/O-free halves of sending, shared by both clients.
 
@@ -348,7 +192,7 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
 
     @contextlib.contextmanager
     def _exchange(
-        self, spec: _http.RequestSpec, reservation: Reservation, deadline: _Deadline
+        self, spec: _http.RequestSpec, reservation: Reservation, deadline: Deadline
     ) -> Iterator[_Timing]:
         """Around one send and read: time it, translate a transport failure, free the slot.
 
@@ -366,7 +210,7 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
             timing.elapsed = time.perf_counter() - started
 
     def _translate(
-        self, error: httpx.TransportError, spec: _http.RequestSpec, deadline: _Deadline
+        self, error: httpx.TransportError, spec: _http.RequestSpec, deadline: Deadline
     ) -> APIConnectionError | OutcomeUnknownError:
         # A timeout once the deadline has passed is the deadline's doing, whichever wait it ended.
         overran = isinstance(error, httpx.TimeoutException) and deadline.passed()
@@ -490,7 +334,7 @@ class OmnisendClient(_ClientCore[httpx.Client]):
             http_client=http_client,
             http_client_class=httpx.Client,
         )
-        if self._owns_http_client and not _bind_sockets_to_deadlines(self._http):
+        if self._owns_http_client and not bind_sockets_to_deadlines(self._http):
             logger.debug("httpx's pools are not where expected: deadlines hold between chunks only")
         self._sleep = sleep
         self._send = retry.decorate(self._attempt, on_retry=self._note_retry)
@@ -536,17 +380,17 @@ class OmnisendClient(_ClientCore[httpx.Client]):
         if reservation.wait > 0:
             self._sleep(reservation.wait)
         request = self._build(spec)
-        deadline = _Deadline(self._deadline)
+        deadline = Deadline(self._deadline)
         with self._exchange(spec, reservation, deadline) as timing:
             # The sockets of the client's own pool read the deadline from here (headers too).
-            token = _ACTIVE_DEADLINE.set(deadline)
+            token = ACTIVE_DEADLINE.set(deadline)
             try:
                 body = self._receive(request, deadline)
             finally:
-                _ACTIVE_DEADLINE.reset(token)
+                ACTIVE_DEADLINE.reset(token)
         return self._check(spec, body, timing.elapsed)
 
-    def _receive(self, request: httpx.Request, deadline: _Deadline) -> _http.CappedBody:
+    def _receive(self, request: httpx.Request, deadline: Deadline) -> _http.CappedBody:
         response = self._http.send(request, auth=self._auth, stream=True)
         try:
             body = _http.CappedBody(response, self._max_response_bytes)
@@ -644,7 +488,7 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
         if reservation.wait > 0:
             await self._sleep(reservation.wait)
         request = self._build(spec)
-        deadline = _Deadline(self._deadline)
+        deadline = Deadline(self._deadline)
         with self._exchange(spec, reservation, deadline) as timing:
             # Cancelling the task's exchange at the deadline ends any wait, headers included,
             # whatever the http_client.

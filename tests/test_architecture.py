@@ -34,6 +34,7 @@ CLIENT = {
     "_client",
     "_connection",
     "_contacts",
+    "_deadline",
     "_http",
     "_key_sources",
     "_keychain",

@@ -35,8 +35,8 @@ from omnisend_sdk import (
     ServerError,
     UnexpectedResponseError,
 )
-from omnisend_sdk._client import _DeadlineBackend
 from omnisend_sdk._constants import DEFAULT_MAX_RESPONSE_BYTES
+from omnisend_sdk._deadline import _DeadlineBackend
 from omnisend_sdk._errors import translate_transport_error
 from omnisend_sdk.testing import EMULATOR_API_KEY, OmnisendEmulator
 from tests.conftest import API_KEY, BASE_URL

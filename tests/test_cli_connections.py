@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-import keyring.backends.fail
 import pytest
 
 from omnisend_sdk import Connection, ExportDefinition
@@ -22,12 +21,15 @@ from omnisend_sdk.export._journal import journal_path
 from omnisend_sdk.mapping import ContactMapping
 from omnisend_sdk.testing import OmnisendEmulator
 from omnisend_sdk.testing._auth import CONTACTS_READ, CONTACTS_WRITE, ScopedKey
-from tests import test_cli
+from tests import test_cli, test_saved_connections
 from tests.test_cli import SECRET, run
-from tests.test_saved_connections import MemoryKeyring, use_keyring
+from tests.test_saved_connections import MemoryKeyring
 
 #: test_cli's autouse fixture: no key, URL or state of the developer's machine gets in.
 isolated_env = test_cli.isolated_env
+#: The in-memory keychain, and a machine without one, as the Python API's tests use them.
+keychain = test_saved_connections.keychain
+no_keychain = test_saved_connections.no_keychain
 
 #: A key with contacts permissions only, as many stores hand out.
 CONTACTS_ONLY_SECRET = "osk-cli-contacts-only-SECRET-42"
@@ -42,19 +44,6 @@ class Store(NamedTuple):
 @pytest.fixture(autouse=True)
 def alice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGNAME", "alice")
-
-
-@pytest.fixture
-def keychain() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    with use_keyring(backend):
-        yield backend
-
-
-@pytest.fixture
-def no_keychain() -> Iterator[None]:
-    with use_keyring(keyring.backends.fail.Keyring()):
-        yield
 
 
 @pytest.fixture

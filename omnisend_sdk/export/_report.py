@@ -27,6 +27,7 @@ import attrs
 from omnisend_sdk._errors import OmnisendError
 from omnisend_sdk._privacy import PrivacyAcknowledgement
 from omnisend_sdk.export._settings import Membership
+from omnisend_sdk.export._spreadsheet import spreadsheet_cell
 from omnisend_sdk.export._verdict import InvalidBudget, MaxInvalid, failures
 from omnisend_sdk.mapping import RowIssue, mask_email
 
@@ -456,8 +457,6 @@ class ExportReport:
         Returns:
             The path written.
         """
-        from omnisend_sdk.export._spreadsheet import spreadsheet_cell  # noqa: PLC0415
-
         path = Path(path)
         with path.open("w", encoding="utf-8", newline="") as file:
             writer = csv.writer(file)

@@ -9,7 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from omnisend_sdk import ContactMapping, OmnisendClient, RateLimiter, RetryPolicy
+from omnisend_sdk import (
+    AsyncOmnisendClient,
+    ContactMapping,
+    OmnisendClient,
+    RateLimiter,
+    RetryPolicy,
+)
 from omnisend_sdk.testing import EMULATOR_API_KEY, OmnisendEmulator
 
 #: Ten emulator minutes pass in one real second: rate windows, batch processing and tag delays.
@@ -43,16 +49,27 @@ def make_emulator(**options: Any) -> OmnisendEmulator:
     return OmnisendEmulator(**options)
 
 
-def make_client(
-    emulator: OmnisendEmulator, *, api_key: str = EMULATOR_API_KEY, **options: Any
-) -> OmnisendClient:
-    settings: dict[str, Any] = {
+def _client_settings(http_client: httpx.Client | httpx.AsyncClient) -> dict[str, Any]:
+    """What a test's client needs to reach the emulator: its URL, pace and quick retries."""
+    return {
         "base_url": LOCAL_URL,
-        "http_client": httpx.Client(transport=emulator.transport()),
+        "http_client": http_client,
         "rate_limiter": RateLimiter(window=60.0 / TIME_SCALE),
         "retry": RetryPolicy(backoff_base=0.001, max_attempts=6),
     }
+
+
+def make_client(
+    emulator: OmnisendEmulator, *, api_key: str = EMULATOR_API_KEY, **options: Any
+) -> OmnisendClient:
+    settings = _client_settings(httpx.Client(transport=emulator.transport()))
     return OmnisendClient(api_key, **(settings | options))
+
+
+def make_async_client(emulator: OmnisendEmulator, **options: Any) -> AsyncOmnisendClient:
+    """Like :func:`make_client`, for the async client."""
+    settings = _client_settings(httpx.AsyncClient(transport=emulator.transport()))
+    return AsyncOmnisendClient(EMULATOR_API_KEY, **(settings | options))
 
 
 @pytest.fixture

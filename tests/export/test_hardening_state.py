@@ -23,12 +23,9 @@ import httpx
 import pytest
 
 from omnisend_sdk import (
-    AsyncOmnisendClient,
     ConfigurationError,
     ExportInterrupted,
     ExportReport,
-    RateLimiter,
-    RetryPolicy,
     acknowledge_privacy,
     export_segment,
     export_segment_async,
@@ -51,10 +48,9 @@ from omnisend_sdk.mapping import map_rows
 from omnisend_sdk.sources import open_source
 from omnisend_sdk.testing import EMULATOR_API_KEY, OmnisendEmulator
 from tests.export.conftest import (
-    LOCAL_URL,
     MAPPING,
-    TIME_SCALE,
     expected_email,
+    make_async_client,
     make_client,
     make_emulator,
     segment_rows,
@@ -140,18 +136,8 @@ def install(monkeypatch: pytest.MonkeyPatch, disk: Disk) -> None:
     monkeypatch.setattr(_storage, "connect", connect)
 
 
-def async_client(emulator: OmnisendEmulator, **options: Any) -> AsyncOmnisendClient:
-    settings: dict[str, Any] = {
-        "base_url": LOCAL_URL,
-        "http_client": httpx.AsyncClient(transport=emulator.transport()),
-        "rate_limiter": RateLimiter(window=60.0 / TIME_SCALE),
-        "retry": RetryPolicy(backoff_base=0.001, max_attempts=6),
-    }
-    return AsyncOmnisendClient(EMULATOR_API_KEY, **(settings | options))
-
-
 async def export_async(emulator: OmnisendEmulator, state_dir: Path, **options: Any) -> ExportReport:
-    async with async_client(emulator) as client:
+    async with make_async_client(emulator) as client:
         export = export_segment_async(
             segment_rows(ROWS), MAPPING, client=client, segment=SEGMENT, state_dir=state_dir,
             progress=None, **options,

@@ -8,8 +8,10 @@ country, stray whitespace and capitals, a control character, an over-long value.
 
 from __future__ import annotations
 
+import csv
 import unicodedata
 from collections.abc import Iterator
+from pathlib import Path
 
 from omnisend_sdk.mapping import ContactMapping
 
@@ -212,3 +214,17 @@ def _defect(i: int, values: dict[str, str]) -> None:
 def rows(count: int, start: int = 0) -> Iterator[dict[str, str]]:
     """Rows ``start`` to ``start + count - 1``, one at a time."""
     return map(row, range(start, start + count))
+
+
+def write_csv(path: Path, rows: Iterator[dict[str, str]]) -> int:
+    """Write the rows to ``path`` (through a temporary file and a rename); returns the count."""
+    partial = path.with_suffix(".partial")
+    count = 0
+    with partial.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(COLUMNS)
+        for values in rows:
+            writer.writerow([values[c] for c in COLUMNS])
+            count += 1
+    partial.replace(path)
+    return count

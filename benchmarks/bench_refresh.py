@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import csv
 import functools
 import hashlib
 import json
@@ -73,7 +72,8 @@ from omnisend_sdk.export._engine import Engine  # noqa: E402
 from omnisend_sdk.export._journal import Journal, read_members  # noqa: E402
 from omnisend_sdk.export._limits import ExportLimits  # noqa: E402
 from omnisend_sdk.export._members import body_fingerprint  # noqa: E402
-from omnisend_sdk.export._refresh import Diff, KeyedSeenEmails  # noqa: E402
+from omnisend_sdk.export._refresh import Diff  # noqa: E402
+from omnisend_sdk.export._seen import SeenEmailKeys  # noqa: E402
 from omnisend_sdk.mapping import map_rows  # noqa: E402
 from omnisend_sdk.sources import open_source  # noqa: E402
 from omnisend_sdk.testing import EMULATOR_API_KEY, OmnisendEmulator  # noqa: E402
@@ -163,20 +163,6 @@ class Churn:
             while pending is not None and pending[0] == i:
                 yield _segment_gen.row(pending[1])
                 pending = next(inserts, None)
-
-
-def write_csv(path: Path, rows: Iterator[dict[str, str]]) -> int:
-    """Write the rows to ``path`` (through a temporary file and a rename); returns the count."""
-    partial = path.with_suffix(".partial")
-    count = 0
-    with partial.open("w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(_segment_gen.COLUMNS)
-        for values in rows:
-            writer.writerow([values[c] for c in _segment_gen.COLUMNS])
-            count += 1
-    partial.replace(path)
-    return count
 
 
 # --- the emulator, in its own process, with its request log -------------------------------------
@@ -372,11 +358,11 @@ def breakdown_main(args: argparse.Namespace) -> None:
         return sum(1 for _ in open_source(args.csv))
 
     def mapped() -> int:
-        return sum(1 for _ in map_rows(MAPPING, open_source(args.csv), seen=KeyedSeenEmails()))
+        return sum(1 for _ in map_rows(MAPPING, open_source(args.csv), seen=SeenEmailKeys()))
 
     def encoded(diff: Diff | None = None) -> int:
         admission, count = Admission(limits), 0
-        for row in map_rows(MAPPING, open_source(args.csv), seen=KeyedSeenEmails()):
+        for row in map_rows(MAPPING, open_source(args.csv), seen=SeenEmailKeys()):
             count += 1
             if admission.decide(row).outcome != "send":
                 continue
@@ -392,14 +378,14 @@ def breakdown_main(args: argparse.Namespace) -> None:
         return encoded(Diff(members(), tagging=True))
 
     def first_pass() -> int:
-        rows = map_rows(MAPPING, open_source(args.csv), seen=KeyedSeenEmails())
+        rows = map_rows(MAPPING, open_source(args.csv), seen=SeenEmailKeys())
         diff = Diff(members(), tagging=True)
         read = _refresh.read_and_diff(rows, Admission(limits), diff, version)
         return read.tally.rows_read
 
     stages = (
         ("read the CSV (iterate CsvSource)", read),
-        ("+ map, validate, duplicate check (map_rows + KeyedSeenEmails)", mapped),
+        ("+ map, validate, duplicate check (map_rows + SeenEmailKeys)", mapped),
         ("+ admission, encode, fingerprint", encoded),
         ("+ load the member index and diff (Diff.classify)", diffed),
         ("read_and_diff itself (no work list), for comparison", first_pass),
@@ -507,7 +493,7 @@ def bench(args: argparse.Namespace) -> None:
         csv_path = Path(work) / "segment.csv"
         state_dir = str(Path(work) / "state")
         began = time.perf_counter()
-        written = write_csv(csv_path, _segment_gen.rows(args.rows))
+        written = _segment_gen.write_csv(csv_path, _segment_gen.rows(args.rows))
         print(
             f"\n  segment.csv: {written:,} rows, {csv_path.stat().st_size / 1e6:.0f} MB "
             f"(written in {time.perf_counter() - began:.1f} s)"
@@ -517,7 +503,7 @@ def bench(args: argparse.Namespace) -> None:
         after_full = server.snapshot()
 
         began = time.perf_counter()
-        written = write_csv(csv_path, churn.rows(args.rows))
+        written = _segment_gen.write_csv(csv_path, churn.rows(args.rows))
         print(
             f"  churned segment.csv: {written:,} rows, {csv_path.stat().st_size / 1e6:.0f} MB "
             f"(written in {time.perf_counter() - began:.1f} s)"
@@ -678,8 +664,8 @@ def bench(args: argparse.Namespace) -> None:
 STAGES = (
     ("read the CSV (CsvSource.__iter__)", "sources/_csv.py", "__iter__"),
     ("map + validate a row (RowMapper.map)", "mapping/_mapper.py", "map"),
-    ("duplicate check (KeyedSeenEmails.first_row)", "export/_refresh.py", "first_row"),
-    ("  of which: table growth (KeyedSeenEmails._grow)", "export/_refresh.py", "_grow"),
+    ("duplicate check (SeenEmailKeys.first_row)", "export/_seen.py", "first_row"),
+    ("  of which: table growth (SeenEmailKeys._grow)", "export/_seen.py", "_grow"),
     ("admission (Admission.decide)", "export/_admission.py", "decide"),
     ("encode the body (MappedRow.to_json)", "mapping/_mapper.py", "to_json"),
     ("encode the body (_json.dumps)", "omnisend_sdk/_json.py", "dumps"),

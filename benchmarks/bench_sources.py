@@ -23,8 +23,8 @@ Time is wall-clock time on one core for the Python side (pyarrow and DuckDB may 
 core to decode). Memory is the peak resident set size (``VmHWM``) of a fresh child process per
 measurement, imports included; the resident size after the imports is shown beside it, so
 the difference is what reading and mapping added. The duplicate check keeps one compact entry
-per distinct email (``KeyedSeenEmails``, 16 bytes; ``--seen dict`` for the mapper's default
-dict, about 140 bytes an email, or ``disk`` for the SQLite table the export engine uses).
+per distinct email (``SeenEmailKeys``, what exports and refreshes use: 12 bytes a slot, about
+24 bytes an email; ``--seen dict`` for the mapper's default dict, about 140 bytes an email).
 "After imports" is Python and the SDK only: the source's library (pyarrow, DuckDB) is imported
 by the measured run, and counts in its peak.
 """
@@ -49,8 +49,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import _segment_gen  # noqa: E402
 
-from omnisend_sdk.export._refresh import KeyedSeenEmails  # noqa: E402
-from omnisend_sdk.export._seen import DiskSeenEmails  # noqa: E402
+from omnisend_sdk.export._refresh import SeenEmailKeys  # noqa: E402
 from omnisend_sdk.mapping import InMemorySeenEmails, SeenEmails, map_rows  # noqa: E402
 from omnisend_sdk.sources import open_source  # noqa: E402
 
@@ -117,14 +116,9 @@ def open_segment(kind: str, directory: Path, chunk_rows: int) -> Any:
     return open_source(result, chunk_rows=chunk_rows)
 
 
-def seen_emails(kind: str, rows: int) -> tuple[SeenEmails, Any]:
-    """The duplicate check's memory of emails, and what closes it."""
-    if kind == "dict":
-        return InMemorySeenEmails(), None
-    if kind == "disk":
-        disk = DiskSeenEmails()
-        return disk, disk.close
-    return KeyedSeenEmails(rows), None
+def seen_emails(kind: str, rows: int) -> SeenEmails:
+    """The duplicate check's memory of emails."""
+    return InMemorySeenEmails() if kind == "dict" else SeenEmailKeys(rows)
 
 
 def peak_rss_mb() -> float:
@@ -151,14 +145,12 @@ def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         for _ in rows:
             sent += 1
     else:
-        seen, close = seen_emails(args.seen, args.rows)
+        seen = seen_emails(args.seen, args.rows)
         for mapped in map_rows(_segment_gen.MAPPING, source, seen=seen):
             if mapped.ok:
                 sent += 1
             else:
                 rejected += 1
-        if close is not None:
-            close()
     elapsed = time.perf_counter() - began
     return {
         "rows": sent + rejected,
@@ -188,7 +180,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="where the files are written (kept)")
     parser.add_argument("--chunk-rows", type=int, default=10_000, help="rows per chunk read")
     parser.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS)
-    parser.add_argument("--seen", choices=("keyed", "dict", "disk"), default="keyed")
+    parser.add_argument("--seen", choices=("keyed", "dict"), default="keyed")
     parser.add_argument(
         "--sources", default=",".join(SOURCES), help=f"which to measure, of {','.join(SOURCES)}"
     )

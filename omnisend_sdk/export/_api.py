@@ -36,12 +36,11 @@ from omnisend_sdk.export._refresh import (
     prepare_run,
 )
 from omnisend_sdk.export._report import ExportReport
-from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._settings import ExportSettings
 from omnisend_sdk.export._storage import ExportStateError, private_directory
 from omnisend_sdk.export._sync import holding_ctrl_c, run_sync
 from omnisend_sdk.export._untagger import untag_leavers
-from omnisend_sdk.mapping import ContactMapping, RowSource, SeenEmails
+from omnisend_sdk.mapping import ContactMapping, RowSource
 from omnisend_sdk.sources import open_source
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -231,15 +230,13 @@ class _Export:
                 segment_tag=self.segment_tag,
                 store=destination.client,
             )
-            seen = DiskSeenEmails()
             try:
-                return await self._send(destination, journal, row_source, seen)
+                return await self._send(destination, journal, row_source)
             finally:
                 journal.close()
-                seen.close()
 
     async def _send(
-        self, destination: Destination, journal: Journal, row_source: RowSource, seen: SeenEmails
+        self, destination: Destination, journal: Journal, row_source: RowSource
     ) -> ExportReport:
         settings = self.settings
         gateway = destination.gateway
@@ -268,7 +265,6 @@ class _Export:
                 settings,
                 segment_tag=self.segment_tag,
                 api_version=gateway.api_version,
-                seen=seen,
             )
             progress.started(work.to_send)
             result = await engine.run(work.rows, counted=work.counted)
@@ -326,7 +322,7 @@ class _Export:
         if not (interrupted and self.on_interrupt) and not isinstance(error, ExportStateError):
             return
         with holding_ctrl_c():  # a second Ctrl-C must not lose the report of the first
-            result = engine.partial_result()
+            result = engine.partial_result(error)
             if work is not None:
                 work.account(result)  # a refresh's rows the run never reached are not sent
             try:

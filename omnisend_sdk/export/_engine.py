@@ -332,19 +332,27 @@ class Engine:
                 "the next run settles them)"
             )
 
-    def partial_result(self) -> EngineResult:
+    def partial_result(self, error: BaseException | None = None) -> EngineResult:
         """The counts of a run that did not return (interrupted, or failed), at this moment.
 
         They add up whenever they are taken: rows in flight count as not sent; before the
         source pass began (an interrupt while an earlier run's batches were reconciled), the
         counts are the journal's, so a report never says "0 rows read" of a half-done export.
+
+        Args:
+            error: What ended the run, when the engine itself did not record it (a failure
+                before or after sending); without one, the run was interrupted.
         """
         if self._returned:
             return self._result
         result = self._result.copy() if self._reading else self._journal_result()
         result.not_sent += self._pending_rows
         if result.stop_reason in (None, "limit"):
-            result.stop_reason, result.error = "cancelled", _CANCELLED
+            if isinstance(error, Exception):
+                result.stop_reason, result.error = "error", _error_text(error)
+                result.error_type = type(error).__name__
+            else:
+                result.stop_reason, result.error = "cancelled", _CANCELLED
         return result
 
     def _journal_result(self) -> EngineResult:
@@ -568,8 +576,7 @@ class Engine:
         self._crash = error
         logger.error("stopping the export: %s", error)
         self._result.stop_reason = None  # this cause wins over any other: it is why run() raises
-        said = error.summary if isinstance(error, ExportStateError) else str(error)
-        self._stop("error", f"{type(error).__name__}: {said}", error)
+        self._stop("error", _error_text(error), error)
 
     def _raise_crash(self) -> None:
         if self._crash is not None:
@@ -861,6 +868,12 @@ def _with_key(keys: array[int], row: int, key: int) -> array[int]:
         keys.extend(array("q", [0]) * (row + 1 - len(keys)))
     keys[row] = key
     return keys
+
+
+def _error_text(error: BaseException) -> str:
+    """A local failure as the report says it: a full disk by its cause, not SQLite's words."""
+    said = error.summary if isinstance(error, ExportStateError) else str(error)
+    return f"{type(error).__name__}: {said}"
 
 
 def _halves(items: list[PendingItem]) -> list[list[PendingItem]]:

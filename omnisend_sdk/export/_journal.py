@@ -50,10 +50,21 @@ class TagState(enum.IntEnum):
 
     TO_TAG = 0  # exported, waiting for a tag call
     TAGGED = 1  # Omnisend accepted the tag call
-    IN_CALL = 2  # claimed by a tag call under way
+    IN_CALL = 2  # claimed by a tag call under way (written by earlier versions; now in memory)
     FAILED = 3  # the tag call failed; a later run tries again
     NOT_NEEDED = 4  # no tag call: the tag is confirmed already, or membership is not marked
 
+
+#: What a row adds to the members once its run finishes (see :meth:`Journal._fold_into_members`):
+#: its email key, the fingerprint of the body Omnisend accepted, and ``member`` 1 when it became
+#: a member. Added to a file from before them with the defaults, which fold nothing: that
+#: version wrote its members directly.
+_ROW_MEMBERSHIP = (
+    ("key", "INTEGER"),
+    ("fingerprint", "INTEGER NOT NULL DEFAULT 0"),
+    ("member", "INTEGER NOT NULL DEFAULT 0"),
+)
+_ROW_MEMBERSHIP_COLUMNS = "".join(f",\n    {name} {kind}" for name, kind in _ROW_MEMBERSHIP)
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,7 +80,7 @@ CREATE TABLE IF NOT EXISTS rows (
     email TEXT NOT NULL,
     outcome TEXT NOT NULL,
     tagged INTEGER NOT NULL DEFAULT {TagState.TO_TAG:d},  -- a TagState
-    issue TEXT
+    issue TEXT{_ROW_MEMBERSHIP_COLUMNS}
 );
 -- The tag backlog: exported rows still to tag, in row order, without scanning every row.
 CREATE INDEX IF NOT EXISTS rows_to_tag ON rows (row)
@@ -95,6 +106,19 @@ CREATE TABLE IF NOT EXISTS work (
 );
 CREATE TABLE IF NOT EXISTS work_issues (row INTEGER NOT NULL, issue TEXT NOT NULL);
 """
+
+
+#: The members this run's rows confirmed, as the members table will hold them: a row's tag is
+#: confirmed when its tag call was accepted, or when it needed none because it wore the tag
+#: already (only under membership: the parameter says whether the run marks it).
+_RUN_MEMBERS = (
+    "SELECT key, email, fingerprint, tagged IN (?, ?) AND ? AS tagged, 0 AS leaving "
+    "FROM rows WHERE member = 1"
+)
+
+
+def _run_members_parameters(tagging: bool) -> tuple[int, int, bool]:
+    return TagState.TAGGED, TagState.NOT_NEEDED, tagging
 
 
 def export_key(segment: str, store: KeyHolder) -> str:
@@ -126,6 +150,26 @@ class BatchRow(NamedTuple):
     tag: bool = True  # the row needs the segment tag once exported
 
 
+def _members_query(*, unfolded: bool, tagging: bool) -> tuple[str, tuple[object, ...]]:
+    """The members in key order as ``(key, fingerprint, tagged, leaving)``, and its parameters.
+
+    With ``unfolded``, the rows of a run not finished yet count too, as its end will record them.
+    """
+    query = "SELECT key, fingerprint, tagged, leaving FROM members"
+    if not unfolded:
+        return query + " ORDER BY key", ()
+    query += " WHERE key NOT IN (SELECT key FROM rows WHERE member = 1) UNION ALL "
+    query += "SELECT key, fingerprint, tagged, leaving FROM (" + _RUN_MEMBERS + ")"  # noqa: S608 - fixed text
+    return query + " ORDER BY key", _run_members_parameters(tagging)
+
+
+def _unfolded_run(db: sqlite3.Connection) -> bool:
+    """Whether the state holds a run not finished yet, whose rows are not among the members."""
+    columns = {column[1] for column in db.execute("PRAGMA table_info(rows)")}
+    status = db.execute("SELECT value FROM meta WHERE key = 'status'").fetchone()
+    return "member" in columns and status is not None and status[0] == "running"
+
+
 def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
     """The members an export's state holds, read without changing anything (for dry runs).
 
@@ -140,11 +184,12 @@ def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
         try:
             kept = db.execute("SELECT value FROM state WHERE key = 'segment_tag'").fetchone()
             same_tag = kept is not None and kept[0] == (segment_tag or "")
+            query, parameters = _members_query(
+                unfolded=_unfolded_run(db), tagging=bool(kept and kept[0])
+            )
             return MemberIndex(
                 (key, fingerprint, bool(tagged) and same_tag, bool(leaving))
-                for key, fingerprint, tagged, leaving in db.execute(
-                    "SELECT key, fingerprint, tagged, leaving FROM members ORDER BY key"
-                )
+                for key, fingerprint, tagged, leaving in db.execute(query, parameters)
             )
         finally:
             db.close()
@@ -228,6 +273,7 @@ class Journal:
             _repair_sidecars(path)
         self.path = path
         self.segment_tag = segment_tag
+        self._claimed: set[int] = set()  # rows in tag calls under way
         self._db = StateDatabase(path)
         try:
             self._open(export_key, source, store)
@@ -242,6 +288,7 @@ class Journal:
         # the last commits, which reconciliation then repairs.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._add_row_membership()
         stored = self.kept("export_key")
         if stored is not None and stored != export_key:
             raise ValueError(f"{self.path} is the state of another export")
@@ -265,9 +312,18 @@ class Journal:
         else:
             self._reset(source)
 
+    def _add_row_membership(self) -> None:
+        """Give a state file from an earlier version the rows' membership columns."""
+        have = {column[1] for column in self._db.execute("PRAGMA table_info(rows)").fetchall()}
+        for name, kind in _ROW_MEMBERSHIP:
+            if name not in have:
+                self._db.execute(f"ALTER TABLE rows ADD COLUMN {name} {kind}")
+
     def _reset(self, source: str) -> None:
         """Start a new run: the last run's journal goes; the members and kept facts stay."""
         with self._transaction():
+            if self._meta("status") == "running":  # a run abandoned before its end
+                self._fold_into_members()
             for table in ("batches", "rows", "meta", "work", "work_issues"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             self._set_meta("status", "running")
@@ -362,14 +418,17 @@ class Journal:
     def rows_finished(
         self, done: Sequence[DoneRow], carried: Mapping[int, BatchRow] | None = None
     ) -> None:
-        """Record rows' final outcomes; exported rows the batch ``carried`` become members."""
+        """Record rows' final outcomes; exported rows the batch ``carried`` become members.
+
+        They join the members table when the run ends (:meth:`_fold_into_members`); until then
+        the rows table holds what they will add.
+        """
         carried = carried or {}
-        tagging = self.segment_tag is not None
         records = []
-        confirmed = []
         for d in done:
             sent = carried.get(d.row)
             needs_tag = sent.tag if sent is not None else True
+            member = sent is not None and d.outcome != "failed"
             records.append(
                 (
                     d.row,
@@ -377,28 +436,38 @@ class Journal:
                     d.outcome,
                     TagState.TO_TAG if needs_tag else TagState.NOT_NEEDED,
                     json.dumps(d.issue) if d.issue else None,
+                    email_key(d.email),
+                    sent.fingerprint if member else 0,  # type: ignore[union-attr]
+                    member,
                 )
             )
-            if sent is not None and d.outcome != "failed":
-                # A row sent without a tag call under membership wore the tag already.
-                confirmed.append((email_key(d.email), d.email, sent.fingerprint, not needs_tag))
         self._db.executemany(
-            "INSERT OR REPLACE INTO rows (row, email, outcome, tagged, issue) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO rows "
+            "(row, email, outcome, tagged, issue, key, fingerprint, member) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             records,
         )
-        self._db.executemany(
+
+    def _fold_into_members(self) -> None:
+        """Make the run's confirmed rows members, in one pass in key order.
+
+        Done once, at the run's end, rather than as each batch is reconciled: the members are
+        keyed by a hash of the email, so a write per row lands on a random page of the table,
+        and each such page costs a 4 KiB write to the log at every commit.
+        """
+        self._db.execute(
             "INSERT OR REPLACE INTO members (key, email, fingerprint, tagged, leaving) "
-            "VALUES (?, ?, ?, ? AND ?, 0)",
-            [(key, email, fp, already, tagging) for key, email, fp, already in confirmed],
+            + _RUN_MEMBERS
+            + " ORDER BY key",
+            _run_members_parameters(self.segment_tag is not None),
         )
 
     def row_keys(self) -> array[int]:
         """The email key of each done row, by row number (0 where no row is done): 8 bytes a row."""
         (top,) = self._db.execute("SELECT max(row) FROM rows").fetchone()
         keys = array("q", [0]) * (0 if top is None else top + 1)
-        for row, email in self._db.execute("SELECT row, email FROM rows"):
-            keys[row] = email_key(email)
+        for row, key, email in self._db.execute("SELECT row, key, email FROM rows"):
+            keys[row] = email_key(email) if key is None else key  # None: an earlier version's
         return keys
 
     def rows_done(self) -> RowSet:
@@ -427,30 +496,36 @@ class Journal:
         """The segment tag was added to these ``(row, email)``: their members wear it now."""
         with self._transaction():
             self._set_tag_state((row for row, _ in rows), TagState.TAGGED)
-            self._db.executemany(
-                "UPDATE members SET tagged = 1 WHERE key = ?",
-                ((email_key(email),) for _, email in rows),
-            )
 
     def claim_untagged(self, limit: int) -> list[tuple[int, str]]:
-        """Take up to ``limit`` exported rows still to tag, marking them as in a tag call.
+        """Take up to ``limit`` exported rows still to tag, for a tag call.
 
         The backlog of rows to tag stays here, not in memory: tagging is the slower stream (60
-        calls a minute), so for a big export it grows to most of the segment.
+        calls a minute), so for a big export it grows to most of the segment. Only the claims
+        of the calls under way are held in memory: a run that dies leaves their rows to tag,
+        which is all a rerun needs, so writing each claim down would buy nothing.
         """
-        claimed = self._db.execute(
-            "UPDATE rows SET tagged = ? WHERE row IN (SELECT row FROM rows WHERE tagged = ? "
-            "AND outcome != 'failed' ORDER BY row LIMIT ?) RETURNING row, email",
-            (TagState.IN_CALL, TagState.TO_TAG, limit),
+        found = self._db.execute(
+            "SELECT row, email FROM rows WHERE tagged = ? AND outcome != 'failed' "
+            "ORDER BY row LIMIT ?",
+            (TagState.TO_TAG, limit + len(self._claimed)),
         ).fetchall()
-        return [(row, email) for row, email in claimed]
+        claimed = [(row, email) for row, email in found if row not in self._claimed][:limit]
+        self._claimed.update(row for row, _ in claimed)
+        return claimed
 
     def rows_tag_failed(self, rows: Iterable[int]) -> None:
         """A tag call for these rows failed; a later run tries again."""
         self._set_tag_state(rows, TagState.FAILED)
 
     def _set_tag_state(self, rows: Iterable[int], state: TagState) -> None:
-        self._db.executemany("UPDATE rows SET tagged = ? WHERE row = ?", ((state, r) for r in rows))
+        """Set claimed rows' tag state (one statement, however many rows) and release them."""
+        numbers = list(rows)
+        self._db.execute(
+            "UPDATE rows SET tagged = ? WHERE row IN (SELECT value FROM json_each(?))",
+            (state, json.dumps(numbers)),
+        )
+        self._claimed.difference_update(numbers)
 
     def untagged_count(self) -> int:
         """Exported rows still to tag."""
@@ -458,7 +533,7 @@ class Journal:
             "SELECT count(*) FROM rows WHERE tagged = ? AND outcome != 'failed'",
             (TagState.TO_TAG,),
         ).fetchone()
-        return int(found[0])
+        return int(found[0]) - len(self._claimed)
 
     def untagged(self) -> Iterator[tuple[int, str]]:
         """Exported rows whose segment tag was not added yet."""
@@ -476,9 +551,10 @@ class Journal:
 
     def member_index(self) -> MemberIndex:
         """The members, loaded for a diff (17 bytes each)."""
-        return MemberIndex(
-            self._db.execute("SELECT key, fingerprint, tagged, leaving FROM members ORDER BY key")
+        query, parameters = _members_query(
+            unfolded=self._meta("status") == "running", tagging=self.segment_tag is not None
         )
+        return MemberIndex(self._db.execute(query, parameters))
 
     def has_members(self) -> bool:
         """Whether any member is known, staying or leaving: then a run is a refresh."""
@@ -592,6 +668,7 @@ class Journal:
     def finish(self) -> None:
         """The run is complete: a rerun is a refresh."""
         with self._transaction():
+            self._fold_into_members()
             self._set_meta("status", "finished")
             self._db.execute("DELETE FROM work")
             self.keep("finished_at", datetime.now(UTC).isoformat())

@@ -17,7 +17,6 @@ second read of the source, and a rerun after a crash finishes the same refresh.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Literal, TypeAlias
 
@@ -33,6 +32,7 @@ from omnisend_sdk.export._journal import Journal
 from omnisend_sdk.export._limits import ExportLimitError, ExportLimits
 from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
 from omnisend_sdk.export._reconcile import issue_from_dict, issue_to_dict
+from omnisend_sdk.export._seen import SeenEmailKeys
 from omnisend_sdk.export._settings import ExportSettings
 from omnisend_sdk.mapping import ContactMapping, MappedRow, RowSource, SeenEmails, map_rows
 
@@ -142,7 +142,7 @@ def diff_source(
 
     With members, the result is a refresh's: ``refresh`` is set and the leavers are found.
     """
-    rows = mapped_rows(mapping, source, KeyedSeenEmails(expected=len(members)))
+    rows = mapped_rows(mapping, source, SeenEmailKeys(len(members)))
     diff = Diff(members, tagging=segment_tag is not None, full=settings.full)
     read = read_and_diff(rows, Admission(settings.limits), diff, api_version, work=work)
     if len(members):
@@ -255,57 +255,6 @@ class ShrinkGuard:
             )
 
 
-class KeyedSeenEmails:
-    """The emails a pass has admitted, by 64-bit key in an open-addressing table (16 bytes each).
-
-    The refresh's first pass must stay fast and small at a million rows: a dict of the addresses
-    costs about 140 MB, a table on disk about 8 µs a row. Two addresses sharing a key (about one
-    chance in 30 million at a million rows) would report the second as a duplicate of the first.
-    """
-
-    def __init__(self, expected: int = 0) -> None:
-        # Sized for the rows expected (a refresh expects about as many as the members), so the
-        # table rarely grows: growing costs time and briefly holds both tables.
-        capacity = 1 << max(16, (2 * expected).bit_length())
-        self._keys = _zeros(capacity)
-        self._rows = _zeros(capacity)
-        self._mask = capacity - 1
-        self._size = 0
-
-    def first_row(self, email: str, row: int) -> int:
-        """The row an email was first seen in; records ``row`` for it when it is new."""
-        key = email_key(email) or 1  # 0 marks an empty slot
-        keys, mask = self._keys, self._mask
-        slot = key & mask
-        while True:
-            found = keys[slot]
-            if found == key:
-                return self._rows[slot]
-            if found == 0:
-                break
-            slot = (slot + 1) & mask
-        keys[slot] = key
-        self._rows[slot] = row
-        self._size += 1
-        if self._size * 2 > len(keys):
-            self._grow()
-        return row
-
-    def _grow(self) -> None:
-        old_keys, old_rows = self._keys, self._rows
-        capacity = len(old_keys) * 2
-        self._keys = _zeros(capacity)
-        self._rows = _zeros(capacity)
-        self._mask = capacity - 1
-        for key, row in zip(old_keys, old_rows, strict=True):
-            if key:
-                slot = key & self._mask
-                while self._keys[slot]:
-                    slot = (slot + 1) & self._mask
-                self._keys[slot] = key
-                self._rows[slot] = row
-
-
 @attrs.define
 class RunInput:
     """What the engine sends in this run, and what the first pass counted.
@@ -344,7 +293,6 @@ def prepare_run(
     *,
     segment_tag: str | None,
     api_version: ApiVersion,
-    seen: SeenEmails,
 ) -> RunInput:
     """Decide what this run sends: the whole source (a first export), or a refresh's work list.
 
@@ -357,7 +305,7 @@ def prepare_run(
     """
     if journal.resumed and journal.kind == "export":
         total = check_count_first(source, settings.limits)
-        return RunInput(mapped_rows(mapping, source, seen), to_send=total)
+        return RunInput(mapped_rows(mapping, source, SeenEmailKeys(total or 0)), to_send=total)
     if journal.resumed and journal.kind == "refresh":
         planned = journal.planned_work()
         if planned is not None:
@@ -365,7 +313,7 @@ def prepare_run(
     if not journal.resumed and not journal.has_members():
         total = check_count_first(source, settings.limits)
         journal.start("export")
-        return RunInput(mapped_rows(mapping, source, seen), to_send=total)
+        return RunInput(mapped_rows(mapping, source, SeenEmailKeys(total or 0)), to_send=total)
     journal.start("refresh")
     members = journal.member_index()
     read = diff_source(
@@ -426,7 +374,3 @@ def _tally_from_dict(data: Mapping[str, Any], issues: Iterable[Mapping[str, Any]
         setattr(tally, name, int(data[name]))
     tally.stop_reason = "limit" if data.get("limit") else None
     return tally
-
-
-def _zeros(count: int) -> array[int]:
-    return array("q", [0]) * count

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from omnisend_sdk.export._journal import BatchRow, DoneRow, Journal, read_members
 from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
-from omnisend_sdk.export._refresh import Diff, KeyedSeenEmails, ShrinkGuard, ShrinkRefusedError
+from omnisend_sdk.export._refresh import Diff, ShrinkGuard, ShrinkRefusedError
+from omnisend_sdk.export._seen import SeenEmailKeys
 
 
 def email(n: int) -> str:
@@ -76,7 +78,7 @@ def test_without_membership_no_row_needs_a_tag() -> None:
 
 
 def test_keyed_seen_emails_keeps_the_first_row_of_each_email_while_growing() -> None:
-    seen = KeyedSeenEmails()  # 65,536 slots: grows twice on the way to 100,000 emails
+    seen = SeenEmailKeys()  # 65,536 slots: grows twice on the way to 100,000 emails
     order = list(range(100_000))
     random.Random(3).shuffle(order)
 
@@ -181,6 +183,7 @@ def test_the_state_of_another_export_is_refused(tmp_path: Path) -> None:
 def test_leavers_are_untagged_in_key_order_and_removed_once_confirmed(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "state.sqlite", "k", segment_tag="VIP")
     confirm(journal, [(n, email(n), n, False) for n in range(5)])
+    journal.finish()  # members of an earlier run: this run's first pass found them gone
     keys = sorted(email_key(email(n)) for n in range(3))
     journal.refresh_planned({}, [], left=keys, rejoined=[], untag=True)
 
@@ -191,3 +194,82 @@ def test_leavers_are_untagged_in_key_order_and_removed_once_confirmed(tmp_path: 
     assert [key for key, _ in first + rest] == keys
     assert journal.leaving_count() == 1
     assert journal.member_count() == 2
+
+
+def test_a_dry_run_counts_what_an_unfinished_run_confirmed_as_its_end_will(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    journal = Journal(path, "k", segment_tag="VIP")
+    confirm(
+        journal, [(0, email(0), 100, True), (1, email(1), 101, False), (2, email(2), 102, True)]
+    )
+    journal.rows_tagged(journal.claim_untagged(1))  # row 0's tag call was accepted
+
+    def seen(index: MemberIndex) -> list[tuple[int, bool]]:
+        return [
+            (
+                index.fingerprint(index.find(email_key(email(n)))),
+                index.tag_confirmed(index.find(email_key(email(n)))),
+            )
+            for n in range(3)
+        ]
+
+    expected = [(100, True), (101, True), (102, False)]
+    assert seen(read_members(path, "VIP")) == expected  # the run is still going
+    assert seen(journal.member_index()) == expected
+    journal.finish()
+    assert seen(read_members(path, "VIP")) == expected  # recorded among the members now
+    journal.close()
+
+
+def test_a_tag_call_under_way_holds_its_rows_and_a_failed_one_gives_them_back(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "state.sqlite", "k", segment_tag="VIP")
+    confirm(journal, [(n, email(n), n, True) for n in range(5)])
+
+    first = journal.claim_untagged(2)
+    second = journal.claim_untagged(2)
+    assert [row for row, _ in first + second] == [0, 1, 2, 3]  # never the same row twice
+    assert journal.untagged_count() == 1
+
+    journal.rows_tag_failed(row for row, _ in first)
+    journal.rows_tagged(second)
+    assert journal.untagged_count() == 1  # failed rows wait for a rerun, not this run
+    assert journal.claim_untagged(10) == [(4, email(4))]
+    journal.close()
+
+    rerun = Journal(tmp_path / "state.sqlite", "k", segment_tag="VIP")  # resumed: same source
+    assert [row for row, _ in rerun.claim_untagged(10)] == [0, 1, 4]  # failed and never answered
+
+
+#: The state file as the version before December 2026 wrote it: members written as each batch
+#: was reconciled, and rows without their membership columns.
+_OLD_ROWS = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('status', 'running'), ('source', ''), ('kind', 'export');
+CREATE TABLE rows (row INTEGER PRIMARY KEY, email TEXT NOT NULL, outcome TEXT NOT NULL,
+    tagged INTEGER NOT NULL DEFAULT 0, issue TEXT);
+CREATE TABLE members (key INTEGER PRIMARY KEY, email TEXT NOT NULL, fingerprint INTEGER NOT NULL,
+    tagged INTEGER NOT NULL, leaving INTEGER NOT NULL DEFAULT 0);
+"""
+
+
+def test_a_state_file_of_the_version_before_resumes_with_its_members(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(_OLD_ROWS)
+    old.execute("INSERT INTO rows VALUES (0, ?, 'created', 1, NULL)", (email(0),))
+    old.execute("INSERT INTO members VALUES (?, ?, 100, 1, 0)", (email_key(email(0)), email(0)))
+    old.commit()
+    old.close()
+    journal = Journal(path, "k", segment_tag="VIP")
+    assert journal.resumed
+    assert journal.outcome_of(0) == "created"
+
+    confirm(journal, [(1, email(1), 101, False)])
+    assert len(journal.member_index()) == 2
+    journal.finish()
+    journal.close()
+
+    index = read_members(path, "VIP")
+    assert [index.fingerprint(index.find(email_key(email(n)))) for n in range(2)] == [100, 101]

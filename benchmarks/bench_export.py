@@ -10,8 +10,11 @@ Run from the repository root::
 (a) pace: the emulator runs as a loopback HTTP server in its own process, its clock ``time-scale``
 times faster than real time (5 by default: faster, and the emulator process, which validates and
 stores every contact, no longer keeps up on a 2-core machine), every answer delayed by
-``--latency`` real seconds. The client's limiter is scaled the same way, so the export meets
-Omnisend's limits exactly as it would in production, only faster. Printed: contacts per (emulator)
+``--latency`` emulated seconds (so 100 ms is 10 ms of real time at 10x: the whole world runs
+faster, the network too). The client's limiter is scaled the same way, so the export meets
+Omnisend's limits exactly as it would in production, only faster. ``--real-latency`` delays every
+answer by ``--latency`` real seconds instead, which a time scale magnifies (100 ms becomes a full
+emulated second at 10x). Printed: contacts per (emulator)
 minute against the API's ceiling of 40,000 (100 per batch, 400 requests a minute), and the requests
 spent beyond the batch posts. It runs once without segment membership (the contact floor) and once
 with the segment tag (whose own floor is 15,000 contacts a minute: 250 emails per call, 60 calls a
@@ -94,12 +97,13 @@ def run_export(
 def pace(args: argparse.Namespace) -> None:
     print(
         f"(a) {args.rows:,} rows, loopback emulator at {args.time_scale:g}x, "
-        f"{args.latency * 1000:.0f} ms latency"
+        f"{args.latency * 1000:.0f} ms latency{' (real)' if args.real_latency else ''}"
     )
+    real_latency = args.latency if args.real_latency else args.latency / args.time_scale
     runs = (("none", CONTACTS_PER_MINUTE), ("tag", TAGGED_PER_MINUTE))
     for membership, ceiling in (r for r in runs if args.membership in ("both", r[0])):
         with (
-            EmulatorServer(time_scale=args.time_scale, latency=args.latency) as server,
+            EmulatorServer(time_scale=args.time_scale, latency=real_latency) as server,
             tempfile.TemporaryDirectory() as state_dir,
         ):
             report, wall, _ = run_export(
@@ -152,6 +156,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=None)
     parser.add_argument("--time-scale", type=float, default=5.0)
     parser.add_argument("--latency", type=float, default=0.1)
+    parser.add_argument("--real-latency", action="store_true")
     parser.add_argument("--membership", choices=("both", "none", "tag"), default="both")
     args = parser.parse_args()
     if args.mode == "pace":

@@ -63,6 +63,10 @@ DEFAULT_SEGMENT_REQUESTS_PER_MINUTE: Final = 100
 DEFAULT_SEGMENT_WRITE_REQUESTS_PER_MINUTE: Final = 15
 #: After a 429 the limiter uses this share of the limit until the window has passed without one.
 THROTTLED_SHARE: Final = 0.8
+#: A window with fewer than this share of its limit booked sends at once, without spacing: an
+#: export shorter than a window (or the first seconds of any) need not wait for a budget nobody
+#: is using. Later requests are spread evenly, so a long export ends at the same moment.
+OPENING_BURST_SHARE: Final = 0.1
 #: A slot is reused this share of a window after the window itself. Slots count from the answer,
 #: which comes after the server counted the request, so this only covers clocks that tick apart.
 WINDOW_MARGIN: Final = 0.002

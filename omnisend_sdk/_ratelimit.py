@@ -34,6 +34,7 @@ from omnisend_sdk._constants import (
     DEFAULT_SEGMENT_REQUESTS_PER_MINUTE,
     DEFAULT_SEGMENT_WRITE_REQUESTS_PER_MINUTE,
     DEFAULT_TAG_REQUESTS_PER_MINUTE,
+    OPENING_BURST_SHARE,
     RATE_LIMIT_WINDOW_SECONDS,
     THROTTLED_SHARE,
     WINDOW_MARGIN,
@@ -83,7 +84,9 @@ class _Window:
         if self.slots and self.slots[0].at <= horizon:
             self.slots = deque(slot for slot in self.slots if slot.at > horizon)
         limit = self.effective_limit(now)
-        # Requests are spread evenly over the window rather than fired in one burst: a burst
+        if len(self.slots) < int(limit * OPENING_BURST_SHARE):
+            return now  # a quiet window: its first tenth goes at once
+        # The rest is spread evenly over the window rather than fired in one burst: a burst
         # only moves the wait to the end of the window, and a server meets it all at once.
         spaced = self.last_booked + self.window / limit
         if len(self.slots) < limit:

@@ -363,7 +363,8 @@ class Journal:
         """Record a new batch about to be sent; returns its sequence number."""
         cursor = self._db.execute(
             "INSERT INTO batches (state, rows) VALUES ('built', ?)",
-            (json.dumps([list(BatchRow(*row)) for row in rows]),),
+            # A BatchRow is a tuple: JSON writes it as the list _batch_rows() reads back.
+            (json.dumps([row if isinstance(row, BatchRow) else BatchRow(*row) for row in rows]),),
         )
         assert cursor.lastrowid is not None
         return cursor.lastrowid

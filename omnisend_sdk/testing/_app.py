@@ -10,7 +10,6 @@ one lock over a dict-based store is both simple and fast enough for a million co
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from typing import Any
 import attrs
 import httpx
 
-from . import _batches, _contacts, _segments, _tags
+from . import _batches, _contacts, _json, _segments, _tags
 from ._auth import (
     CONTACTS_READ,
     CONTACTS_WRITE,
@@ -187,7 +186,8 @@ def _list_contacts(state: State, call: _Call) -> tuple[int, Any]:
 
 def _upsert_contact(state: State, call: _Call) -> tuple[int, Any]:
     require_no_params(call.params)
-    return _contacts.upsert(state, call.body(), call.now)
+    status, contact = _contacts.upsert(state, call.body(), call.now)
+    return status, _contacts.render(state, contact)
 
 
 def _patch_by_email(state: State, call: _Call) -> tuple[int, Any]:
@@ -230,7 +230,7 @@ def _list_batches(state: State, call: _Call) -> tuple[int, Any]:
 
 def _create_batch(state: State, call: _Call) -> tuple[int, Any]:
     require_no_params(call.params)
-    return 201, _batches.create(state, call.body(), call.now)
+    return 201, _batches.create(state, call.body(), call.request.content, call.now)
 
 
 def _get_batch(state: State, call: _Call) -> tuple[int, Any]:
@@ -308,12 +308,8 @@ def _decode_json(request: httpx.Request) -> Any:
         raise validation_problem([InvalidField("body", "required", "a JSON body is required")])
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise ApiProblem(415, "unsupported-media-type", "send the body as application/json")
-
-    def reject_constant(name: str) -> Any:
-        raise ValueError(name)  # NaN and Infinity are not JSON
-
     try:
-        return json.loads(request.content, parse_constant=reject_constant)
+        return _json.decode(request.content)
     except ValueError as err:
         raise ApiProblem(400, "malformed-json", f"the body is not valid JSON: {err}") from err
 
@@ -346,7 +342,7 @@ def json_response(
     return httpx.Response(
         status,
         headers=all_headers,
-        content=json.dumps(body, separators=(",", ":")).encode(),
+        content=_json.encode_compact(body).encode(),
     )
 
 

@@ -6,33 +6,38 @@ item's ``responseCode`` and ``response`` are what the single call would have ans
 
 from __future__ import annotations
 
+import collections
 import json
 from typing import Any
 
 import httpx
 
 from . import _contacts
+from ._json import decode, encode_compact
 from ._problems import ApiProblem, found
 from ._rules import BatchQuery, require_valid, validate_batch_request
-from ._state import Batch, BatchItem, State
+from ._state import Batch, ItemOutcome, State
 from ._times import format_time
 from ._work import Job
 
-_COMPACT = (",", ":")
 
-
-def create(state: State, body: Any, now: float) -> dict[str, Any]:
+def create(state: State, body: Any, sent: bytes, now: float) -> dict[str, Any]:
     """``POST /batches``: store the batch as ``pending`` and schedule its processing.
+
+    Args:
+        state: the store.
+        body: the decoded body.
+        sent: the body as sent, kept to show each item's ``request`` when the items are read.
+        now: the emulator time.
 
     Raises:
         ApiProblem: 400 when the envelope is invalid (items are checked one by one later).
     """
     require_valid(validate_batch_request(body))
-    items = [
-        BatchItem(item_id=state.new_id(), request_json=json.dumps(item, separators=_COMPACT))
-        for item in body["items"]
-    ]
-    order = list(range(len(items)))
+    requests = body["items"]
+    # Drawn in this order (item ids, item order, batch id), a seed gives the ids it always gave.
+    item_ids = tuple(state.new_id() for _ in requests)
+    order = list(range(len(requests)))
     if state.settings.batches.shuffle_items:
         state.rng.shuffle(order)
     batch = Batch(
@@ -41,13 +46,15 @@ def create(state: State, body: Any, now: float) -> dict[str, Any]:
         endpoint=body["endpoint"],
         origin=body.get("origin"),
         created_at=now,
-        items=items,
-        report_order=order,
+        item_ids=item_ids,
+        sent=sent,
+        report_order=tuple(order),
+        unprocessed=collections.deque(requests),
     )
     state.batches[batch.id] = batch
     state.stats.batches_created += 1
     state.work.schedule(now + state.settings.batches.start_delay, _processor(state, batch))
-    return {"batchID": batch.id, "totalCount": len(items)}
+    return {"batchID": batch.id, "totalCount": batch.total_count}
 
 
 def _processor(state: State, batch: Batch) -> Job:
@@ -64,25 +71,28 @@ def _processor(state: State, batch: Batch) -> Job:
             batch.status = "inProgress"
             batch.started_at = due
             return next_due()
-        item = batch.items[batch.finished_count]
-        try:
-            item.response_code, answer = _contacts.upsert(state, json.loads(item.request_json), due)
-            item.contact_id = answer["id"]
-        except ApiProblem as problem:
-            item.response_code = problem.status
-            item.problem_json = json.dumps(problem.to_json(), separators=_COMPACT)
-            batch.errors_count += 1
-        batch.finished_count += 1
+        batch.outcomes.append(_process(state, batch, batch.unprocessed.popleft(), due))
         threshold = settings.stop_after_errors
         if threshold is not None and batch.errors_count >= threshold:
             batch.status, batch.ended_at = "stopped", due
+            batch.unprocessed.clear()
             return None
-        if batch.finished_count == len(batch.items):
+        if batch.finished_count == batch.total_count:
             batch.status, batch.ended_at = "finished", due
             return None
         return next_due()
 
     return job
+
+
+def _process(state: State, batch: Batch, request: Any, now: float) -> ItemOutcome:
+    """Upsert one item as ``POST /contacts`` would, counting a failure in ``batch``."""
+    try:
+        status, contact = _contacts.upsert(state, request, now)
+    except ApiProblem as problem:
+        batch.errors_count += 1
+        return problem.status, None, encode_compact(problem.to_json())
+    return status, contact.id, None
 
 
 def find(state: State, batch_id: str, now: float) -> Batch:
@@ -110,7 +120,7 @@ def render(batch: Batch) -> dict[str, Any]:
         "endpoint": batch.endpoint,
         "status": batch.status,
         "createdAt": format_time(batch.created_at),
-        "totalCount": len(batch.items),
+        "totalCount": batch.total_count,
         "finishedCount": batch.finished_count,
         "errorsCount": batch.errors_count,
     }
@@ -127,21 +137,22 @@ def render_items(state: State, batch: Batch) -> dict[str, Any]:
     """The ``Batch`` body plus processed items: ``responses`` (successes) and ``errors``."""
     responses: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
+    requests = decode(batch.sent)["items"]  # it decoded when the batch was accepted
     for index in batch.report_order:
-        item = batch.items[index]
-        if item.response_code is None:
+        if index >= batch.finished_count:
             continue  # not processed yet
-        failed = item.problem_json is not None
-        if item.problem_json is not None:
-            response = json.loads(item.problem_json)
+        status, contact_id, problem_json = batch.outcomes[index]
+        if problem_json is not None:
+            response = json.loads(problem_json)
         else:
-            assert item.contact_id is not None
-            response = _contacts.render(state, state.contacts[item.contact_id])
+            assert contact_id is not None
+            response = _contacts.render(state, state.contacts[contact_id])
+        failed = problem_json is not None
         (errors if failed else responses).append(
             {
-                "itemID": item.item_id,
-                "request": json.loads(item.request_json),
-                "responseCode": item.response_code,
+                "itemID": batch.item_ids[index],
+                "request": requests[index],
+                "responseCode": status,
                 "response": response,
                 "status": "failed" if failed else "finished",
             },

@@ -38,7 +38,7 @@ _PROFILE_FIELDS = (
 EXTERNAL_CREATED = "externalCreated"
 
 
-def upsert(state: State, body: Any, now: float) -> tuple[int, dict[str, Any]]:
+def upsert(state: State, body: Any, now: float) -> tuple[int, StoredContact]:
     """``POST /contacts``: create, or update the contact owning one of the body's email identifiers.
 
     Identifiers owned by another contact are silently dropped. When every identifier is owned by
@@ -46,27 +46,24 @@ def upsert(state: State, body: Any, now: float) -> tuple[int, dict[str, Any]]:
     unchanged (what Omnisend answers in that case is unconfirmed).
 
     Returns:
-        201 and the new contact, or 200 and the updated one.
+        201 and the new contact, or 200 and the updated one. The caller renders it when it
+        answers: a batch item keeps only the contact's id, and renders it when its items are read.
 
     Raises:
         ApiProblem: 400 when the body is invalid.
     """
     require_valid(validate_contact(body, creating=True))
     requested = _unique_identifiers(body["identifiers"])
+    owned = [(item, state.owner(item["type"], item["id"])) for item in requested]
     target = next(
-        (
-            owner
-            for item in requested
-            if item["type"] == "email" and (owner := state.owner("email", item["id"])) is not None
-        ),
+        (owner for item, owner in owned if owner is not None and item["type"] == "email"),
         None,
     )
-    usable = [item for item in requested if state.owner(item["type"], item["id"]) in (None, target)]
+    usable = [item for item, owner in owned if owner is None or owner is target]
     if target is None and not usable:
-        first = requested[0]
-        owner = state.owner(first["type"], first["id"])
-        assert owner is not None  # every identifier is owned, the first included
-        return 200, render(state, owner)
+        first_owner = owned[0][1]
+        assert first_owner is not None  # every identifier is owned, the first included
+        return 200, first_owner
     _check_property_count(target, body)
     if target is None:
         target = _create(state, now)
@@ -75,7 +72,7 @@ def upsert(state: State, body: Any, now: float) -> tuple[int, dict[str, Any]]:
         state.stats.contacts_updated += 1
         status = 200
     _apply(state, target, body, usable, now)
-    return status, render(state, target)
+    return status, target
 
 
 def patch(state: State, contact: StoredContact, body: Any, now: float) -> dict[str, Any]:
@@ -174,6 +171,8 @@ def _unique_identifiers(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def _check_property_count(contact: StoredContact | None, body: dict[str, Any]) -> None:
+    if "customProperties" not in body and "createdAt" not in body:
+        return  # nothing added: the stored properties were counted when they were written
     names = set(contact.custom_properties) if contact else set()
     names.update(body.get("customProperties", {}))
     if "createdAt" in body:
@@ -219,11 +218,12 @@ def _apply(
         else:
             contact.profile["countryCode"] = code
     if "tags" in body:
-        tags = list(dict.fromkeys(body["tags"]))
+        tags = tuple(dict.fromkeys(body["tags"]))
         if set(contact.tags) - set(tags):
             state.stats.tag_replacements += 1
         contact.tags = tags
-    contact.custom_properties.update(body.get("customProperties", {}))
+    if "customProperties" in body:
+        contact.custom_properties.update(body["customProperties"])
     if "createdAt" in body:
         contact.custom_properties[EXTERNAL_CREATED] = body["createdAt"]
     contact.updated_at = now
@@ -237,13 +237,13 @@ def _apply_identifier(
 ) -> None:
     kind, value = item["type"], item["id"]
     channel = CHANNEL_OF[kind]
-    requested = item.get("channels", {}).get(channel)
+    requested = item["channels"].get(channel) if "channels" in item else None
     when = now
     if requested is not None and "statusChangedAt" in requested:
         parsed = parse_rfc3339(requested["statusChangedAt"])
         assert parsed is not None  # validated
         when = parsed
-    stored = next((i for i in contact.identifiers if (i.type, i.id) == (kind, value)), None)
+    stored = _find_identifier(contact, kind, value)
     if stored is None:
         stored = StoredIdentifier(
             type=kind,
@@ -251,10 +251,10 @@ def _apply_identifier(
             status=requested["status"] if requested else "nonSubscribed",
             status_changed_at=when if requested else now,
         )
-        contact.identifiers.append(stored)
-        state.owners[(kind, value)] = contact.id
+        contact.identifiers += (stored,)
+        state.claim(kind, value, contact)
         if stored.status == "subscribed":
-            contact.opt_ins.append({"channel": channel, "optInAt": format_time(when)})
+            contact.opt_ins += ({"channel": channel, "optInAt": format_time(when)},)
         if state.settings.welcome_workflow and item.get("sendWelcomeMessage", True):
             state.stats.welcome_messages += 1
     elif requested is not None and when >= stored.status_changed_at:
@@ -265,7 +265,7 @@ def _apply_identifier(
             if stored.status == "unsubscribed" and new_status == "subscribed":
                 state.stats.resubscriptions += 1
             if new_status == "subscribed":
-                contact.opt_ins.append({"channel": channel, "optInAt": format_time(when)})
+                contact.opt_ins += ({"channel": channel, "optInAt": format_time(when)},)
             stored.status = new_status
             stored.status_changed_at = when
     if "source" in item:
@@ -273,7 +273,14 @@ def _apply_identifier(
     if "consent" in item:
         consent = {"channel": channel, "createdAt": format_time(now)}
         consent.update(item["consent"])
-        contact.consents.append(consent)
+        contact.consents += (consent,)
+
+
+def _find_identifier(contact: StoredContact, kind: str, value: str) -> StoredIdentifier | None:
+    for stored in contact.identifiers:
+        if stored.id == value and stored.type == kind:
+            return stored
+    return None
 
 
 def list_contacts(state: State, query: ContactQuery) -> dict[str, Any]:

@@ -202,7 +202,8 @@ class OmnisendEmulator:
             ApiProblem: when the body is invalid.
         """
         with self._app.lock:
-            return _contacts.upsert(self._state, body, self._app.now())[1]
+            contact = _contacts.upsert(self._state, body, self._app.now())[1]
+            return _contacts.render(self._state, contact)
 
     def add_to_segment(self, segment_id: str, emails: Iterable[str]) -> None:
         """Make the contacts with these emails members of segment ``segment_id``.

@@ -30,9 +30,9 @@ class TagChange:
         """Add or remove the tags on the union of the selected contacts."""
         for contact in self._select(state):
             if self.add:
-                updated = list(dict.fromkeys([*contact.tags, *self.tags]))
+                updated = tuple(dict.fromkeys((*contact.tags, *self.tags)))
             else:
-                updated = [tag for tag in contact.tags if tag not in self.tags]
+                updated = tuple(tag for tag in contact.tags if tag not in self.tags)
             if updated != contact.tags:
                 contact.tags = updated
                 contact.updated_at = now

@@ -32,6 +32,8 @@ class PendingItem:
             Omnisend accepts it.
         tag: Whether the contact needs the segment tag once exported (not when it wears it
             already, or without membership).
+        record: The fingerprint of the source record the body was mapped from (0: unknown),
+            which the members record with the body's.
     """
 
     row: int
@@ -42,15 +44,25 @@ class PendingItem:
     sends: int = 0
     fingerprint: int = 0
     tag: bool = True
+    record: int = 0
 
     @classmethod
-    def of(cls, row: int, email: str, body: Mapping[str, Any], *, tag: bool = True) -> PendingItem:
+    def of(
+        cls, row: int, email: str, body: Mapping[str, Any], *, tag: bool = True, record: int = 0
+    ) -> PendingItem:
         """An item, encoded once: measured so batches can be cut before 1 MB, and fingerprinted."""
-        return cls.encoded(row, email, body, _json.dumps(body), tag=tag)
+        return cls.encoded(row, email, body, _json.dumps(body), tag=tag, record=record)
 
     @classmethod
     def encoded(
-        cls, row: int, email: str, body: Mapping[str, Any], encoded: bytes, *, tag: bool = True
+        cls,
+        row: int,
+        email: str,
+        body: Mapping[str, Any],
+        encoded: bytes,
+        *,
+        tag: bool = True,
+        record: int = 0,
     ) -> PendingItem:
         """An item whose body is already encoded (``encoded`` must be ``body``'s JSON)."""
         return cls(
@@ -60,6 +72,7 @@ class PendingItem:
             size=len(encoded) + 1,
             fingerprint=body_fingerprint(encoded),
             tag=tag,
+            record=record,
         )
 
 
@@ -72,6 +85,7 @@ class PreparedRow:
     fingerprint: int
     tag: bool
     body: bytes
+    record: int = 0
 
     def item(self) -> PendingItem:
         """The row as the engine packs it."""
@@ -82,6 +96,7 @@ class PreparedRow:
             size=len(self.body) + 1,
             fingerprint=self.fingerprint,
             tag=self.tag,
+            record=self.record,
         )
 
 

@@ -413,7 +413,15 @@ class Engine:
                 self._journal.batch_dropped(entry.seq)  # never trust an id Omnisend has dropped
                 continue
             items = [
-                PendingItem(row.row, row.email, {}, 0, fingerprint=row.fingerprint, tag=row.tag)
+                PendingItem(
+                    row.row,
+                    row.email,
+                    {},
+                    0,
+                    fingerprint=row.fingerprint,
+                    tag=row.tag,
+                    record=row.record,
+                )
                 for row in entry.rows
             ]
             self._tracker.track(TrackedBatch(entry.seq, items, entry.sent_at, entry.batch_id))
@@ -491,7 +499,9 @@ class Engine:
         body = mapped.to_json(self._gateway.api_version)
         assert body is not None
         assert mapped.email is not None
-        return PendingItem.of(mapped.row, mapped.email, body, tag=self._tagger is not None)
+        return PendingItem.of(
+            mapped.row, mapped.email, body, tag=self._tagger is not None, record=mapped.record
+        )
 
     async def _pack(self, batcher: Batcher, item: PendingItem) -> None:
         """Add an item to the batch being built; queue each batch that fills up."""
@@ -672,7 +682,7 @@ class Engine:
 
     async def _send(self, items: list[PendingItem]) -> None:
         seq = self._journal.batch_built(
-            [BatchRow(i.row, i.email, i.fingerprint, i.tag) for i in items]
+            [BatchRow(i.row, i.email, i.fingerprint, i.tag, i.record) for i in items]
         )
         sent_at = datetime.now(UTC)
         self._journal.batch_sent(seq, sent_at)

@@ -41,6 +41,8 @@ from omnisend_sdk.export._members import MemberIndex, email_key
 from omnisend_sdk.export._storage import StateDatabase, private_file, state_errors
 
 BatchState: TypeAlias = Literal["built", "sent", "accepted", "reconciled"]
+WorkRow: TypeAlias = tuple[int, str, int, bool, bytes, int]
+"""A row of a refresh's work list: ``(row, email, fingerprint, tag, body, record)``."""
 RowOutcome: TypeAlias = Literal["created", "updated", "upserted", "failed"]
 RunKind: TypeAlias = Literal["export", "refresh"]
 
@@ -55,16 +57,29 @@ class TagState(enum.IntEnum):
     NOT_NEEDED = 4  # no tag call: the tag is confirmed already, or membership is not marked
 
 
-#: What a row adds to the members once its run finishes (see :meth:`Journal._fold_into_members`):
-#: its email key, the fingerprint of the body Omnisend accepted, and ``member`` 1 when it became
-#: a member. Added to a file from before them with the defaults, which fold nothing: that
-#: version wrote its members directly.
-_ROW_MEMBERSHIP = (
-    ("key", "INTEGER"),
-    ("fingerprint", "INTEGER NOT NULL DEFAULT 0"),
-    ("member", "INTEGER NOT NULL DEFAULT 0"),
-)
-_ROW_MEMBERSHIP_COLUMNS = "".join(f",\n    {name} {kind}" for name, kind in _ROW_MEMBERSHIP)
+#: Columns added to the state after its first version, by table; a file from before them gets
+#: them, with their defaults, when it is opened.
+#:
+#: - A row's ``key``, ``fingerprint``, ``member`` and ``record``: what it adds to the members
+#:   once its run finishes (see :meth:`Journal._fold_into_members`). The defaults fold nothing:
+#:   the version before them wrote its members directly.
+#: - ``record``: the fingerprint of the source record a body was mapped from (0: unknown), so the
+#:   next refresh can skip mapping records it met before (see :mod:`omnisend_sdk.mapping`).
+_ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "rows": (
+        ("key", "INTEGER"),
+        ("fingerprint", "INTEGER NOT NULL DEFAULT 0"),
+        ("member", "INTEGER NOT NULL DEFAULT 0"),
+        ("record", "INTEGER NOT NULL DEFAULT 0"),
+    ),
+    "members": (("record", "INTEGER NOT NULL DEFAULT 0"),),
+    "work": (("record", "INTEGER NOT NULL DEFAULT 0"),),
+}
+
+
+def _added(table: str) -> str:
+    return "".join(f",\n    {name} {kind}" for name, kind in _ADDED_COLUMNS[table])
+
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -80,7 +95,7 @@ CREATE TABLE IF NOT EXISTS rows (
     email TEXT NOT NULL,
     outcome TEXT NOT NULL,
     tagged INTEGER NOT NULL DEFAULT {TagState.TO_TAG:d},  -- a TagState
-    issue TEXT{_ROW_MEMBERSHIP_COLUMNS}
+    issue TEXT{_added("rows")}
 );
 -- The tag backlog: exported rows still to tag, in row order, without scanning every row.
 CREATE INDEX IF NOT EXISTS rows_to_tag ON rows (row)
@@ -93,6 +108,7 @@ CREATE TABLE IF NOT EXISTS members (
     fingerprint INTEGER NOT NULL,
     tagged INTEGER NOT NULL,  -- 1: Omnisend accepted the segment tag for the contact
     leaving INTEGER NOT NULL DEFAULT 0  -- 1: left the segment; the tag is still to remove
+    {_added("members")}
 );
 -- Facts that outlive a run (the Omnisend segment's id, the tag the members wear).
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -102,7 +118,7 @@ CREATE TABLE IF NOT EXISTS work (
     email TEXT NOT NULL,
     fingerprint INTEGER NOT NULL,
     tag INTEGER NOT NULL,
-    body BLOB NOT NULL
+    body BLOB NOT NULL{_added("work")}
 );
 CREATE TABLE IF NOT EXISTS work_issues (row INTEGER NOT NULL, issue TEXT NOT NULL);
 """
@@ -112,7 +128,7 @@ CREATE TABLE IF NOT EXISTS work_issues (row INTEGER NOT NULL, issue TEXT NOT NUL
 #: confirmed when its tag call was accepted, or when it needed none because it wore the tag
 #: already (only under membership: the parameter says whether the run marks it).
 _RUN_MEMBERS = (
-    "SELECT key, email, fingerprint, tagged IN (?, ?) AND ? AS tagged, 0 AS leaving "
+    "SELECT key, email, fingerprint, tagged IN (?, ?) AND ? AS tagged, 0 AS leaving, record "
     "FROM rows WHERE member = 1"
 )
 
@@ -148,18 +164,20 @@ class BatchRow(NamedTuple):
     email: str
     fingerprint: int = 0
     tag: bool = True  # the row needs the segment tag once exported
+    record: int = 0  # the fingerprint of the source record it was mapped from (0: unknown)
 
 
 def _members_query(*, unfolded: bool, tagging: bool) -> tuple[str, tuple[object, ...]]:
-    """The members in key order as ``(key, fingerprint, tagged, leaving)``, and its parameters.
+    """The members in key order as ``(key, fingerprint, tagged, leaving, record)``, and its
+    parameters.
 
     With ``unfolded``, the rows of a run not finished yet count too, as its end will record them.
     """
-    query = "SELECT key, fingerprint, tagged, leaving FROM members"
+    query = "SELECT key, fingerprint, tagged, leaving, record FROM members"
     if not unfolded:
         return query + " ORDER BY key", ()
     query += " WHERE key NOT IN (SELECT key FROM rows WHERE member = 1) UNION ALL "
-    query += "SELECT key, fingerprint, tagged, leaving FROM (" + _RUN_MEMBERS + ")"  # noqa: S608 - fixed text
+    query += "SELECT key, fingerprint, tagged, leaving, record FROM (" + _RUN_MEMBERS + ")"  # noqa: S608 - fixed text
     return query + " ORDER BY key", _run_members_parameters(tagging)
 
 
@@ -188,8 +206,8 @@ def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
                 unfolded=_unfolded_run(db), tagging=bool(kept and kept[0])
             )
             return MemberIndex(
-                (key, fingerprint, bool(tagged) and same_tag, bool(leaving))
-                for key, fingerprint, tagged, leaving in db.execute(query, parameters)
+                (key, fingerprint, bool(tagged) and same_tag, bool(leaving), record)
+                for key, fingerprint, tagged, leaving, record in db.execute(query, parameters)
             )
         finally:
             db.close()
@@ -288,7 +306,7 @@ class Journal:
         # the last commits, which reconciliation then repairs.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._add_row_membership()
+        self._add_columns()
         stored = self.kept("export_key")
         if stored is not None and stored != export_key:
             raise ValueError(f"{self.path} is the state of another export")
@@ -312,12 +330,14 @@ class Journal:
         else:
             self._reset(source)
 
-    def _add_row_membership(self) -> None:
-        """Give a state file from an earlier version the rows' membership columns."""
-        have = {column[1] for column in self._db.execute("PRAGMA table_info(rows)").fetchall()}
-        for name, kind in _ROW_MEMBERSHIP:
-            if name not in have:
-                self._db.execute(f"ALTER TABLE rows ADD COLUMN {name} {kind}")
+    def _add_columns(self) -> None:
+        """Give a state file from an earlier version the columns added since."""
+        for table, columns in _ADDED_COLUMNS.items():
+            found = self._db.execute(f"PRAGMA table_info({table})").fetchall()
+            have = {column[1] for column in found}
+            for name, kind in columns:
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def _reset(self, source: str) -> None:
         """Start a new run: the last run's journal goes; the members and kept facts stay."""
@@ -440,12 +460,13 @@ class Journal:
                     email_key(d.email),
                     sent.fingerprint if member else 0,  # type: ignore[union-attr]
                     member,
+                    sent.record if member else 0,  # type: ignore[union-attr]
                 )
             )
         self._db.executemany(
             "INSERT OR REPLACE INTO rows "
-            "(row, email, outcome, tagged, issue, key, fingerprint, member) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "(row, email, outcome, tagged, issue, key, fingerprint, member, record) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             records,
         )
 
@@ -457,7 +478,7 @@ class Journal:
         and each such page costs a 4 KiB write to the log at every commit.
         """
         self._db.execute(
-            "INSERT OR REPLACE INTO members (key, email, fingerprint, tagged, leaving) "
+            "INSERT OR REPLACE INTO members (key, email, fingerprint, tagged, leaving, record) "
             + _RUN_MEMBERS
             + " ORDER BY key",
             _run_members_parameters(self.segment_tag is not None),
@@ -606,11 +627,14 @@ class Journal:
         left: Sequence[int],
         rejoined: Sequence[int],
         untag: bool,
+        new_records: Iterable[tuple[int, int]] = (),
     ) -> None:
         """The first pass is done and the guard passed: keep its counts, issues and leavers.
 
         One transaction, so a rerun either plans the refresh again from scratch or finds it
-        whole. Leavers are marked for tag removal (``untag``) or forgotten.
+        whole. Leavers are marked for tag removal (``untag``) or forgotten. ``new_records``:
+        ``(record, key)`` of unchanged members the pass mapped from a record other than the one
+        kept, in key order, so the next refresh knows them.
         """
         with self._transaction():
             self._set_meta("work", json.dumps(tally))
@@ -622,6 +646,7 @@ class Journal:
                 "UPDATE members SET leaving = 0, tagged = 0 WHERE key = ?",
                 ((key,) for key in rejoined),
             )
+            self._db.executemany("UPDATE members SET record = ? WHERE key = ?", new_records)
             self._db.executemany(
                 "UPDATE members SET leaving = 1 WHERE key = ?"
                 if untag
@@ -647,21 +672,25 @@ class Journal:
         found = self._db.execute("SELECT issue FROM work_issues ORDER BY rowid")
         return json.loads(tally), [json.loads(issue) for (issue,) in found]
 
-    def add_work(self, rows: Sequence[tuple[int, str, int, bool, bytes]]) -> None:
-        """Rows the first pass found to send: ``(row, email, fingerprint, tag, body)``."""
-        self._db.executemany("INSERT OR REPLACE INTO work VALUES (?, ?, ?, ?, ?)", rows)
+    def add_work(self, rows: Sequence[WorkRow]) -> None:
+        """Rows the first pass found to send."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO work (row, email, fingerprint, tag, body, record) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
-    def work(self, *, chunk: int = 1_000) -> Iterator[tuple[int, str, int, bool, bytes]]:
+    def work(self, *, chunk: int = 1_000) -> Iterator[WorkRow]:
         """The work list, in row order (read in chunks: the engine writes between them)."""
         after = -1
         while True:
             found = self._db.execute(
-                "SELECT row, email, fingerprint, tag, body FROM work WHERE row > ? "
+                "SELECT row, email, fingerprint, tag, body, record FROM work WHERE row > ? "
                 "ORDER BY row LIMIT ?",
                 (after, chunk),
             ).fetchall()
-            for row, email, fingerprint, tag, body in found:
-                yield row, email, fingerprint, bool(tag), body
+            for row, email, fingerprint, tag, body, record in found:
+                yield row, email, fingerprint, bool(tag), body, record
             if len(found) < chunk:
                 return
             after = found[-1][0]

@@ -2,9 +2,10 @@
 
 A refresh looks up every row of the source among the members of the last run: a million lookups
 that must not cost a million SQLite queries, nor a dict of a million addresses (about 140 MB).
-Each member is held as two 64-bit numbers instead, in arrays sorted by the first: a hash of its
-email and a fingerprint of the contact body Omnisend accepted. That is 17 bytes a member (17 MB at
-a million), and a lookup is a binary search.
+Each member is held as three 64-bit numbers instead, in arrays sorted by the first: a hash of its
+email, a fingerprint of the contact body Omnisend accepted, and a fingerprint of the source record
+it was mapped from (see :mod:`omnisend_sdk.mapping._records`; 0 when unknown). That is 25 bytes a
+member (25 MB at a million), and a lookup is a binary search.
 
 Two different emails share a 64-bit hash with a chance of about one in 30 million at a million
 members. The harm is bounded: a row taken for another member has a different body fingerprint, so
@@ -23,6 +24,7 @@ from collections.abc import Iterable, Iterator
 _TAGGED = 1  # Omnisend accepted the segment tag for this contact
 _LEAVING = 2  # left the segment in an earlier run; its tag removal is still to be done
 _SEEN = 4  # found in this run's source
+_NEW_RECORD = 8  # this run mapped the member from a record other than the one kept
 
 
 @functools.lru_cache(maxsize=1)
@@ -46,17 +48,19 @@ class MemberIndex:
     """The members of the last run, sorted by email key; marks which ones this run's source holds.
 
     Args:
-        members: ``(key, fingerprint, tagged, leaving)`` for each member, in ascending key order
-            (the order SQLite returns an ``INTEGER PRIMARY KEY`` table in).
+        members: ``(key, fingerprint, tagged, leaving, record)`` for each member, in ascending
+            key order (the order SQLite returns an ``INTEGER PRIMARY KEY`` table in).
     """
 
-    def __init__(self, members: Iterable[tuple[int, int, bool, bool]] = ()) -> None:
+    def __init__(self, members: Iterable[tuple[int, int, bool, bool, int]] = ()) -> None:
         self._keys = array("q")
         self._fingerprints = array("q")
+        self._records = array("q")
         self._flags = bytearray()
-        for key, fingerprint, tagged, leaving in members:
+        for key, fingerprint, tagged, leaving, record in members:
             self._keys.append(key)
             self._fingerprints.append(fingerprint)
+            self._records.append(record)
             self._flags.append((_TAGGED if tagged else 0) | (_LEAVING if leaving else 0))
 
     def __len__(self) -> int:
@@ -72,6 +76,22 @@ class MemberIndex:
     def fingerprint(self, position: int) -> int:
         """The body fingerprint Omnisend last accepted for the member."""
         return self._fingerprints[position]
+
+    def record(self, position: int) -> int:
+        """The fingerprint of the source record the member's body was mapped from (0: unknown)."""
+        return self._records[position]
+
+    def mapped_from(self, position: int, record: int) -> None:
+        """This run mapped the member, unchanged, from ``record``: keep it for the next run."""
+        if record and record != self._records[position]:
+            self._records[position] = record
+            self._flags[position] |= _NEW_RECORD
+
+    def new_records(self) -> Iterator[tuple[int, int]]:
+        """``(record, key)`` of the members :meth:`mapped_from` gave a new record, in key order."""
+        for position, flags in enumerate(self._flags):
+            if flags & _NEW_RECORD:
+                yield self._records[position], self._keys[position]
 
     def tag_confirmed(self, position: int) -> bool:
         """Whether the member's segment tag is known to be in place.

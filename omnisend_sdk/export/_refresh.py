@@ -8,6 +8,12 @@ looked up among the members the last runs confirmed (:mod:`omnisend_sdk.export._
   tagged only if the tag is not confirmed;
 - otherwise **unchanged**: nothing is sent.
 
+Most rows of a refresh are unchanged, and mapping a row costs several times reading it. So each
+member keeps the fingerprint of the source record it was mapped from; a row whose record is the
+same (and whose member needs nothing) is known unchanged without being mapped again
+(:class:`KnownRow`). Every other row is mapped, and the unchanged ones teach the members their
+record for the next run.
+
 Members the source no longer holds **left**. Before anything is sent the shrink guard looks at the
 numbers: an empty source, or more leavers than ``max_exit_share`` of the members, refuses the
 refresh (a broken upstream query must not empty a segment in Omnisend) unless ``allow_shrink``.
@@ -23,18 +29,26 @@ from typing import Any, Final, Literal, TypeAlias
 import attrs
 
 from omnisend_sdk import _json
-from omnisend_sdk._constants import MAX_BATCH_ITEMS, ApiVersion
+from omnisend_sdk._constants import DEFAULT_API_VERSION, MAX_BATCH_ITEMS, ApiVersion
 from omnisend_sdk._errors import OmnisendError
 from omnisend_sdk.export._admission import Admission
 from omnisend_sdk.export._batcher import Batcher, PendingItem, PreparedRow
 from omnisend_sdk.export._engine import EngineResult
-from omnisend_sdk.export._journal import Journal
+from omnisend_sdk.export._journal import Journal, WorkRow
 from omnisend_sdk.export._limits import ExportLimitError, ExportLimits
 from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
 from omnisend_sdk.export._reconcile import issue_from_dict, issue_to_dict
 from omnisend_sdk.export._seen import SeenEmailKeys
 from omnisend_sdk.export._settings import ExportSettings
-from omnisend_sdk.mapping import ContactMapping, MappedRow, RowSource, SeenEmails, map_rows
+from omnisend_sdk.mapping import (
+    ContactMapping,
+    MappedRow,
+    RecordFingerprints,
+    RowMapper,
+    RowSource,
+    SeenEmails,
+    map_rows,
+)
 
 Change: TypeAlias = Literal["new", "changed", "unchanged"]
 
@@ -72,6 +86,24 @@ class Diff:
         self._tagging = tagging
         self._full = full
 
+    def known(
+        self, mapper: RowMapper, number: int, values: Mapping[str, object], record: int
+    ) -> KnownRow | None:
+        """The row, unmapped, when its record is the one its member was mapped from and the
+        member needs nothing (a :data:`~omnisend_sdk.mapping.KnownRecord`); else ``None``."""
+        if self._full:
+            return None
+        email = mapper.email_of(values)
+        if email is None:
+            return None
+        members = self.members
+        position = members.find(email_key(email))
+        if position < 0 or members.record(position) != record:
+            return None
+        if self._tagging and not members.tag_confirmed(position):
+            return None  # it needs its tag: sent as changed, so mapped
+        return KnownRow(number, email, members.fingerprint(position))
+
     def classify(self, email: str, fingerprint: int) -> tuple[Change, bool]:
         """The row's change, and whether it needs the segment tag once exported."""
         position = self.members.find(email_key(email))
@@ -83,6 +115,27 @@ class Diff:
         if self._full or needs_tag or self.members.fingerprint(position) != fingerprint:
             return "changed", needs_tag
         return "unchanged", False
+
+    def mapped_from(self, email: str, record: int) -> None:
+        """An unchanged member was mapped from ``record``: the next run may know it by it."""
+        self.members.mapped_from(self.members.find(email_key(email)), record)
+
+
+class KnownRow(MappedRow):
+    """A row known unchanged by its record alone: admitted and diffed, never mapped nor sent.
+
+    Attributes:
+        fingerprint: The body fingerprint its member was confirmed with.
+    """
+
+    __slots__ = ("fingerprint",)
+
+    def __init__(self, row: int, email: str, fingerprint: int) -> None:
+        super().__init__(row, email, (), fields={})
+        self.fingerprint = fingerprint
+
+    def to_json(self, version: ApiVersion = DEFAULT_API_VERSION) -> dict[str, Any] | None:
+        raise AssertionError("a known row is unchanged: it is never sent, so never encoded")
 
 
 @attrs.define
@@ -117,15 +170,15 @@ def check_count_first(source: RowSource, limits: ExportLimits) -> int | None:
 
 
 def mapped_rows(
-    mapping: ContactMapping, source: RowSource, seen: SeenEmails
+    mapping: ContactMapping, source: RowSource, seen: SeenEmails, records: RecordFingerprints
 ) -> Iterator[MappedRow]:
     """The source's mapped rows; none, without a column check, when the source has no columns.
 
     A source without a single column gave no row to take them from: there is nothing to map,
     and the report's ``"empty"`` status (or a refresh's shrink guard), not a missing-column
-    error, must say so.
+    error, must say so. Clean rows carry their record's fingerprint, for the members.
     """
-    return map_rows(mapping, source, seen=seen) if source.columns else iter(())
+    return map_rows(mapping, source, seen=seen, records=records) if source.columns else iter(())
 
 
 def diff_source(
@@ -136,14 +189,15 @@ def diff_source(
     *,
     segment_tag: str | None,
     api_version: ApiVersion,
-    work: Callable[[Sequence[tuple[int, str, int, bool, bytes]]], None] | None = None,
+    work: Callable[[Sequence[WorkRow]], None] | None = None,
 ) -> ReadResult:
     """Read the whole source as a refresh's first pass, the dry run and the plan all do.
 
     With members, the result is a refresh's: ``refresh`` is set and the leavers are found.
     """
-    rows = mapped_rows(mapping, source, SeenEmailKeys(len(members)))
     diff = Diff(members, tagging=segment_tag is not None, full=settings.full)
+    records = RecordFingerprints(api_version, known=diff.known if len(members) else None)
+    rows = mapped_rows(mapping, source, SeenEmailKeys(len(members)), records)
     read = read_and_diff(rows, Admission(settings.limits), diff, api_version, work=work)
     if len(members):
         read.left = list(members.leavers())
@@ -168,7 +222,7 @@ def read_and_diff(
     diff: Diff,
     api_version: ApiVersion,
     *,
-    work: Callable[[Sequence[tuple[int, str, int, bool, bytes]]], None] | None = None,
+    work: Callable[[Sequence[WorkRow]], None] | None = None,
 ) -> ReadResult:
     """Decide and classify every row as the export would, sending nothing.
 
@@ -186,27 +240,35 @@ def read_and_diff(
     tally = EngineResult()
     batcher = Batcher(MAX_BATCH_ITEMS[api_version])
     batches = 0
-    chunk: list[tuple[int, str, int, bool, bytes]] = []
+    chunk: list[WorkRow] = []
     for mapped in rows:
         tally.rows_read += 1
         decision = admission.decide(mapped)
         tally.record(decision)
         if decision.outcome != "send":
             continue
+        assert mapped.email is not None
+        if type(mapped) is KnownRow:
+            change, _ = diff.classify(mapped.email, mapped.fingerprint)
+            assert change == "unchanged", "a known row's member needs nothing"
+            tally.changes[change] += 1
+            continue
         body = mapped.to_json(api_version)
         assert body is not None
-        assert mapped.email is not None
         encoded = _json.dumps(body)
         fingerprint = body_fingerprint(encoded)
         change, needs_tag = diff.classify(mapped.email, fingerprint)
         tally.changes[change] += 1
         if change == "unchanged":
+            diff.mapped_from(mapped.email, mapped.record)
             continue
         tally.not_sent += 1
-        item = PendingItem.encoded(mapped.row, mapped.email, body, encoded, tag=needs_tag)
+        item = PendingItem.encoded(
+            mapped.row, mapped.email, body, encoded, tag=needs_tag, record=mapped.record
+        )
         batches += len(batcher.add(item))
         if work is not None:
-            chunk.append((mapped.row, mapped.email, fingerprint, needs_tag, encoded))
+            chunk.append((mapped.row, mapped.email, fingerprint, needs_tag, encoded, mapped.record))
             if len(chunk) >= _WORK_CHUNK:
                 work(chunk)
                 chunk = []
@@ -305,7 +367,7 @@ def prepare_run(
     """
     if journal.resumed and journal.kind == "export":
         total = check_count_first(source, settings.limits)
-        return RunInput(mapped_rows(mapping, source, SeenEmailKeys(total or 0)), to_send=total)
+        return RunInput(_export_rows(mapping, source, total, api_version), to_send=total)
     if journal.resumed and journal.kind == "refresh":
         planned = journal.planned_work()
         if planned is not None:
@@ -313,7 +375,7 @@ def prepare_run(
     if not journal.resumed and not journal.has_members():
         total = check_count_first(source, settings.limits)
         journal.start("export")
-        return RunInput(mapped_rows(mapping, source, SeenEmailKeys(total or 0)), to_send=total)
+        return RunInput(_export_rows(mapping, source, total, api_version), to_send=total)
     journal.start("refresh")
     members = journal.member_index()
     read = diff_source(
@@ -339,8 +401,17 @@ def prepare_run(
         left=read.left,
         rejoined=list(members.rejoined()),
         untag=settings.on_exit == "untag" and segment_tag is not None,
+        new_records=members.new_records(),
     )
     return _work_input(journal, read.tally)
+
+
+def _export_rows(
+    mapping: ContactMapping, source: RowSource, total: int | None, api_version: ApiVersion
+) -> Iterator[MappedRow]:
+    """An export's rows: mapped, with their records' fingerprints for the members."""
+    seen = SeenEmailKeys(total or 0)
+    return mapped_rows(mapping, source, seen, RecordFingerprints(api_version))
 
 
 def _work_input(journal: Journal, tally: EngineResult) -> RunInput:

@@ -27,6 +27,7 @@ from omnisend_sdk.mapping._issues import (
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._mapping import ContactMapping
 from omnisend_sdk.mapping._phone import normalise_phone
+from omnisend_sdk.mapping._records import KnownRecord, RecordFingerprints
 from omnisend_sdk.mapping._row import Row, RowSource
 from omnisend_sdk.mapping._spec import DUPLICATE_POLICIES, DuplicatePolicy
 from omnisend_sdk.mapping._status import channel_state, normalise_status
@@ -45,8 +46,10 @@ __all__ = [
     "FieldSource",
     "InMemorySeenEmails",
     "InvalidValueError",
+    "KnownRecord",
     "LongTextPolicy",
     "MappedRow",
+    "RecordFingerprints",
     "Row",
     "RowFunction",
     "RowIssue",

@@ -82,9 +82,11 @@ class MappedRow:
         email: The normalised email address, ``None`` when the row had no valid one.
         issues: Problems found, errors and warnings; empty for a clean row.
         ok: True when the row is to be sent (it may still carry warnings).
+        record: The fingerprint of the row's record when it was mapped without an issue and
+            fingerprints were asked for (see :mod:`omnisend_sdk.mapping._records`); else 0.
     """
 
-    __slots__ = ("_contact", "_fields", "_identity", "email", "issues", "ok", "row")
+    __slots__ = ("_contact", "_fields", "_identity", "email", "issues", "ok", "record", "row")
 
     def __init__(
         self,
@@ -98,6 +100,7 @@ class MappedRow:
         self.email = email
         self.issues = issues
         self.ok = fields is not None
+        self.record = 0
         self._fields = fields
         self._identity = identity
         self._contact: ContactInput | None = None
@@ -222,10 +225,13 @@ class RowMapper:
     @property
     def rejects_only_on_email(self) -> bool:
         """Whether a row with a valid email is always sent (no function, no "reject" policy)."""
+        return self._long_text != "reject" and self.reads_only_columns
+
+    @property
+    def reads_only_columns(self) -> bool:
+        """Whether every field comes from columns or constants, not from a function of the row."""
         sources = [getattr(self.mapping, name) for name in SOURCE_FIELDS]
-        return self._long_text != "reject" and not any(
-            callable(source) and not isinstance(source, Constant) for source in sources
-        )
+        return not any(callable(source) and not isinstance(source, Constant) for source in sources)
 
     def email_of(self, values: Mapping[str, object]) -> str | None:
         """The row's normalised email, or ``None`` without a valid one (for duplicate checks)."""
@@ -233,6 +239,11 @@ class RowMapper:
             return self._map_email(0, values, [])
         except _Rejected:
             return None
+
+    @property
+    def phone_rules_name(self) -> str | None:
+        """The rules that check this mapping's phone numbers, or ``None`` without a phone."""
+        return self._phone_rules.name if self._phone_rules is not None else None
 
     @property
     def columns(self) -> Mapping[str, str]:

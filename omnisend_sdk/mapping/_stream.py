@@ -7,12 +7,17 @@ from collections.abc import Iterable, Iterator
 from omnisend_sdk._errors import MappingError
 from omnisend_sdk.mapping._dedupe import SeenEmails, keep_first, keep_last, last_rows
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
+from omnisend_sdk.mapping._records import RecordFingerprints, map_with_records
 from omnisend_sdk.mapping._row import Row, RowSource
 from omnisend_sdk.mapping._spec import MappingSpec
 
 
 def map_rows(
-    mapping: MappingSpec, source: RowSource, *, seen: SeenEmails | None = None
+    mapping: MappingSpec,
+    source: RowSource,
+    *,
+    seen: SeenEmails | None = None,
+    records: RecordFingerprints | None = None,
 ) -> Iterator[MappedRow]:
     """Map every row of a source: one :class:`MappedRow` per source row, in source order.
 
@@ -24,6 +29,8 @@ def map_rows(
         mapping: The mapping (a :class:`~omnisend_sdk.mapping.ContactMapping`).
         source: A row source (see :func:`omnisend_sdk.sources.open_source`).
         seen: Where the "first" policy keeps the emails sent so far (a dict by default).
+        records: Fingerprint the rows' records, and skip mapping records known to map as
+            before (a refresh's unchanged members). The "first" policy only.
 
     Raises:
         MappingError: A column the mapping needs is missing; or the ``"last"`` duplicate policy
@@ -31,7 +38,12 @@ def map_rows(
     """
     mapper = RowMapper.bind(mapping, source.columns)
     if mapping.duplicates == "first":
-        return keep_first(_mapped(mapper, source), seen)
+        mapped = (
+            _mapped(mapper, source)
+            if records is None
+            else map_with_records(mapper, source, records)
+        )
+        return keep_first(mapped, seen)
     if not source.reiterable:
         raise MappingError(
             'duplicates="last" reads the source twice, but this source can be read only once'

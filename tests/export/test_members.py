@@ -19,7 +19,7 @@ def email(n: int) -> str:
 
 
 def index_of(*members: tuple[str, int, bool, bool]) -> MemberIndex:
-    rows = sorted((email_key(e), fp, tagged, leaving) for e, fp, tagged, leaving in members)
+    rows = sorted((email_key(e), fp, tagged, leaving, 0) for e, fp, tagged, leaving in members)
     return MemberIndex(rows)
 
 

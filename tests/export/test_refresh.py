@@ -6,6 +6,7 @@ never by time; the emulator's clock runs at 600x and ``run_until_idle`` applies 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from omnisend_sdk.export import SilentProgress
 from omnisend_sdk.export._journal import journal_path
 from omnisend_sdk.export._lock import ExportLockedError, RunLock
 from omnisend_sdk.export._refresh import ShrinkRefusedError
+from omnisend_sdk.mapping import RowMapper
 from omnisend_sdk.testing import CONTACTS_READ, CONTACTS_WRITE, Fault, OmnisendEmulator, ScopedKey
 
 from .conftest import MAPPING, expected_email, make_client, make_emulator, segment_rows
@@ -534,3 +536,83 @@ def test_a_leaver_back_before_its_tag_was_removed_is_kept_and_tagged(
     assert back.tagged == 5
     assert tag_calls(emulator, "DELETE") == 6  # no removal was tried again
     assert tagged_emails(emulator) == {expected_email(i) for i in range(100)}
+
+
+# --- rows known by their record ---------------------------------------------------------------
+
+
+def mapped_rows_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The numbers of the rows the mapper maps from now on."""
+    numbers: list[int] = []
+    real = RowMapper.map
+
+    def spy(self: RowMapper, number: int, *args: Any, **kwargs: Any) -> Any:
+        numbers.append(number)
+        return real(self, number, *args, **kwargs)
+
+    monkeypatch.setattr(RowMapper, "map", spy)
+    return numbers
+
+
+def change_members(state_dir: Path, sql: str) -> None:
+    (path,) = (state_dir / "exports").glob("*.sqlite")
+    db = sqlite3.connect(path)
+    with db:
+        db.execute(sql)
+    db.close()
+
+
+def test_a_refresh_maps_only_the_rows_whose_record_changed(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = segment_rows(100)
+    export(rows, client, state_dir)
+    mapped = mapped_rows_spy(monkeypatch)
+
+    report = export(churned(rows), client, state_dir)
+
+    assert (report.new, report.changed, report.unchanged, report.exited) == (5, 10, 80, 10)
+    assert mapped == [*range(10), *range(90, 95)]  # the renamed and the new rows only
+    assert tagged_emails(emulator) == {expected_email(i) for i in range(10, 105)}
+
+
+def test_members_without_a_record_are_mapped_once_then_known(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = segment_rows(100)
+    export(rows, client, state_dir)
+    change_members(state_dir, "UPDATE members SET record = 0")  # as an older version left them
+    mapped = mapped_rows_spy(monkeypatch)
+
+    first = export(rows, client, state_dir)
+    mapped_by_first = len(mapped)
+    second = export(rows, client, state_dir)
+
+    assert (first.unchanged, first.exported, mapped_by_first) == (100, 0, 100)
+    assert (second.unchanged, second.exported, len(mapped)) == (100, 0, 100)  # none the 2nd time
+
+
+def test_a_known_record_whose_tag_is_not_confirmed_is_mapped_and_tagged(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = segment_rows(20)
+    export(rows, client, state_dir)
+    change_members(state_dir, "UPDATE members SET tagged = 0 WHERE email = 'person7@example.com'")
+    mapped = mapped_rows_spy(monkeypatch)
+
+    report = export(rows, client, state_dir)
+
+    assert mapped == [7]
+    assert (report.changed, report.unchanged, report.tagged) == (1, 19, 1)
+
+
+def test_full_maps_every_row_whatever_its_record(
+    emulator: OmnisendEmulator, client: Any, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = segment_rows(20)
+    export(rows, client, state_dir)
+    mapped = mapped_rows_spy(monkeypatch)
+
+    report = export(rows, client, state_dir, full=True)
+
+    assert (len(mapped), report.changed, report.exported) == (20, 20, 20)

@@ -1,0 +1,112 @@
+"""Fingerprints of source records: a record met again under the same mapping maps the same way.
+
+A refresh reads the whole segment, most of it unchanged since the last run, and mapping and
+validating a row costs several times reading it. A 64-bit fingerprint of the values a mapping
+reads from a row, keyed by everything else that decides what the row becomes (the mapping, the
+columns it binds, the phone rules, the API version and this library's version), lets a refresh
+recognise a row it mapped cleanly before and skip mapping it again.
+
+Only plain values are fingerprinted: text, whole numbers, booleans and missing values. A row with
+anything else (a float, a date, an object) gets 0, "no fingerprint", and is mapped as always; so
+does every row of a mapping with a function of the row, since code cannot be fingerprinted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import attrs
+
+from omnisend_sdk._version import __version__
+from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
+from omnisend_sdk.mapping._row import Row
+
+#: Between two values; a missing value; a number's mark. A value holding one of them as text is
+#: told apart by counting them, and gets no fingerprint when the counts do not add up.
+_BETWEEN, _MISSING, _NUMBER = "\x1f", "\x1e", "\x1d"
+
+RecordFingerprinter = Callable[[Mapping[str, object]], int]
+KnownRecord = Callable[[RowMapper, int, Mapping[str, object], int], MappedRow | None]
+"""``(mapper, number, values, record) -> row``: the row, ready, for a record known to map as
+before (without mapping it again); ``None`` to map it."""
+
+
+@attrs.frozen
+class RecordFingerprints:
+    """Fingerprint each clean row's record, and let ``known`` answer for records met before.
+
+    Attributes:
+        context: Whatever besides the mapping decides what a row becomes (the API version).
+        known: Answers for known records; ``None`` maps every row.
+    """
+
+    context: str
+    known: KnownRecord | None = None
+
+
+def record_fingerprinter(mapper: RowMapper, context: str) -> RecordFingerprinter | None:
+    """The function that fingerprints a row's record for this mapper, or ``None`` when none can.
+
+    Args:
+        mapper: The mapping, bound to the source's columns.
+        context: Whatever else decides what a row becomes (the API version, for one).
+    """
+    if not mapper.reads_only_columns:
+        return None
+    mapping = mapper.mapping
+    phones = mapper.phone_rules_name
+    if phones == "libphonenumber":  # its metadata decides which numbers are valid
+        phones += importlib.metadata.version("phonenumbers")
+    decided_by = repr((__version__, context, repr(mapping), sorted(mapper.columns.items()), phones))
+    key = hashlib.blake2b(decided_by.encode(), digest_size=32).digest()
+    read = tuple(sorted(set(mapper.columns.values())))
+
+    def fingerprint(values: Mapping[str, object]) -> int:
+        parts = []
+        missing = numbers = 0
+        get = values.get
+        for column in read:
+            value = get(column)
+            if type(value) is str:
+                parts.append(value)
+            elif value is None:
+                parts.append(_MISSING)
+                missing += 1
+            elif type(value) is int or type(value) is bool:
+                parts.append(f"{_NUMBER}{value!r}")
+                numbers += 1
+            else:
+                return 0
+        text = _BETWEEN.join(parts)
+        if (
+            text.count(_BETWEEN) != len(parts) - 1
+            or text.count(_MISSING) != missing
+            or text.count(_NUMBER) != numbers
+        ):
+            return 0  # a value holds a marker: the text would be ambiguous
+        digest = hashlib.blake2b(text.encode(), digest_size=8, key=key).digest()
+        return int.from_bytes(digest, "big", signed=True) or 1  # 0 means "none"
+
+    return fingerprint
+
+
+def map_with_records(
+    mapper: RowMapper, rows: Iterable[Row], records: RecordFingerprints
+) -> Iterator[MappedRow]:
+    """Map rows, giving each clean one its record's fingerprint; known records skip the mapper."""
+    fingerprint = record_fingerprinter(mapper, records.context)
+    map_row, known = mapper.map, records.known
+    for number, values, issues in rows:
+        if values is None:
+            yield MappedRow(number, None, issues)
+            continue
+        record = fingerprint(values) if fingerprint is not None and not issues else 0
+        if record and known is not None and (ready := known(mapper, number, values, record)):
+            yield ready
+            continue
+        mapped = map_row(number, values, issues)
+        if not mapped.issues:
+            mapped.record = record
+        yield mapped

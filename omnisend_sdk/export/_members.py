@@ -63,8 +63,41 @@ class MemberIndex:
             self._records.append(record)
             self._flags.append((_TAGGED if tagged else 0) | (_LEAVING if leaving else 0))
 
+        self._by_record: array[int] | None = None  # built on first use: see find_record()
+
     def __len__(self) -> int:
         return len(self._keys)
+
+    def key(self, position: int) -> int:
+        """The member's email key."""
+        return self._keys[position]
+
+    def find_record(self, record: int) -> int:
+        """The position of the member mapped from this source record, or -1 when none was.
+
+        An open-addressing table of positions (4 bytes a slot, 8 MB at a million members), built
+        on first use: a refresh looks up every row of its source by record before anything else.
+        """
+        table = self._by_record or self._index_records()
+        mask = len(table) - 1
+        slot = record & mask
+        while found := table[slot]:
+            if self._records[found - 1] == record:
+                return found - 1
+            slot = (slot + 1) & mask
+        return -1
+
+    def _index_records(self) -> array[int]:
+        table = array("I", [0]) * (1 << max(4, (2 * len(self._records)).bit_length()))
+        mask = len(table) - 1
+        for position, record in enumerate(self._records):
+            if record:
+                slot = record & mask
+                while table[slot]:
+                    slot = (slot + 1) & mask
+                table[slot] = position + 1  # 0 marks an empty slot
+        self._by_record = table
+        return table
 
     def find(self, key: int) -> int:
         """The member's position, or -1 when the key is not a member."""

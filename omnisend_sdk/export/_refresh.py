@@ -79,30 +79,48 @@ class Diff:
         members: The members the earlier runs confirmed.
         tagging: Whether membership is marked with the segment tag.
         full: Resend and retag every member (``full=True``): no row is unchanged.
+        seen: The duplicate check of the same pass, where :meth:`known` counts the rows it
+            answers for (a table of its own by default, for a diff without known rows).
     """
 
-    def __init__(self, members: MemberIndex, *, tagging: bool, full: bool = False) -> None:
+    def __init__(
+        self,
+        members: MemberIndex,
+        *,
+        tagging: bool,
+        full: bool = False,
+        seen: SeenEmailKeys | None = None,
+    ) -> None:
         self.members = members
         self._tagging = tagging
         self._full = full
+        self._seen = seen or SeenEmailKeys()
 
     def known(
         self, mapper: RowMapper, number: int, values: Mapping[str, object], record: int
     ) -> KnownRow | None:
-        """The row, unmapped, when its record is the one its member was mapped from and the
-        member needs nothing (a :data:`~omnisend_sdk.mapping.KnownRecord`); else ``None``."""
+        """The row, unmapped, when its record is the one a member was mapped from and the
+        member needs nothing (a :data:`~omnisend_sdk.mapping.KnownRecord`); else ``None``.
+
+        The row's email is the member's, so it is counted as seen (by its key: the email itself
+        is never normalised again). A member met before in this pass is a duplicate: that row is
+        mapped, and the duplicate check reports it.
+        """
         if self._full:
             return None
-        email = mapper.email_of(values)
-        if email is None:
-            return None
         members = self.members
-        position = members.find(email_key(email))
-        if position < 0 or members.record(position) != record:
+        position = members.find_record(record)
+        if position < 0:
             return None
         if self._tagging and not members.tag_confirmed(position):
             return None  # it needs its tag: sent as changed, so mapped
-        return KnownRow(number, email, members.fingerprint(position))
+        if self._seen.first_row_of(members.key(position), number) != number:
+            return None
+        return KnownRow(number, position)
+
+    def known_unchanged(self, row: KnownRow) -> None:
+        """A known row passed admission: its member is unchanged, and in the source."""
+        self.members.mark_seen(row.position)
 
     def classify(self, email: str, fingerprint: int) -> tuple[Change, bool]:
         """The row's change, and whether it needs the segment tag once exported."""
@@ -125,14 +143,15 @@ class KnownRow(MappedRow):
     """A row known unchanged by its record alone: admitted and diffed, never mapped nor sent.
 
     Attributes:
-        fingerprint: The body fingerprint its member was confirmed with.
+        position: Its member's place in the :class:`MemberIndex`.
     """
 
-    __slots__ = ("fingerprint",)
+    __slots__ = ("position",)
 
-    def __init__(self, row: int, email: str, fingerprint: int) -> None:
-        super().__init__(row, email, (), fields={})
-        self.fingerprint = fingerprint
+    def __init__(self, row: int, position: int) -> None:
+        # No email: the duplicate check counted it by its member's key already.
+        super().__init__(row, None, (), fields={})
+        self.position = position
 
     def to_json(self, version: ApiVersion = DEFAULT_API_VERSION) -> dict[str, Any] | None:
         raise AssertionError("a known row is unchanged: it is never sent, so never encoded")
@@ -195,9 +214,10 @@ def diff_source(
 
     With members, the result is a refresh's: ``refresh`` is set and the leavers are found.
     """
-    diff = Diff(members, tagging=segment_tag is not None, full=settings.full)
+    seen = SeenEmailKeys(len(members))
+    diff = Diff(members, tagging=segment_tag is not None, full=settings.full, seen=seen)
     records = RecordFingerprints(api_version, known=diff.known if len(members) else None)
-    rows = mapped_rows(mapping, source, SeenEmailKeys(len(members)), records)
+    rows = mapped_rows(mapping, source, seen, records)
     read = read_and_diff(rows, Admission(settings.limits), diff, api_version, work=work)
     if len(members):
         read.left = list(members.leavers())
@@ -247,12 +267,11 @@ def read_and_diff(
         tally.record(decision)
         if decision.outcome != "send":
             continue
-        assert mapped.email is not None
         if type(mapped) is KnownRow:
-            change, _ = diff.classify(mapped.email, mapped.fingerprint)
-            assert change == "unchanged", "a known row's member needs nothing"
-            tally.changes[change] += 1
+            diff.known_unchanged(mapped)
+            tally.changes["unchanged"] += 1
             continue
+        assert mapped.email is not None
         body = mapped.to_json(api_version)
         assert body is not None
         encoded = _json.dumps(body)

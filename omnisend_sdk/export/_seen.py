@@ -33,7 +33,11 @@ class SeenEmailKeys:
 
     def first_row(self, email: str, row: int) -> int:
         """The row an email was first seen in; records ``row`` for it when it is new."""
-        key = email_key(email) or 1  # 0 marks an empty slot
+        return self.first_row_of(email_key(email), row)
+
+    def first_row_of(self, key: int, row: int) -> int:
+        """:meth:`first_row` for an email known by its key (:func:`email_key`)."""
+        key = key or 1  # 0 marks an empty slot
         keys, mask = self._keys, self._mask
         slot = key & mask
         while True:

@@ -46,9 +46,7 @@ import argparse
 import cProfile
 import gc
 import itertools
-import os
 import pstats
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -62,6 +60,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import _segment_gen  # noqa: E402
+from bench_export import EmulatorServer  # noqa: E402
 
 from omnisend_sdk import _json  # noqa: E402
 from omnisend_sdk._batches import encode_batch  # noqa: E402
@@ -246,38 +245,13 @@ def check_in_process(work: Workload, emulator: OmnisendEmulator, *, tags: bool) 
 # -- loopback ----------------------------------------------------------------------------------
 
 
-class ServerProcess:
-    """``python -m omnisend_sdk.testing serve`` in a child process, with its CPU time."""
-
-    def __init__(self, time_scale: float) -> None:
-        command = [sys.executable, "-m", "omnisend_sdk.testing", "serve", "--seed", "1"]
-        command += ["--time-scale", str(time_scale), "--api-key", "test-key"]
-        self._process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        assert self._process.stdout is not None
-        self.url = self._process.stdout.readline().strip()
-
-    def cpu_seconds(self) -> float:
-        """User plus system CPU of the child so far (``/proc/<pid>/stat``)."""
-        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def __enter__(self) -> ServerProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._process.terminate()
-        self._process.wait(timeout=30)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-
-
 def run_loopback(work: Workload, *, items: bool, tags: bool, time_scale: float) -> Figures:
     """The same traffic over real HTTP; the server process's CPU is the figure."""
     figures = Figures()
     headers = {**HEADERS, "Authorization": "Omnisend-API-Key test-key"}
     headers["Omnisend-Version"] = "2026-03-15"
     with (
-        ServerProcess(time_scale) as server,
+        EmulatorServer(time_scale=time_scale, api_key="test-key") as server,
         httpx.Client(base_url=server.url, headers=headers, verify=False, timeout=30) as http,
     ):
 

@@ -27,6 +27,7 @@ wall time, CPU seconds of the exporting process and its peak resident memory.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -56,12 +57,21 @@ MAPPING = _segment_gen.MAPPING
 class EmulatorServer:
     """``python -m omnisend_sdk.testing serve`` in a child process, so it has its own core."""
 
-    def __init__(self, *, time_scale: float, latency: float) -> None:
+    def __init__(
+        self, *, time_scale: float, latency: float = 0.0, api_key: str | None = None
+    ) -> None:
         command = [sys.executable, "-m", "omnisend_sdk.testing", "serve", "--seed", "1"]
         command += ["--time-scale", str(time_scale), "--latency", str(latency)]
+        if api_key is not None:
+            command += ["--api-key", api_key]
         self._process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         self.url = self._process.stdout.readline().strip()
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU of the server so far (``/proc/<pid>/stat``, Linux only)."""
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def __enter__(self) -> EmulatorServer:
         return self

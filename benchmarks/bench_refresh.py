@@ -74,7 +74,8 @@ from omnisend_sdk.export._limits import ExportLimits  # noqa: E402
 from omnisend_sdk.export._members import body_fingerprint  # noqa: E402
 from omnisend_sdk.export._refresh import Diff  # noqa: E402
 from omnisend_sdk.export._seen import SeenEmailKeys  # noqa: E402
-from omnisend_sdk.mapping import map_rows  # noqa: E402
+from omnisend_sdk.mapping import RecordFingerprints, RowMapper, map_rows  # noqa: E402
+from omnisend_sdk.mapping._records import record_fingerprinter  # noqa: E402
 from omnisend_sdk.sources import open_source  # noqa: E402
 from omnisend_sdk.testing import EMULATOR_API_KEY, OmnisendEmulator  # noqa: E402
 
@@ -357,38 +358,47 @@ def breakdown_main(args: argparse.Namespace) -> None:
     def read() -> int:
         return sum(1 for _ in open_source(args.csv))
 
-    def mapped() -> int:
-        return sum(1 for _ in map_rows(MAPPING, open_source(args.csv), seen=SeenEmailKeys()))
-
-    def encoded(diff: Diff | None = None) -> int:
-        admission, count = Admission(limits), 0
-        for row in map_rows(MAPPING, open_source(args.csv), seen=SeenEmailKeys()):
-            count += 1
-            if admission.decide(row).outcome != "send":
-                continue
-            fingerprint = body_fingerprint(dumps(row.to_json(version)))
-            if diff is not None:
-                diff.classify(row.email, fingerprint)  # type: ignore[arg-type]
-        return count
+    def fingerprinted() -> int:
+        source = open_source(args.csv)
+        fingerprint = record_fingerprinter(RowMapper.bind(MAPPING, source.columns), version)
+        assert fingerprint is not None
+        return sum(1 for _, values, _ in source if values is not None and fingerprint(values))
 
     def members() -> Any:
         return read_members(state_file, SEGMENT)
 
-    def diffed() -> int:
-        return encoded(Diff(members(), tagging=True))
+    def known_rows() -> int:
+        seen = SeenEmailKeys(args.rows)
+        diff = Diff(members(), tagging=True, seen=seen)
+        records = RecordFingerprints(version, known=diff.known)
+        return sum(1 for _ in map_rows(MAPPING, open_source(args.csv), seen=seen, records=records))
 
     def first_pass() -> int:
-        rows = map_rows(MAPPING, open_source(args.csv), seen=SeenEmailKeys())
-        diff = Diff(members(), tagging=True)
+        seen = SeenEmailKeys(args.rows)
+        diff = Diff(members(), tagging=True, seen=seen)
+        records = RecordFingerprints(version, known=diff.known)
+        rows = map_rows(MAPPING, open_source(args.csv), seen=seen, records=records)
         read = _refresh.read_and_diff(rows, Admission(limits), diff, version)
         return read.tally.rows_read
 
+    def mapped() -> int:
+        return sum(1 for _ in map_rows(MAPPING, open_source(args.csv), seen=SeenEmailKeys()))
+
+    def encoded() -> int:
+        admission, count = Admission(limits), 0
+        for row in map_rows(MAPPING, open_source(args.csv), seen=SeenEmailKeys()):
+            count += 1
+            if admission.decide(row).outcome == "send":
+                body_fingerprint(dumps(row.to_json(version)))
+        return count
+
     stages = (
         ("read the CSV (iterate CsvSource)", read),
-        ("+ map, validate, duplicate check (map_rows + SeenEmailKeys)", mapped),
-        ("+ admission, encode, fingerprint", encoded),
-        ("+ load the member index and diff (Diff.classify)", diffed),
-        ("read_and_diff itself (no work list), for comparison", first_pass),
+        ("+ fingerprint each record (RecordFingerprints)", fingerprinted),
+        ("+ load the members, find known rows, duplicate check; map the others", known_rows),
+        ("+ admission and diff: read_and_diff itself (no work list)", first_pass),
+        ("for comparison: map every row (map_rows + SeenEmailKeys)", mapped),
+        ("for comparison: + admission, encode, fingerprint every row", encoded),
         ("load the member index alone (read_members)", members),
     )
     results = []
@@ -663,8 +673,11 @@ def bench(args: argparse.Namespace) -> None:
 #: The first pass's stages, as the profile's cumulative time of one function each.
 STAGES = (
     ("read the CSV (CsvSource.__iter__)", "sources/_csv.py", "__iter__"),
+    ("fingerprint the record (RecordFingerprints)", "mapping/_records.py", "fingerprint"),
+    ("find a known row (Diff.known)", "export/_refresh.py", "known"),
+    ("  of which: index the members by record", "export/_members.py", "_index_records"),
     ("map + validate a row (RowMapper.map)", "mapping/_mapper.py", "map"),
-    ("duplicate check (SeenEmailKeys.first_row)", "export/_seen.py", "first_row"),
+    ("duplicate check (SeenEmailKeys.first_row_of)", "export/_seen.py", "first_row_of"),
     ("  of which: table growth (SeenEmailKeys._grow)", "export/_seen.py", "_grow"),
     ("admission (Admission.decide)", "export/_admission.py", "decide"),
     ("encode the body (MappedRow.to_json)", "mapping/_mapper.py", "to_json"),

@@ -36,11 +36,12 @@ from omnisend_sdk.export._refresh import (
     prepare_run,
 )
 from omnisend_sdk.export._report import ExportReport
+from omnisend_sdk.export._seen import DiskSeenEmails
 from omnisend_sdk.export._settings import ExportSettings
 from omnisend_sdk.export._storage import ExportStateError, private_directory
 from omnisend_sdk.export._sync import holding_ctrl_c, run_sync
 from omnisend_sdk.export._untagger import untag_leavers
-from omnisend_sdk.mapping import ContactMapping, RowSource
+from omnisend_sdk.mapping import ContactMapping, RowSource, SeenEmails
 from omnisend_sdk.sources import open_source
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -230,13 +231,15 @@ class _Export:
                 segment_tag=self.segment_tag,
                 store=destination.client,
             )
+            seen = DiskSeenEmails()
             try:
-                return await self._send(destination, journal, row_source)
+                return await self._send(destination, journal, row_source, seen)
             finally:
                 journal.close()
+                seen.close()
 
     async def _send(
-        self, destination: Destination, journal: Journal, row_source: RowSource
+        self, destination: Destination, journal: Journal, row_source: RowSource, seen: SeenEmails
     ) -> ExportReport:
         settings = self.settings
         gateway = destination.gateway
@@ -265,6 +268,7 @@ class _Export:
                 settings,
                 segment_tag=self.segment_tag,
                 api_version=gateway.api_version,
+                seen=seen,
             )
             progress.started(work.to_send)
             result = await engine.run(work.rows, counted=work.counted)

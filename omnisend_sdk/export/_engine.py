@@ -733,7 +733,10 @@ class Engine:
     # --- following batches ---------------------------------------------------------------------
 
     async def _track_loop(self) -> None:
-        interval = self._first_poll
+        # Only the tagger needs settled rows early (a contact must exist before its tag call);
+        # without it the first look waits for the slow pace, since every poll spends a request
+        # of the budget the batches need. The last batches are followed closely either way.
+        interval = self._first_poll if self._tagger is not None else self._poll_interval
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake_tracker.wait(), timeout=interval)

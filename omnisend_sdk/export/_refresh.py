@@ -374,8 +374,11 @@ def prepare_run(
     *,
     segment_tag: str | None,
     api_version: ApiVersion,
+    seen: SeenEmails,
 ) -> RunInput:
     """Decide what this run sends: the whole source (a first export), or a refresh's work list.
+
+    ``seen`` is an export's duplicate check; a refresh's first pass keeps its own, in memory.
 
     A run that resumes an interrupted one takes the same path: an export resumes by row, a
     refresh finishes the work list its first pass kept (or plans it again if the crash came
@@ -386,7 +389,7 @@ def prepare_run(
     """
     if journal.resumed and journal.kind == "export":
         total = check_count_first(source, settings.limits)
-        return RunInput(_export_rows(mapping, source, total, api_version), to_send=total)
+        return RunInput(_export_rows(mapping, source, seen, api_version), to_send=total)
     if journal.resumed and journal.kind == "refresh":
         planned = journal.planned_work()
         if planned is not None:
@@ -394,7 +397,7 @@ def prepare_run(
     if not journal.resumed and not journal.has_members():
         total = check_count_first(source, settings.limits)
         journal.start("export")
-        return RunInput(_export_rows(mapping, source, total, api_version), to_send=total)
+        return RunInput(_export_rows(mapping, source, seen, api_version), to_send=total)
     journal.start("refresh")
     members = journal.member_index()
     read = diff_source(
@@ -426,10 +429,9 @@ def prepare_run(
 
 
 def _export_rows(
-    mapping: ContactMapping, source: RowSource, total: int | None, api_version: ApiVersion
+    mapping: ContactMapping, source: RowSource, seen: SeenEmails, api_version: ApiVersion
 ) -> Iterator[MappedRow]:
     """An export's rows: mapped, with their records' fingerprints for the members."""
-    seen = SeenEmailKeys(total or 0)
     return mapped_rows(mapping, source, seen, RecordFingerprints(api_version))
 
 

@@ -1,23 +1,46 @@
-"""The index of emails a run has seen: the first row of each email wins."""
+"""The indexes of emails a run has seen: the first row of each email wins, in both."""
 
 from __future__ import annotations
 
-from omnisend_sdk.export._seen import SeenEmailKeys
-from omnisend_sdk.mapping import ContactMapping, map_rows
+from collections.abc import Callable
+
+import pytest
+
+from omnisend_sdk.export._members import email_key
+from omnisend_sdk.export._seen import DiskSeenEmails, SeenEmailKeys
+from omnisend_sdk.mapping import ContactMapping, SeenEmails, map_rows
 from omnisend_sdk.sources import open_source
 
+#: The two tables, made fresh for each test.
+TABLES = pytest.mark.parametrize("make", [DiskSeenEmails, SeenEmailKeys], ids=["disk", "keys"])
 
-def test_the_first_row_of_each_email_is_kept() -> None:
-    seen = SeenEmailKeys()
+
+@TABLES
+def test_the_first_row_of_each_email_is_kept_across_many_commits(
+    make: Callable[[], SeenEmails],
+) -> None:
+    seen = make()
     rows = [seen.first_row(f"p{i % 7}@example.com", i) for i in range(25_000)]
     assert rows == [i % 7 for i in range(25_000)]
 
 
-def test_map_rows_reports_duplicates_the_same_with_the_keyed_index() -> None:
+@TABLES
+def test_map_rows_reports_duplicates_the_same_with_either_index(
+    make: Callable[[], SeenEmails],
+) -> None:
+    seen = make()
     data = [{"Email": e} for e in ("a@x.io", "B@x.io", " A@X.IO", "c@x.io", "b@x.io")]
     mapping = ContactMapping(email="Email")
+
+    indexed = [(m.row, m.ok, m.issues) for m in map_rows(mapping, open_source(data), seen=seen)]
+
+    in_memory = [(m.row, m.ok, m.issues) for m in map_rows(mapping, open_source(data))]
+    assert indexed == in_memory
+    assert [ok for _, ok, _ in indexed] == [True, True, False, True, False]
+
+
+def test_a_key_counts_as_the_email_it_was_made_from() -> None:
     seen = SeenEmailKeys()
-    keyed = [(m.row, m.ok, m.issues) for m in map_rows(mapping, open_source(data), seen=seen)]
-    by_address = [(m.row, m.ok, m.issues) for m in map_rows(mapping, open_source(data))]
-    assert keyed == by_address
-    assert [ok for _, ok, _ in keyed] == [True, True, False, True, False]
+    assert seen.first_row("ann@example.com", 3) == 3
+    assert seen.first_row_of(email_key("ann@example.com"), 9) == 3
+    assert seen.first_row_of(email_key("bob@example.com"), 9) == 9

@@ -64,6 +64,8 @@ def record_fingerprinter(mapper: RowMapper, context: str) -> RecordFingerprinter
     # Hashed in front of every record: a record fingerprinted under anything else differs.
     prefix = hashlib.blake2b(decided_by.encode(), digest_size=16).hexdigest() + _BETWEEN
     read = tuple(sorted(set(mapper.columns.values())))
+    if not read:
+        return None  # nothing read from the row: every row maps alike, nothing to tell apart
     values_of = operator.itemgetter(*read) if len(read) > 1 else lambda values: (values[read[0]],)
 
     def digest(text: str) -> int:

@@ -29,8 +29,11 @@ from omnisend_sdk.export._storage import ExportStateError
 
 logger = logging.getLogger(LOGGER_NAME)
 
-#: Batches per ``GET /batches`` page.
-LIST_PAGE_SIZE = 100
+#: Batches per ``GET /batches`` page: the most Omnisend allows (its published OpenAPI of
+#: 2026-03-15 gives ``limit`` 1 to 250, default 100). Batches are listed newest first, and those
+#: posted while a poll waits for its rate-limit slot push the oldest in flight further down: with
+#: pages of 100, most polls of a full-speed export needed a second request.
+LIST_PAGE_SIZE = 250
 #: Clocks differ (ours, Omnisend's, a time-scaled emulator's): look this far before a send time.
 CLOCK_MARGIN = timedelta(minutes=5)
 

@@ -9,7 +9,7 @@ import pytest
 
 from omnisend_sdk._models import Batch, BatchItems
 from omnisend_sdk.export._batcher import PendingItem
-from omnisend_sdk.export._tracker import TrackedBatch, Tracker
+from omnisend_sdk.export._tracker import LIST_PAGE_SIZE, TrackedBatch, Tracker
 from tests.export.fakes import FakeGateway, answer_item, request_body, server_error
 
 NOW = datetime.now(UTC)
@@ -77,14 +77,29 @@ async def test_one_listing_answers_for_every_batch_in_flight(count: int) -> None
 async def test_more_batches_than_a_page_take_a_page_each() -> None:
     gateway = FakeGateway()
     tracker, recorder = make(gateway)
-    for seq in range(150):
+    batches = LIST_PAGE_SIZE + LIST_PAGE_SIZE // 2
+    for seq in range(batches):
         gateway.add_batch(omnisend_batch(f"b{seq}", 1))
         tracker.track(TrackedBatch(seq, items(seq, 1), NOW, f"b{seq}"))
 
     await tracker.poll()
 
     assert gateway.calls == {"list_batches": 2}
-    assert len(recorder.settled) == 150
+    assert len(recorder.settled) == batches
+
+
+async def test_pages_are_as_long_as_omnisend_allows() -> None:
+    assert LIST_PAGE_SIZE == 250  # its OpenAPI: limit 1 to 250
+    gateway = FakeGateway()
+    tracker, recorder = make(gateway)
+    for seq in range(200):  # 30 s of posts at 400 a minute: one page
+        gateway.add_batch(omnisend_batch(f"b{seq}", 1))
+        tracker.track(TrackedBatch(seq, items(seq, 1), NOW, f"b{seq}"))
+
+    await tracker.poll()
+
+    assert gateway.calls == {"list_batches": 1}
+    assert len(recorder.settled) == 200
 
 
 async def test_batches_not_done_stay_followed_until_a_later_poll() -> None:

@@ -86,9 +86,10 @@ DEFAULT_MAX_ITEM_ATTEMPTS = 3
 MAX_ITEM_SENDS = 12
 #: Senders by default: at 400 requests a minute this covers up to ~2.4 s of latency per request.
 DEFAULT_CONCURRENCY = 16
-#: Polls per rate-limit window at the slowest: 4 (every 15 s at Omnisend's real pace) keeps polling
-#: to about 1% of the requests of a full-speed export, and at most ~100 batches in memory.
-POLLS_PER_WINDOW = 4
+#: Polls per rate-limit window at the slowest: 3 (every 20 s at Omnisend's real pace) keeps polling
+#: under 1% of the requests of a full-speed export, with about 150 batches in memory, all of them
+#: on one page of the listing (LIST_PAGE_SIZE).
+POLLS_PER_WINDOW = 3
 #: The first look at new batches comes sooner (1 s at the real pace), then the interval doubles up
 #: to the slowest pace: small exports finish quickly, big ones poll economically.
 FIRST_POLLS_PER_WINDOW = 60

@@ -313,13 +313,22 @@ class Journal:
         self.abandoned = self._meta("status") == "running" and self._meta("source") != source
         self.resumed = self._meta("status") == "running" and not self.abandoned
         with self._transaction():
+            if self.abandoned:
+                # What Omnisend confirmed for the run left unfinished stays among the members,
+                # under the tag that run marked.
+                self._fold_into_members(tagging=bool(self.kept("segment_tag")))
             self.keep("export_key", export_key)
             if store is not None:
                 self.keep("key_fingerprint", store.key_fingerprint)
                 self.keep("base_url", store.base_url)
             if self.kept("segment_tag") != (segment_tag or ""):
-                # Another tag (or none before): no member wears this one yet.
+                # Another tag (or none before): no member wears this one yet, nor does a row
+                # a resumed run tagged before, which this run tags again.
                 self._db.execute("UPDATE members SET tagged = 0")
+                self._db.execute(
+                    "UPDATE rows SET tagged = ? WHERE tagged IN (?, ?)",
+                    (TagState.TO_TAG, TagState.TAGGED, TagState.NOT_NEEDED),
+                )
                 self.keep("segment_tag", segment_tag or "")
         if self.resumed:
             # Tag calls of the earlier run that were under way or failed: try them again.
@@ -342,8 +351,6 @@ class Journal:
     def _reset(self, source: str) -> None:
         """Start a new run: the last run's journal goes; the members and kept facts stay."""
         with self._transaction():
-            if self._meta("status") == "running":  # a run abandoned before its end
-                self._fold_into_members()
             for table in ("batches", "rows", "meta", "work", "work_issues"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             self._set_meta("status", "running")
@@ -470,18 +477,21 @@ class Journal:
             records,
         )
 
-    def _fold_into_members(self) -> None:
+    def _fold_into_members(self, *, tagging: bool) -> None:
         """Make the run's confirmed rows members, in one pass in key order.
 
         Done once, at the run's end, rather than as each batch is reconciled: the members are
         keyed by a hash of the email, so a write per row lands on a random page of the table,
         and each such page costs a 4 KiB write to the log at every commit.
+
+        Args:
+            tagging: Whether the run marked membership with a tag (else no tag is confirmed).
         """
         self._db.execute(
             "INSERT OR REPLACE INTO members (key, email, fingerprint, tagged, leaving, record) "
             + _RUN_MEMBERS
             + " ORDER BY key",
-            _run_members_parameters(self.segment_tag is not None),
+            _run_members_parameters(tagging),
         )
 
     def row_keys(self) -> array[int]:
@@ -698,7 +708,7 @@ class Journal:
     def finish(self) -> None:
         """The run is complete: a rerun is a refresh."""
         with self._transaction():
-            self._fold_into_members()
+            self._fold_into_members(tagging=self.segment_tag is not None)
             self._set_meta("status", "finished")
             self._db.execute("DELETE FROM work")
             self.keep("finished_at", datetime.now(UTC).isoformat())

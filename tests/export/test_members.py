@@ -273,3 +273,41 @@ def test_a_state_file_of_the_version_before_resumes_with_its_members(tmp_path: P
 
     index = read_members(path, "VIP")
     assert [index.fingerprint(index.find(email_key(email(n)))) for n in range(2)] == [100, 101]
+
+
+def tagged_run(path: Path, *, source: str) -> None:
+    """A run under the tag "VIP" that confirmed and tagged rows 0 and 1, then stopped."""
+    journal = Journal(path, "k", source=source, segment_tag="VIP")
+    journal.start("export")
+    confirm(journal, [(0, email(0), 100, True), (1, email(1), 101, True)])
+    journal.rows_tagged(journal.claim_untagged(10))
+    journal.close()
+
+
+def test_an_abandoned_run_keeps_its_members_but_not_its_tag_under_another_tag(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite"
+    tagged_run(path, source="/data/monday.csv")
+
+    tuesday = Journal(path, "k", source="/data/tuesday.csv", segment_tag="VIP 2027")
+    index = tuesday.member_index()
+
+    assert tuesday.abandoned
+    assert [index.fingerprint(index.find(email_key(email(n)))) for n in range(2)] == [100, 101]
+    assert not any(index.tag_confirmed(index.find(email_key(email(n)))) for n in range(2))
+    tuesday.close()
+
+
+def test_a_run_resumed_under_another_tag_tags_its_rows_again(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    tagged_run(path, source="/data/monday.csv")
+
+    resumed = Journal(path, "k", source="/data/monday.csv", segment_tag="VIP 2027")
+
+    assert resumed.resumed
+    assert [row for row, _ in resumed.claim_untagged(10)] == [0, 1]
+    resumed.finish()
+    index = read_members(path, "VIP 2027")
+    assert not index.tag_confirmed(index.find(email_key(email(0))))  # until its call is accepted
+    resumed.close()

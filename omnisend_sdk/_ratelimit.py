@@ -84,7 +84,8 @@ class _Window:
         if self.slots and self.slots[0].at <= horizon:
             self.slots = deque(slot for slot in self.slots if slot.at > horizon)
         limit = self.effective_limit(now)
-        if len(self.slots) < int(limit * OPENING_BURST_SHARE):
+        throttled = now < self.throttled_until  # after a 429 someone else spends the budget too
+        if not throttled and len(self.slots) < int(limit * OPENING_BURST_SHARE):
             return now  # a quiet window: its first tenth goes at once
         # The rest is spread evenly over the window rather than fired in one burst: a burst
         # only moves the wait to the end of the window, and a server meets it all at once.

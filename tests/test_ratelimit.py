@@ -162,3 +162,14 @@ def test_the_client_feeds_rate_limit_headers_to_its_limiter(
 def test_nonsense_limits_are_refused(settings_: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         RateLimiter(**settings_)
+
+
+def test_no_burst_while_throttled_after_a_429(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=400, clock=clock)
+    limiter.note_rate_limited("default", retry_after=None)
+
+    times = _send_times(limiter, clock, ["default"] * 10)
+
+    # someone else spends the brand's budget: even a quiet window is paced, at 80% of the limit
+    gaps = {round(b - a, 9) for a, b in itertools.pairwise(times)}
+    assert gaps == {round(60 / 320, 9)}

@@ -565,7 +565,7 @@ class Journal:
             "SELECT count(*) FROM rows WHERE tagged = ? AND outcome != 'failed'",
             (TagState.TO_TAG,),
         ).fetchone()
-        return int(found[0]) - len(self._claimed)
+        return max(int(found[0]) - len(self._claimed), 0)
 
     def untagged(self) -> Iterator[tuple[int, str]]:
         """Exported rows whose segment tag was not added yet."""

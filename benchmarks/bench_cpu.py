@@ -35,7 +35,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
@@ -96,14 +98,14 @@ class LeanPoster:
     def tag(self, emails: list[str]) -> None:
         self._submit(self._send_tags, emails)
 
-    def _submit(self, function: object, argument: object) -> None:
+    def _submit(self, function: Callable[[Any], None], argument: object) -> None:
         if len(self._in_flight) >= 2 * THREADS:  # keep memory bounded, as an exporter must
             done, self._in_flight = concurrent.futures.wait(
                 self._in_flight, return_when=concurrent.futures.FIRST_COMPLETED
             )
             for future in done:
                 future.result()
-        self._in_flight.add(self._pool.submit(function, argument))  # type: ignore[arg-type]
+        self._in_flight.add(self._pool.submit(function, argument))
 
     def _send_batch(self, items: list[dict[str, object]]) -> None:
         body = dumps({"method": "POST", "endpoint": "contacts", "items": items})

@@ -63,9 +63,10 @@ class KeyHolder(Protocol):
         ...
 
 
-def _utc(value: datetime) -> datetime:
+def aware_utc(value: datetime) -> datetime:
+    """A stored time in UTC; a naive one is refused (its moment would depend on the machine)."""
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ConfigurationError("an acknowledgement time must be timezone-aware")
+        raise ConfigurationError("a saved time must be timezone-aware")
     return value.astimezone(UTC)
 
 
@@ -90,7 +91,7 @@ class PrivacyAcknowledgement:
 
     connection_name: str | None
     by: str
-    at: datetime = attrs.field(converter=_utc)
+    at: datetime = attrs.field(converter=aware_utc)
     key_fingerprint: str
     base_url: str
 

@@ -30,7 +30,12 @@ import attrs
 from omnisend_sdk._constants import LOGGER_NAME
 from omnisend_sdk._errors import ConfigurationError
 from omnisend_sdk._key_sources import KeySource
-from omnisend_sdk._privacy import AcknowledgementStore, PrivacyAcknowledgement, is_loopback_url
+from omnisend_sdk._privacy import (
+    AcknowledgementStore,
+    PrivacyAcknowledgement,
+    aware_utc,
+    is_loopback_url,
+)
 from omnisend_sdk._state import DIR_MODE, state_dir_or_default, write_atomically
 
 logger = logging.getLogger(LOGGER_NAME)
@@ -67,12 +72,6 @@ def checked_name(name: object) -> str:
     return text
 
 
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ConfigurationError("a saved time must be timezone-aware")
-    return value.astimezone(UTC)
-
-
 def _users(value: Iterable[str]) -> frozenset[str]:
     if isinstance(value, str):  # a lone name would otherwise become a set of its letters
         value = [value]
@@ -104,7 +103,7 @@ class ConnectionProfile:
     key_source: KeySource
     allowed_users: frozenset[str] = attrs.field(converter=_users)
     created_by: str
-    created_at: datetime = attrs.field(converter=_utc)
+    created_at: datetime = attrs.field(converter=aware_utc)
 
     def to_dict(self) -> dict[str, Any]:
         """As JSON-safe data."""
@@ -151,7 +150,7 @@ class ConnectionProfile:
 class _Stamp:
     """When something happened to a saved connection, and who did it."""
 
-    at: datetime = attrs.field(converter=_utc)
+    at: datetime = attrs.field(converter=aware_utc)
     by: str | None
 
     def _when_and_who(self) -> str:
@@ -237,7 +236,7 @@ def _read_stamp(path: Path) -> tuple[datetime, str | None] | None:
         by = data["by"]
         if not isinstance(by, str | None):
             raise TypeError("by must be text")
-        return _utc(datetime.fromisoformat(data["at"])), by
+        return aware_utc(datetime.fromisoformat(data["at"])), by
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, ConfigurationError) as err:

@@ -526,8 +526,7 @@ class Journal:
 
     def rows_tagged(self, rows: Sequence[tuple[int, str]]) -> None:
         """The segment tag was added to these ``(row, email)``: their members wear it now."""
-        with self._transaction():
-            self._set_tag_state((row for row, _ in rows), TagState.TAGGED)
+        self._set_tag_state((row for row, _ in rows), TagState.TAGGED)
 
     def claim_untagged(self, limit: int) -> list[tuple[int, str]]:
         """Take up to ``limit`` exported rows still to tag, for a tag call.

@@ -122,8 +122,12 @@ class Diff:
         """A known row passed admission: its member is unchanged, and in the source."""
         self.members.mark_seen(row.position)
 
-    def classify(self, email: str, fingerprint: int) -> tuple[Change, bool]:
-        """The row's change, and whether it needs the segment tag once exported."""
+    def classify(self, email: str, fingerprint: int, record: int = 0) -> tuple[Change, bool]:
+        """The row's change, and whether it needs the segment tag once exported.
+
+        ``record``: the fingerprint of the source record the row was mapped from; an unchanged
+        member keeps it, so the next run may know the row by it alone.
+        """
         position = self.members.find(email_key(email))
         if position < 0:
             return "new", self._tagging
@@ -132,11 +136,8 @@ class Diff:
         needs_tag = self._tagging and (self._full or not self.members.tag_confirmed(position))
         if self._full or needs_tag or self.members.fingerprint(position) != fingerprint:
             return "changed", needs_tag
+        self.members.mapped_from(position, record)
         return "unchanged", False
-
-    def mapped_from(self, email: str, record: int) -> None:
-        """An unchanged member was mapped from ``record``: the next run may know it by it."""
-        self.members.mapped_from(self.members.find(email_key(email)), record)
 
 
 class KnownRow(MappedRow):
@@ -276,10 +277,9 @@ def read_and_diff(
         assert body is not None
         encoded = _json.dumps(body)
         fingerprint = body_fingerprint(encoded)
-        change, needs_tag = diff.classify(mapped.email, fingerprint)
+        change, needs_tag = diff.classify(mapped.email, fingerprint, mapped.record)
         tally.changes[change] += 1
         if change == "unchanged":
-            diff.mapped_from(mapped.email, mapped.record)
             continue
         tally.not_sent += 1
         item = PendingItem.encoded(

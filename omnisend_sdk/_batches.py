@@ -7,9 +7,9 @@ client raises :class:`OutcomeUnknownError` instead of resending, and the caller 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import httpx
 
@@ -99,6 +99,36 @@ def items_operation(batch_id: str, version: ApiVersion) -> Operation[BatchItems]
     return Operation(spec, parse)
 
 
+class BatchListFilters(TypedDict, total=False):
+    """Which contact batches :meth:`Batches.list` returns; every key is optional.
+
+    Attributes:
+        status: Only batches in this status.
+        created_from: Created on this calendar day (UTC) or later; a datetime counts as its day.
+        created_to: Created on this calendar day (UTC) or earlier.
+        offset: Batches to skip, newest first (0).
+        limit: Batches to return (100).
+    """
+
+    status: BatchStatus | None
+    created_from: date | None
+    created_to: date | None
+    offset: int
+    limit: int
+
+
+class BatchWaitOptions(TypedDict, total=False):
+    """How :meth:`Batches.wait` waits; every key is optional.
+
+    Attributes:
+        timeout: Seconds the whole wait may last (600).
+        poll_interval: Seconds before the second look (1); later looks come less often.
+    """
+
+    timeout: float
+    poll_interval: float
+
+
 def list_operation(
     version: ApiVersion,
     *,
@@ -153,20 +183,26 @@ class BatchWait:
 
     Args:
         batch_id: The batch waited for, named in the timeout error.
+        clock: Seconds on the clock the wait is timed by (the rate limiter's).
         timeout: Seconds the whole wait may last.
         poll_interval: Seconds before the second look; later looks come less often.
-        started: When the wait began, on the clock later ``now`` values come from.
     """
 
     def __init__(
-        self, batch_id: str, *, timeout: float, poll_interval: float, started: float
+        self,
+        batch_id: str,
+        clock: Callable[[], float],
+        *,
+        timeout: float = DEFAULT_BATCH_WAIT_TIMEOUT_SECONDS,
+        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
     ) -> None:
         self._batch_id = batch_id
+        self._clock = clock
         self._timeout = timeout
-        self._deadline = started + timeout
+        self._deadline = clock() + timeout
         self._interval = poll_interval
 
-    def pause_after(self, batch: Batch, now: float) -> float | None:
+    def pause_after(self, batch: Batch) -> float | None:
         """How long to wait before the next look, or None when ``batch`` is done.
 
         Raises:
@@ -174,7 +210,7 @@ class BatchWait:
         """
         if batch.done:
             return None
-        remaining = self._deadline - now
+        remaining = self._deadline - self._clock()
         if remaining <= 0:
             raise BatchWaitTimeoutError(self._batch_id, batch.status, self._timeout)
         pause = min(self._interval, remaining)  # never sleep past the deadline
@@ -227,50 +263,28 @@ class Batches:
         """Each item's request and answer; match them to your rows by email, not by position."""
         return self._client.execute(items_operation(batch_id, self._client.api_version))
 
-    def list(
-        self,
-        *,
-        status: BatchStatus | None = None,
-        created_from: date | None = None,
-        created_to: date | None = None,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> tuple[Batch, ...]:
+    def list(self, **filters: Unpack[BatchListFilters]) -> tuple[Batch, ...]:
         """Recent contact batches, newest first (Omnisend keeps them 7 days).
 
         ``created_from`` and ``created_to`` filter by calendar day (UTC); a datetime counts as its
-        day.
+        day. See :class:`BatchListFilters` for every filter.
         """
-        operation = list_operation(
-            self._client.api_version,
-            status=status,
-            created_from=created_from,
-            created_to=created_to,
-            offset=offset,
-            limit=limit,
-        )
-        return self._client.execute(operation)
+        return self._client.execute(list_operation(self._client.api_version, **filters))
 
-    def wait(
-        self,
-        batch_id: str,
-        *,
-        timeout: float = DEFAULT_BATCH_WAIT_TIMEOUT_SECONDS,
-        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
-    ) -> Batch:
+    def wait(self, batch_id: str, **options: Unpack[BatchWaitOptions]) -> Batch:
         """Poll until the batch is ``finished`` or ``stopped``, less often as time passes.
+
+        ``timeout`` (600 s) bounds the whole wait; ``poll_interval`` (1 s) is the first pause.
 
         Raises:
             BatchWaitTimeoutError: Still pending or in progress after ``timeout`` seconds.
         """
-        clock = self._client.rate_limiter.clock
-        waiting = BatchWait(batch_id, timeout=timeout, poll_interval=poll_interval, started=clock())
-        while True:
-            batch = self.get(batch_id)
-            pause = waiting.pause_after(batch, now=clock())
-            if pause is None:
-                return batch
+        waiting = BatchWait(batch_id, self._client.rate_limiter.clock, **options)
+        batch = self.get(batch_id)
+        while (pause := waiting.pause_after(batch)) is not None:
             self._client.sleep(pause)
+            batch = self.get(batch_id)
+        return batch
 
 
 class AsyncBatches:
@@ -292,39 +306,15 @@ class AsyncBatches:
         """Like :meth:`Batches.items`."""
         return await self._client.execute(items_operation(batch_id, self._client.api_version))
 
-    async def list(
-        self,
-        *,
-        status: BatchStatus | None = None,
-        created_from: date | None = None,
-        created_to: date | None = None,
-        offset: int = 0,
-        limit: int = 100,
-    ) -> tuple[Batch, ...]:
+    async def list(self, **filters: Unpack[BatchListFilters]) -> tuple[Batch, ...]:
         """Like :meth:`Batches.list`."""
-        operation = list_operation(
-            self._client.api_version,
-            status=status,
-            created_from=created_from,
-            created_to=created_to,
-            offset=offset,
-            limit=limit,
-        )
-        return await self._client.execute(operation)
+        return await self._client.execute(list_operation(self._client.api_version, **filters))
 
-    async def wait(
-        self,
-        batch_id: str,
-        *,
-        timeout: float = DEFAULT_BATCH_WAIT_TIMEOUT_SECONDS,
-        poll_interval: float = DEFAULT_POLL_INTERVAL_SECONDS,
-    ) -> Batch:
+    async def wait(self, batch_id: str, **options: Unpack[BatchWaitOptions]) -> Batch:
         """Like :meth:`Batches.wait`."""
-        clock = self._client.rate_limiter.clock
-        waiting = BatchWait(batch_id, timeout=timeout, poll_interval=poll_interval, started=clock())
-        while True:
-            batch = await self.get(batch_id)
-            pause = waiting.pause_after(batch, now=clock())
-            if pause is None:
-                return batch
+        waiting = BatchWait(batch_id, self._client.rate_limiter.clock, **options)
+        batch = await self.get(batch_id)
+        while (pause := waiting.pause_after(batch)) is not None:
             await self._client.sleep(pause)
+            batch = await self.get(batch_id)
+        return batch

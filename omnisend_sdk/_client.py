@@ -14,8 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self, TypedDict, TypeVar, Unpack
 
 import attrs
 import httpx
@@ -62,6 +61,19 @@ _HttpClientT = TypeVar("_HttpClientT", httpx.Client, httpx.AsyncClient)
 logger = logging.getLogger(LOGGER_NAME)
 
 _USER_AGENT = f"omnisend-sdk-python/{__version__}"
+
+
+class ClientOptions(TypedDict, total=False):
+    """The settings both clients take besides the key; see :class:`OmnisendClient` for each."""
+
+    base_url: str | None
+    api_version: str
+    timeout: float | httpx.Timeout
+    deadline: float | None
+    max_response_bytes: int
+    retry: RetryPolicy
+    rate_limiter: RateLimiter | None
+    user_agent: str | None
 
 
 @attrs.frozen
@@ -130,16 +142,16 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
         self,
         api_key: str | ApiKey,
         *,
-        base_url: str | None,
-        api_version: str,
-        timeout: float | httpx.Timeout,
-        deadline: float | None,
-        max_response_bytes: int,
-        retry: RetryPolicy,
-        rate_limiter: RateLimiter | None,
-        user_agent: str | None,
         http_client: _HttpClientT | None,
         http_client_class: type[_HttpClientT],
+        base_url: str | None = None,
+        api_version: str = DEFAULT_API_VERSION,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
+        deadline: float | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
+        rate_limiter: RateLimiter | None = None,
+        user_agent: str | None = None,
     ) -> None:
         super().__init__(api_key, base_url=base_url, api_version=api_version)
         self._timeout = checked_timeout(timeout)
@@ -158,6 +170,12 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
         self._http: _HttpClientT = http_client or http_client_class(
             limits=httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS)
         )
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """A client configured from ``OMNISEND_API_KEY`` (and optionally ``OMNISEND_BASE_URL``,
+        ``OMNISEND_API_VERSION``); keyword options override or add to them."""
+        return cls(**{**settings_from_env(), **options})
 
     @property
     def rate_limiter(self) -> RateLimiter:
@@ -310,44 +328,21 @@ class OmnisendClient(_ClientCore[httpx.Client]):
         self,
         api_key: str | ApiKey,
         *,
-        base_url: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
-        deadline: float | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
-        rate_limiter: RateLimiter | None = None,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        user_agent: str | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(
-            api_key,
-            base_url=base_url,
-            api_version=api_version,
-            timeout=timeout,
-            deadline=deadline,
-            max_response_bytes=max_response_bytes,
-            retry=retry,
-            rate_limiter=rate_limiter,
-            user_agent=user_agent,
-            http_client=http_client,
-            http_client_class=httpx.Client,
+            api_key, http_client=http_client, http_client_class=httpx.Client, **options
         )
         if self._owns_http_client and not bind_sockets_to_deadlines(self._http):
             logger.debug("httpx's pools are not where expected: deadlines hold between chunks only")
         self._sleep = sleep
-        self._send = retry.decorate(self._attempt, on_retry=self._note_retry)
+        self._send = self._retry.decorate(self._attempt, on_retry=self._note_retry)
         self.contacts = Contacts(self)
         self.tags = Tags(self)
         self.batches = Batches(self)
         self.segments = Segments(self)
-
-    @classmethod
-    def from_env(cls, **options: Any) -> OmnisendClient:
-        """A client configured from ``OMNISEND_API_KEY`` (and optionally ``OMNISEND_BASE_URL``,
-        ``OMNISEND_API_VERSION``); keyword options override or add to them."""
-        return cls(**{**settings_from_env(), **options})
 
     def execute(self, operation: _http.Operation[T]) -> T:
         """Send an operation (paced and retried) and read its answer."""
@@ -411,12 +406,7 @@ class OmnisendClient(_ClientCore[httpx.Client]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -431,41 +421,19 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
         self,
         api_key: str | ApiKey,
         *,
-        base_url: str | None = None,
-        api_version: str = DEFAULT_API_VERSION,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT_SECONDS,
-        deadline: float | None = None,
-        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so sharing the default is safe
-        rate_limiter: RateLimiter | None = None,
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        user_agent: str | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         super().__init__(
-            api_key,
-            base_url=base_url,
-            api_version=api_version,
-            timeout=timeout,
-            deadline=deadline,
-            max_response_bytes=max_response_bytes,
-            retry=retry,
-            rate_limiter=rate_limiter,
-            user_agent=user_agent,
-            http_client=http_client,
-            http_client_class=httpx.AsyncClient,
+            api_key, http_client=http_client, http_client_class=httpx.AsyncClient, **options
         )
         self._sleep = sleep
-        self._send = retry.decorate(self._attempt, on_retry=self._note_retry)
+        self._send = self._retry.decorate(self._attempt, on_retry=self._note_retry)
         self.contacts = AsyncContacts(self)
         self.tags = AsyncTags(self)
         self.batches = AsyncBatches(self)
         self.segments = AsyncSegments(self)
-
-    @classmethod
-    def from_env(cls, **options: Any) -> AsyncOmnisendClient:
-        """Like :meth:`OmnisendClient.from_env`."""
-        return cls(**{**settings_from_env(), **options})
 
     async def execute(self, operation: _http.Operation[T]) -> T:
         """Send an operation (paced and retried) and read its answer."""
@@ -524,10 +492,5 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING, TypedDict, Unpack, get_args
 from urllib.parse import quote
 
 import httpx
@@ -95,9 +95,35 @@ def check_segment(name: str, condition_groups: Sequence[ConditionGroup]) -> None
             raise InvalidRequestError("every condition needs at least one filter")
 
 
+class SegmentOrder(TypedDict, total=False):
+    """How segments are ordered; both keys are optional (Omnisend's default: newest first).
+
+    Attributes:
+        sort: ``"createdAt"`` or ``"name"``.
+        direction: ``"asc"`` or ``"desc"``.
+    """
+
+    sort: SegmentSortField | None
+    direction: SortDirection | None
+
+
+class SegmentPageQuery(SegmentOrder, total=False):
+    """Which page of segments :meth:`Segments.list` returns; every key is optional.
+
+    Attributes:
+        limit: Segments on the page, 1 to 50 (10, Omnisend's default).
+        after: The cursor of the page before: its ``page.after``.
+        before: The cursor of the page after: its ``page.before``.
+    """
+
+    limit: int
+    after: str | None
+    before: str | None
+
+
 def list_params(
     *,
-    limit: int,
+    limit: int = DEFAULT_SEGMENT_PAGE_SIZE,
     after: str | None = None,
     before: str | None = None,
     sort: SegmentSortField | None = None,
@@ -248,37 +274,22 @@ class Segments:
         operation = create_operation(name, condition_groups, self._client.api_version)
         return self._client.execute(operation)
 
-    def list(
-        self,
-        *,
-        limit: int = DEFAULT_SEGMENT_PAGE_SIZE,
-        after: str | None = None,
-        before: str | None = None,
-        sort: SegmentSortField | None = None,
-        direction: SortDirection | None = None,
-    ) -> SegmentPage:
+    def list(self, **query: Unpack[SegmentPageQuery]) -> SegmentPage:
         """One page of segments (1 to 50, Omnisend's default 10) and the cursors around it.
 
         Pass ``page.after`` as ``after`` for the next page, or use :meth:`iter` to walk them all.
+        See :class:`SegmentPageQuery` for every key.
         """
-        params = list_params(
-            limit=limit, after=after, before=before, sort=sort, direction=direction
-        )
-        return self._client.execute(list_operation(params, self._client.api_version))
+        return self._client.execute(list_operation(list_params(**query), self._client.api_version))
 
     def iter(
-        self,
-        *,
-        sort: SegmentSortField | None = None,
-        direction: SortDirection | None = None,
-        page_size: int = MAX_SEGMENT_PAGE_SIZE,
+        self, *, page_size: int = MAX_SEGMENT_PAGE_SIZE, **order: Unpack[SegmentOrder]
     ) -> Iterator[Segment]:
         """Every segment, fetching pages lazily as you iterate (50 a page: the fewest requests).
 
         Arguments are checked here, before anything is sent.
         """
-        first = list_params(limit=page_size, sort=sort, direction=direction)
-        return self._pages(first)
+        return self._pages(list_params(limit=page_size, **order))
 
     def _pages(self, params: Params | None) -> Iterator[Segment]:
         while params is not None:
@@ -330,31 +341,16 @@ class AsyncSegments:
         operation = create_operation(name, condition_groups, self._client.api_version)
         return await self._client.execute(operation)
 
-    async def list(
-        self,
-        *,
-        limit: int = DEFAULT_SEGMENT_PAGE_SIZE,
-        after: str | None = None,
-        before: str | None = None,
-        sort: SegmentSortField | None = None,
-        direction: SortDirection | None = None,
-    ) -> SegmentPage:
+    async def list(self, **query: Unpack[SegmentPageQuery]) -> SegmentPage:
         """Like :meth:`Segments.list`."""
-        params = list_params(
-            limit=limit, after=after, before=before, sort=sort, direction=direction
-        )
-        return await self._client.execute(list_operation(params, self._client.api_version))
+        operation = list_operation(list_params(**query), self._client.api_version)
+        return await self._client.execute(operation)
 
     def iter(
-        self,
-        *,
-        sort: SegmentSortField | None = None,
-        direction: SortDirection | None = None,
-        page_size: int = MAX_SEGMENT_PAGE_SIZE,
+        self, *, page_size: int = MAX_SEGMENT_PAGE_SIZE, **order: Unpack[SegmentOrder]
     ) -> AsyncIterator[Segment]:
         """Like :meth:`Segments.iter`, as an async iterator."""
-        first = list_params(limit=page_size, sort=sort, direction=direction)
-        return self._pages(first)
+        return self._pages(list_params(limit=page_size, **order))
 
     async def _pages(self, params: Params | None) -> AsyncIterator[Segment]:
         while params is not None:

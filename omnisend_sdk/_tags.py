@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypedDict, Unpack
 
 import attrs
 
@@ -21,6 +21,20 @@ if TYPE_CHECKING:
     from omnisend_sdk._client import AsyncOmnisendClient, OmnisendClient
 
 TagMethod = Literal["POST", "DELETE"]
+
+
+class ContactSelection(TypedDict, total=False):
+    """Which contacts a tag change applies to: any mix of the three kinds, each a sequence.
+
+    Attributes:
+        emails: Contacts by email; unknown emails are ignored by Omnisend.
+        contact_ids: Contacts by Omnisend contact ID.
+        phones: Contacts by phone number (E.164).
+    """
+
+    emails: Sequence[str]
+    contact_ids: Sequence[str]
+    phones: Sequence[str]
 
 
 @attrs.frozen
@@ -103,33 +117,17 @@ class Tags:
     def __init__(self, client: OmnisendClient) -> None:
         self._client = client
 
-    def add(
-        self,
-        tags: Sequence[str],
-        *,
-        emails: Sequence[str] = (),
-        contact_ids: Sequence[str] = (),
-        phones: Sequence[str] = (),
-    ) -> int:
+    def add(self, tags: Sequence[str], **contacts: Unpack[ContactSelection]) -> int:
         """Add tags to the selected contacts (unknown emails are ignored by Omnisend).
 
         Returns:
             The number of requests sent (one per 250 contacts of each kind).
         """
-        plan = plan_tags("POST", tags, emails=emails, contact_ids=contact_ids, phones=phones)
-        return self._send(plan)
+        return self._send(plan_tags("POST", tags, **contacts))
 
-    def remove(
-        self,
-        tags: Sequence[str],
-        *,
-        emails: Sequence[str] = (),
-        contact_ids: Sequence[str] = (),
-        phones: Sequence[str] = (),
-    ) -> int:
+    def remove(self, tags: Sequence[str], **contacts: Unpack[ContactSelection]) -> int:
         """Remove tags from the selected contacts; returns the number of requests sent."""
-        plan = plan_tags("DELETE", tags, emails=emails, contact_ids=contact_ids, phones=phones)
-        return self._send(plan)
+        return self._send(plan_tags("DELETE", tags, **contacts))
 
     def _send(self, plan: TagPlan) -> int:
         for operation in plan:
@@ -143,29 +141,13 @@ class AsyncTags:
     def __init__(self, client: AsyncOmnisendClient) -> None:
         self._client = client
 
-    async def add(
-        self,
-        tags: Sequence[str],
-        *,
-        emails: Sequence[str] = (),
-        contact_ids: Sequence[str] = (),
-        phones: Sequence[str] = (),
-    ) -> int:
+    async def add(self, tags: Sequence[str], **contacts: Unpack[ContactSelection]) -> int:
         """Like :meth:`Tags.add`."""
-        plan = plan_tags("POST", tags, emails=emails, contact_ids=contact_ids, phones=phones)
-        return await self._send(plan)
+        return await self._send(plan_tags("POST", tags, **contacts))
 
-    async def remove(
-        self,
-        tags: Sequence[str],
-        *,
-        emails: Sequence[str] = (),
-        contact_ids: Sequence[str] = (),
-        phones: Sequence[str] = (),
-    ) -> int:
+    async def remove(self, tags: Sequence[str], **contacts: Unpack[ContactSelection]) -> int:
         """Like :meth:`Tags.remove`."""
-        plan = plan_tags("DELETE", tags, emails=emails, contact_ids=contact_ids, phones=phones)
-        return await self._send(plan)
+        return await self._send(plan_tags("DELETE", tags, **contacts))
 
     async def _send(self, plan: TagPlan) -> int:
         for operation in plan:

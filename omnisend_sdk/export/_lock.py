@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from types import TracebackType
 
 from omnisend_sdk._errors import OmnisendError
 from omnisend_sdk.export._storage import private_file, state_errors
@@ -56,12 +55,7 @@ class RunLock:
         self._fd = fd
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._fd is not None:
             _unlock(self._fd)
             os.close(self._fd)

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import attrs
+
 from omnisend_sdk._errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ class SilentProgress:
         return
 
 
+@attrs.frozen(kw_only=True)
 class FunctionProgress(SilentProgress):
     """Progress reported to plain functions, one per event; events without one are ignored.
 
@@ -74,40 +77,31 @@ class FunctionProgress(SilentProgress):
         progress = FunctionProgress(on_batch_done=lambda ok, failed: print(ok, failed))
     """
 
-    def __init__(
-        self,
-        *,
-        on_started: Callable[[int | None], object] | None = None,
-        on_batch_sent: Callable[[int], object] | None = None,
-        on_batch_done: Callable[[int, int], object] | None = None,
-        on_throttled: Callable[[float], object] | None = None,
-        on_finished: Callable[[ExportReport], object] | None = None,
-    ) -> None:
-        self._on_started = on_started
-        self._on_batch_sent = on_batch_sent
-        self._on_batch_done = on_batch_done
-        self._on_throttled = on_throttled
-        self._on_finished = on_finished
+    on_started: Callable[[int | None], object] | None = None
+    on_batch_sent: Callable[[int], object] | None = None
+    on_batch_done: Callable[[int, int], object] | None = None
+    on_throttled: Callable[[float], object] | None = None
+    on_finished: Callable[[ExportReport], object] | None = None
 
     def started(self, total_rows: int | None) -> None:
-        if self._on_started is not None:
-            self._on_started(total_rows)
+        if self.on_started is not None:
+            self.on_started(total_rows)
 
     def batch_sent(self, rows: int) -> None:
-        if self._on_batch_sent is not None:
-            self._on_batch_sent(rows)
+        if self.on_batch_sent is not None:
+            self.on_batch_sent(rows)
 
     def batch_done(self, exported: int, failed: int) -> None:
-        if self._on_batch_done is not None:
-            self._on_batch_done(exported, failed)
+        if self.on_batch_done is not None:
+            self.on_batch_done(exported, failed)
 
     def throttled(self, seconds: float) -> None:
-        if self._on_throttled is not None:
-            self._on_throttled(seconds)
+        if self.on_throttled is not None:
+            self.on_throttled(seconds)
 
     def finished(self, report: ExportReport) -> None:
-        if self._on_finished is not None:
-            self._on_finished(report)
+        if self.on_finished is not None:
+            self.on_finished(report)
 
 
 def _tqdm_class() -> Any:

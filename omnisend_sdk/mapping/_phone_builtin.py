@@ -60,22 +60,12 @@ def _confirmed_ranges(calling_code: int) -> re.Pattern[str] | None:
 class BuiltinPhoneRules:
     """E.164 conversion from the SDK's own numbering data, refusing what it cannot confirm."""
 
-    @property
-    def name(self) -> str:
-        """``"built-in"``, for messages and documentation."""
-        return "built-in"
+    #: For messages and documentation.
+    name: Final = "built-in"
 
     def to_e164(self, text: str, country: str | None) -> str:
-        """The number in E.164, when the built-in data confirms it.
-
-        Args:
-            text: The number, made only of digits, spaces, ``+ ( ) . - /``; beginning with ``+``
-                when ``country`` is ``None``.
-            country: The upper-case alpha-2 code national numbers are read with.
-
-        Raises:
-            InvalidValueError: ``invalid_phone`` or ``unverified_phone``.
-        """
+        """The number in E.164 (see :meth:`PhoneRules.to_e164`), when the built-in data
+        confirms it; ``unverified_phone`` when it does not."""
         digits = _NON_DIGITS.sub("", text)
         if text.startswith("+"):
             return _international(digits)

@@ -9,6 +9,8 @@ with ``15``, Lithuanian ``8`` prefixes...) and loads each country's data on firs
 
 from __future__ import annotations
 
+from typing import Final
+
 import phonenumbers
 
 from omnisend_sdk.mapping._issues import InvalidValueError
@@ -17,23 +19,13 @@ from omnisend_sdk.mapping._issues import InvalidValueError
 class LibPhoneNumberRules:
     """E.164 conversion that sends only numbers libphonenumber finds valid."""
 
-    @property
-    def name(self) -> str:
-        """``"libphonenumber"``, for messages and documentation."""
-        return "libphonenumber"
+    #: For messages and documentation.
+    name: Final = "libphonenumber"
 
     def to_e164(self, text: str, country: str | None) -> str:
-        """The number in E.164, when libphonenumber finds it valid.
-
-        Args:
-            text: The number, made only of digits, spaces, ``+ ( ) . - /``; beginning with ``+``
-                when ``country`` is ``None``.
-            country: The upper-case alpha-2 code national numbers are read with; the country's
-                own international prefix (``00``, ``011``, ``0011``...) is recognised too.
-
-        Raises:
-            InvalidValueError: ``invalid_phone``.
-        """
+        """The number in E.164 (see :meth:`PhoneRules.to_e164`), when libphonenumber finds it
+        valid; the country's own international prefix (``00``, ``011``, ``0011``...) is read
+        too."""
         region = country if country in phonenumbers.SUPPORTED_REGIONS else None
         if region is None and not text.startswith("+"):
             raise InvalidValueError("invalid_phone", f"no phone numbering plan known for {country}")

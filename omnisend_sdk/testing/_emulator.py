@@ -13,7 +13,7 @@ from . import _batches, _contacts, _segments, _server
 from ._app import Application, Exchange, RequestRecord
 from ._auth import EMULATOR_API_KEY, ScopedKey, index_keys
 from ._clock import Clock, ScaledClock
-from ._faults import Fault, FaultInjector, FaultPlan
+from ._faults import Fault, FaultInjector, FaultPlan, ScriptedFault
 from ._problems import ApiProblem
 from ._ratelimit import RateLimits
 from ._settings import (
@@ -191,7 +191,7 @@ class OmnisendEmulator:
         ``/contacts*``. Scripted faults fire before random ones, in the order they were added.
         """
         with self._app.lock:
-            self._faults.script(fault, method=method, path=path, times=times)
+            self._faults.script(ScriptedFault(fault, method=method, path=path, times=times))
 
     # -- seeding and inspection ------------------------------------------------------------------
 

@@ -151,12 +151,26 @@ class FaultPlan:
     server_error_statuses: Sequence[int] = SERVER_ERROR_STATUSES
 
 
+def _upper_or_none(method: str | None) -> str | None:
+    return method.upper() if method else None
+
+
 @attrs.define
-class _Scripted:
+class ScriptedFault:
+    """A fault for the next ``times`` requests matching ``method`` and the glob ``path``.
+
+    ``None`` matches any method or path; ``times`` counts down as the fault fires.
+    """
+
     fault: Fault
-    method: str | None
-    path: str | None
-    remaining: int
+    method: str | None = attrs.field(default=None, converter=_upper_or_none)
+    path: str | None = None
+    times: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        if self.times < 1:
+            msg = f"times must be at least 1, got {self.times}"
+            raise ValueError(msg)
 
 
 class FaultInjector:
@@ -166,21 +180,11 @@ class FaultInjector:
         """Create the injector for ``plan``."""
         self._plan = plan
         self._rng = random.Random(plan.seed)  # noqa: S311 - reproducible faults, not cryptography
-        self._script: list[_Scripted] = []
+        self._script: list[ScriptedFault] = []
 
-    def script(
-        self,
-        fault: Fault,
-        *,
-        method: str | None = None,
-        path: str | None = None,
-        times: int = 1,
-    ) -> None:
-        """Queue ``fault`` for the next ``times`` requests matching ``method`` and glob ``path``."""
-        if times < 1:
-            msg = f"times must be at least 1, got {times}"
-            raise ValueError(msg)
-        self._script.append(_Scripted(fault, method.upper() if method else None, path, times))
+    def script(self, scripted: ScriptedFault) -> None:
+        """Queue a fault; queued faults fire in order, before random ones."""
+        self._script.append(scripted)
 
     def clear(self) -> None:
         """Drop every scripted fault not yet fired."""
@@ -188,7 +192,7 @@ class FaultInjector:
 
     def pending(self) -> int:
         """How many scripted faults are still to fire."""
-        return sum(entry.remaining for entry in self._script)
+        return sum(entry.times for entry in self._script)
 
     def draw(self, method: str, path: str) -> tuple[Fault | None, float]:
         """Pick the fault and latency for one request to API path ``path`` (e.g. ``/batches``)."""
@@ -197,8 +201,8 @@ class FaultInjector:
             if (entry.method is None or entry.method == method) and (
                 entry.path is None or fnmatch.fnmatchcase(path, entry.path)
             ):
-                entry.remaining -= 1
-                if not entry.remaining:
+                entry.times -= 1
+                if not entry.times:
                     self._script.remove(entry)
                 return entry.fault, latency
         return self._random_fault(path), latency

@@ -580,8 +580,7 @@ def parse_contact_query(params: Mapping[str, str]) -> ContactQuery:
     errors = _Errors()
     allowed = {"limit", "after", "before", "sort", "direction", "updatedAtFrom", *_CONTACT_FILTERS}
     _unknown_params(errors, params, allowed)
-    limit = _limit_param(errors, params)
-    sort, direction = _cursor_order(errors, params, ("createdAt", "updatedAt"))
+    page = _cursor_page(errors, params, ("createdAt", "updatedAt"))
     status = params.get("status")
     if status is not None:
         errors.enum(status, "status", STATUSES)
@@ -601,11 +600,7 @@ def parse_contact_query(params: Mapping[str, str]) -> ContactQuery:
     if errors.items:
         raise validation_problem(errors.items, "Invalid query parameters")
     return ContactQuery(
-        limit=limit,
-        after=params.get("after"),
-        before=params.get("before"),
-        sort="updatedAt" if sort == "updatedAt" else "createdAt",
-        direction="asc" if direction == "asc" else "desc",
+        **page,
         email=params.get("email"),
         phone=params.get("phone"),
         status=status,
@@ -634,36 +629,41 @@ def parse_segment_query(params: Mapping[str, str]) -> SegmentQuery:
     """
     errors = _Errors()
     _unknown_params(errors, params, {"limit", "after", "before", "sort", "direction"})
-    limit = _limit_param(
+    page = _cursor_page(
         errors,
         params,
+        ("createdAt", "name"),
         default=DEFAULT_SEGMENT_LIST_LIMIT,
         maximum=MAX_SEGMENT_LIST_LIMIT,
     )
-    sort, direction = _cursor_order(errors, params, ("createdAt", "name"))
     if errors.items:
         raise validation_problem(errors.items, "Invalid query parameters")
-    return SegmentQuery(
-        limit=limit,
-        after=params.get("after"),
-        before=params.get("before"),
-        sort="name" if sort == "name" else "createdAt",
-        direction="asc" if direction == "asc" else "desc",
-    )
+    return SegmentQuery(**page)
 
 
-def _cursor_order(
+def _cursor_page(
     errors: _Errors,
     params: Mapping[str, str],
     sorts: tuple[str, ...],
-) -> tuple[str | None, str | None]:
-    """The ``sort`` (default: the first of ``sorts``) and ``direction`` (default ``desc``) of a
-    listing paged by cursors, where ``after`` and ``before`` exclude each other."""
+    *,
+    default: int = DEFAULT_LIST_LIMIT,
+    maximum: int = MAX_LIST_LIMIT,
+) -> dict[str, Any]:
+    """The :class:`PageQuery` fields of a listing paged by cursors, checked: the ``limit``, the
+    ``sort`` (default: the first of ``sorts``), the ``direction`` (default ``desc``) and the
+    cursors, where ``after`` and ``before`` exclude each other."""
+    limit = _limit_param(errors, params, default=default, maximum=maximum)
     sort = errors.enum(params.get("sort", sorts[0]), "sort", sorts)
     direction = errors.enum(params.get("direction", "desc"), "direction", ("asc", "desc"))
     if "after" in params and "before" in params:
         errors.add("before", "conflict", "after and before cannot be combined")
-    return sort, direction
+    return {
+        "limit": limit,
+        "sort": sort or sorts[0],  # a bad value is an error already: the query is not built
+        "direction": direction or "desc",
+        "after": params.get("after"),
+        "before": params.get("before"),
+    }
 
 
 @attrs.frozen

@@ -57,6 +57,8 @@ from omnisend_sdk._version import __version__
 T = TypeVar("T")
 #: The HTTP client a client sends with: httpx's sync or async one.
 _HttpClientT = TypeVar("_HttpClientT", httpx.Client, httpx.AsyncClient)
+#: What one attempt gives: the answer, or (async) something to await for it.
+_AnswerT = TypeVar("_AnswerT", httpx.Response, Awaitable[httpx.Response])
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -131,7 +133,7 @@ class _Timing:
         self.elapsed = 0.0
 
 
-class _ClientCore(StoreAccess, Generic[_HttpClientT]):
+class _ClientCore(StoreAccess, Generic[_HttpClientT, _AnswerT]):
     """Configuration, the HTTP client and the I/O-free halves of sending, shared by both clients.
 
     Every setting is checked here, once for both clients; a client only adds how it waits
@@ -170,6 +172,9 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
         self._http: _HttpClientT = http_client or http_client_class(
             limits=httpx.Limits(max_connections=DEFAULT_MAX_CONNECTIONS)
         )
+        self._send: Callable[[_http.RequestSpec], _AnswerT] = self._retry.decorate(
+            self._attempt, on_retry=self._note_retry
+        )
 
     @classmethod
     def from_env(cls, **options: Any) -> Self:
@@ -192,6 +197,10 @@ class _ClientCore(StoreAccess, Generic[_HttpClientT]):
             f"{type(self).__name__}(base_url={self._base_url!r}, "
             f"api_version={self._api_version!r}, key={self._api_key.fingerprint})"
         )
+
+    def _attempt(self, spec: _http.RequestSpec) -> _AnswerT:
+        """Pace, send and check one attempt, the client's way (sync or async)."""
+        raise NotImplementedError
 
     def _build(self, spec: _http.RequestSpec) -> httpx.Request:
         return _http.to_httpx_request(
@@ -298,7 +307,7 @@ def _add_verify_hint(error: APIStatusError) -> None:
         )
 
 
-class OmnisendClient(_ClientCore[httpx.Client]):
+class OmnisendClient(_ClientCore[httpx.Client, httpx.Response]):
     """A synchronous Omnisend client, safe to share between threads.
 
     Args:
@@ -338,7 +347,6 @@ class OmnisendClient(_ClientCore[httpx.Client]):
         if self._owns_http_client and not bind_sockets_to_deadlines(self._http):
             logger.debug("httpx's pools are not where expected: deadlines hold between chunks only")
         self._sleep = sleep
-        self._send = self._retry.decorate(self._attempt, on_retry=self._note_retry)
         self.contacts = Contacts(self)
         self.tags = Tags(self)
         self.batches = Batches(self)
@@ -410,7 +418,7 @@ class OmnisendClient(_ClientCore[httpx.Client]):
         self.close()
 
 
-class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
+class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient, Awaitable[httpx.Response]]):
     """An asyncio Omnisend client with the same surface as :class:`OmnisendClient`.
 
     Arguments are those of :class:`OmnisendClient`; ``http_client`` is an ``httpx.AsyncClient``
@@ -429,7 +437,6 @@ class AsyncOmnisendClient(_ClientCore[httpx.AsyncClient]):
             api_key, http_client=http_client, http_client_class=httpx.AsyncClient, **options
         )
         self._sleep = sleep
-        self._send = self._retry.decorate(self._attempt, on_retry=self._note_retry)
         self.contacts = AsyncContacts(self)
         self.tags = AsyncTags(self)
         self.batches = AsyncBatches(self)

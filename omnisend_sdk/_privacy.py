@@ -70,13 +70,6 @@ def aware_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _person(by: object) -> str:
-    name = by.strip() if isinstance(by, str) else ""
-    if not name:
-        raise ConfigurationError("acknowledge_privacy needs the name of the person accepting")
-    return name
-
-
 @attrs.frozen(kw_only=True)
 class PrivacyAcknowledgement:
     """A person's acceptance that exports through a key send personal data to Omnisend.
@@ -210,3 +203,10 @@ class AcknowledgementStore:
             f"boundary. The person responsible for that data must accept this once: call {how} "
             f"(it is recorded in {self.state_dir})"
         )
+
+
+def _person(by: object) -> str:
+    name = by.strip() if isinstance(by, str) else ""
+    if not name:
+        raise ConfigurationError("acknowledge_privacy needs the name of the person accepting")
+    return name

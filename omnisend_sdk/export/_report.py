@@ -274,17 +274,10 @@ class ExportReport:
             stop_detail=result.error,
             error_type=result.error_type,
             rows_read=result.rows_read,
-            created=result.outcomes["created"],
-            updated=result.outcomes["updated"],
-            upserted=result.outcomes["upserted"],
-            failed=result.outcomes["failed"],
             not_sent=result.not_sent,
             tagged=result.tagged,
             tag_failed=result.tag_failed,
             refresh=result.refresh,
-            new=result.changes["new"],
-            changed=result.changes["changed"],
-            unchanged=result.changes["unchanged"],
             exited=result.exited,
             untagged=result.untagged,
             untag_failed=result.untag_failed,
@@ -303,6 +296,8 @@ class ExportReport:
             max_contacts_per_minute=gateway.batch_size * gateway.requests_per_window,
             time_scale=time_scale,
             issues=tuple(result.issues),
+            **result.outcomes,  # created, updated, upserted, failed
+            **result.changes,  # new, changed, unchanged
             **result.skipped_counts(),
         )
 

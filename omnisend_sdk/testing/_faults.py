@@ -80,12 +80,21 @@ class Fault:
 class Latency:
     """Added response time in *real* seconds (network delay is not scaled by the time scale).
 
-    Build one with :meth:`fixed`, :meth:`uniform`, :meth:`exponential` or :meth:`lognormal`.
+    Build one with :meth:`fixed`, :meth:`exponential`, :meth:`uniform` or :meth:`lognormal`.
+
+    Raises:
+        ValueError: A negative parameter, or a uniform range whose low end is above its high.
     """
 
     distribution: Literal["fixed", "uniform", "exponential", "lognormal"]
     first: float
     second: float = 0.0
+
+    def __attrs_post_init__(self) -> None:
+        if self.first < 0 or self.second < 0:
+            raise ValueError(f"{self.distribution} latency needs parameters of 0 or more")
+        if self.distribution == "uniform" and self.first > self.second:
+            raise ValueError(f"uniform latency from {self.first} to {self.second}: low > high")
 
     @classmethod
     def fixed(cls, seconds: float) -> Latency:
@@ -93,14 +102,14 @@ class Latency:
         return cls("fixed", seconds)
 
     @classmethod
-    def uniform(cls, low: float, high: float) -> Latency:
-        """Uniform between ``low`` and ``high``."""
-        return cls("uniform", low, high)
-
-    @classmethod
     def exponential(cls, mean: float) -> Latency:
         """Exponential with the given mean."""
         return cls("exponential", mean)
+
+    @classmethod
+    def uniform(cls, low: float, high: float) -> Latency:
+        """Uniform between ``low`` and ``high``."""
+        return cls("uniform", low, high)
 
     @classmethod
     def lognormal(cls, median: float, sigma: float) -> Latency:

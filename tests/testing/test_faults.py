@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import httpx
 import pytest
 
@@ -119,6 +122,22 @@ def test_latency_distributions_are_non_negative_and_seeded(latency: Latency) -> 
     first = draws()
     assert first == draws()
     assert all(value >= 0 for value in first)
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Latency.fixed(-0.1), "fixed latency needs parameters of 0 or more"),
+        (lambda: Latency.exponential(-1), "exponential latency needs parameters of 0 or more"),
+        (lambda: Latency.uniform(0.2, 0.1), "uniform latency from 0.2 to 0.1: low > high"),
+        (lambda: Latency.lognormal(0.1, -0.5), "lognormal latency needs parameters of 0 or more"),
+    ],
+)
+def test_a_latency_that_cannot_be_drawn_is_refused(
+    build: Callable[[], Latency], message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        build()
 
 
 def outcomes(plan: FaultPlan, count: int = 300) -> list[str]:

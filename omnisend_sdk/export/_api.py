@@ -203,7 +203,7 @@ class _Export:
             self.settings,
             members,
             segment_tag=self.segment_tag,
-            api_version=destination.gateway.api_version,
+            api_version=destination.gateway.facts.api_version,
         )
         if len(members):
             self.settings.limits.check_count(read.tally.rows_read)
@@ -267,7 +267,7 @@ class _Export:
                 self.mapping,
                 settings,
                 segment_tag=self.segment_tag,
-                api_version=gateway.api_version,
+                api_version=gateway.facts.api_version,
                 seen=seen,
             )
             progress.started(work.to_send)

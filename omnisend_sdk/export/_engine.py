@@ -244,8 +244,10 @@ class Engine:
             if options.segment_tag
             else None
         )
-        self._poll_interval = gateway.window / POLLS_PER_WINDOW
-        self._first_poll = min(self._poll_interval, gateway.window / FIRST_POLLS_PER_WINDOW)
+        # The client's facts are fixed for a run: read once, not per row.
+        self._facts = gateway.facts
+        self._poll_interval = self._facts.window / POLLS_PER_WINDOW
+        self._first_poll = min(self._poll_interval, self._facts.window / FIRST_POLLS_PER_WINDOW)
         self._throttled_seen = gateway.stats().throttled_seconds
 
     @property
@@ -428,8 +430,8 @@ class Engine:
             self._tracker.track(TrackedBatch(entry.seq, items, entry.sent_at, entry.batch_id))
         self._pending_rows += self._tracker.rows()
         started = self._clock()
-        settle_by = started + SETTLE_WINDOWS * self._gateway.window
-        search_by = started + LOST_SEARCH_WINDOWS * self._gateway.window
+        settle_by = started + SETTLE_WINDOWS * self._facts.window
+        search_by = started + LOST_SEARCH_WINDOWS * self._facts.window
         while len(self._tracker) and self._may_poll():
             now = self._clock()
             if now >= search_by or (now >= settle_by and not self._tracker.searching()):
@@ -448,7 +450,7 @@ class Engine:
             # count rows never sent, and report "0 exported" of a half-done export.
             self._result = self._journal_result()
             return
-        batcher = Batcher(self._gateway.batch_size)
+        batcher = Batcher(self._facts.batch_size)
         admission = Admission(self._options.limits, admitted=len(skip.done) + len(skip.open))
         failure_issues = {i["row"]: i for i in self._journal.failure_issues()} if skip.done else {}
         for count, mapped in enumerate(rows, start=1):
@@ -497,7 +499,7 @@ class Engine:
 
     def _item(self, mapped: MappedRow) -> PendingItem:
         """An admitted row of a first export: new, so tagged under membership."""
-        body = mapped.to_json(self._gateway.api_version)
+        body = mapped.to_json(self._facts.api_version)
         assert body is not None
         assert mapped.email is not None
         return PendingItem.of(
@@ -631,7 +633,7 @@ class Engine:
         After the deadline, a cancellation or a local failure nothing new starts, so there is
         nothing to wait for: the next run settles the batches in flight.
         """
-        settle_by = self._clock() + SETTLE_WINDOWS * self._gateway.window
+        settle_by = self._clock() + SETTLE_WINDOWS * self._facts.window
         while len(self._tracker) and self._clock() < settle_by and self._may_poll():
             self._moved.clear()  # set by every poll, so a failed one ends the wait at once
             with contextlib.suppress(TimeoutError):

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+import attrs
+
 from omnisend_sdk._client import AsyncOmnisendClient, ClientStats, OmnisendClient
 from omnisend_sdk._constants import MAX_BATCH_ITEMS, MAX_SEGMENT_PAGE_SIZE, ApiVersion
 from omnisend_sdk._models import (
@@ -34,42 +36,31 @@ T = TypeVar("T")
 SYNC_CLIENT_THREADS = 24
 
 
+@attrs.frozen
+class GatewayFacts:
+    """What the engine and the report need to know about the client behind a gateway.
+
+    Attributes:
+        api_version: The API version spoken (sets the batch size and the JSON spellings).
+        key_fingerprint: The API key's fingerprint, for the report.
+        window: The rate limiter's window in seconds (60, or less against a fast emulator).
+        requests_per_window: The brand's general limit per window.
+        batch_size: Items per batch the API version allows.
+    """
+
+    api_version: ApiVersion
+    key_fingerprint: str
+    window: float
+    requests_per_window: int
+    batch_size: int
+
+
 class ExportGateway(Protocol):
     """The calls the export engine makes, and what it needs to know about the client."""
 
     @property
-    def api_version(self) -> ApiVersion:
-        """The API version spoken (sets the batch size and the JSON spellings)."""
-        ...
-
-    @property
-    def key_fingerprint(self) -> str:
-        """The API key's fingerprint, for the report."""
-        ...
-
-    @property
-    def base_url(self) -> str:
-        """Where requests go."""
-        ...
-
-    @property
-    def window(self) -> float:
-        """The rate limiter's window in seconds (60, or less against a fast emulator)."""
-        ...
-
-    @property
-    def requests_per_window(self) -> int:
-        """The brand's general limit per window."""
-        ...
-
-    @property
-    def tag_requests_per_window(self) -> int:
-        """The ``/contacts/tags`` limit per window."""
-        ...
-
-    @property
-    def batch_size(self) -> int:
-        """Items per batch the API version allows."""
+    def facts(self) -> GatewayFacts:
+        """The client's version, key fingerprint and pace."""
         ...
 
     def stats(self) -> ClientStats:
@@ -150,32 +141,15 @@ class _ClientFacts:
         self._facts_of = client
 
     @property
-    def api_version(self) -> ApiVersion:
-        return self._facts_of.api_version
-
-    @property
-    def key_fingerprint(self) -> str:
-        return self._facts_of.key_fingerprint
-
-    @property
-    def base_url(self) -> str:
-        return self._facts_of.base_url
-
-    @property
-    def window(self) -> float:
-        return self._facts_of.rate_limiter.window
-
-    @property
-    def requests_per_window(self) -> int:
-        return self._facts_of.rate_limiter.limit("default")
-
-    @property
-    def tag_requests_per_window(self) -> int:
-        return self._facts_of.rate_limiter.limit("tags")
-
-    @property
-    def batch_size(self) -> int:
-        return MAX_BATCH_ITEMS[self._facts_of.api_version]
+    def facts(self) -> GatewayFacts:
+        client = self._facts_of
+        return GatewayFacts(
+            api_version=client.api_version,
+            key_fingerprint=client.key_fingerprint,
+            window=client.rate_limiter.window,
+            requests_per_window=client.rate_limiter.limit("default"),
+            batch_size=MAX_BATCH_ITEMS[client.api_version],
+        )
 
     def stats(self) -> ClientStats:
         return self._facts_of.stats

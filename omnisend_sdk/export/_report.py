@@ -261,11 +261,12 @@ class ExportReport:
         """
         gateway = destination.gateway
         stats = gateway.stats()
-        time_scale = 60.0 / gateway.window  # the limiter's window is an Omnisend minute
+        facts = gateway.facts
+        time_scale = 60.0 / facts.window  # the limiter's window is an Omnisend minute
         return cls(
             segment=segment,
             connection_name=destination.connection_name,
-            key_fingerprint=gateway.key_fingerprint,
+            key_fingerprint=facts.key_fingerprint,
             privacy=destination.privacy,
             run_by=run_by,
             dry_run=dry_run,
@@ -293,7 +294,7 @@ class ExportReport:
             batches=result.batches,
             started_at=started_at,
             finished_at=datetime.now(UTC),
-            max_contacts_per_minute=gateway.batch_size * gateway.requests_per_window,
+            max_contacts_per_minute=facts.batch_size * facts.requests_per_window,
             time_scale=time_scale,
             issues=tuple(result.issues),
             **result.outcomes,  # created, updated, upserted, failed

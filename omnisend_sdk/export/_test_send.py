@@ -112,7 +112,7 @@ async def send_test_profile_async(
         contact = mapped.contact
         if contact is None:
             return TestSendResult(row=mapped.row, issues=mapped.issues, request=None)
-        body = mapped.to_json(destination.gateway.api_version)
+        body = mapped.to_json(destination.gateway.facts.api_version)
         try:
             answer = await destination.gateway.upsert(contact)
         except APIStatusError as error:

@@ -17,7 +17,6 @@ from typing import Any
 import attrs
 
 from omnisend_sdk import ClientStats
-from omnisend_sdk._constants import ApiVersion
 from omnisend_sdk._errors import (
     AuthenticationError,
     BadRequestError,
@@ -34,6 +33,7 @@ from omnisend_sdk._models import (
     ContactInput,
     UpsertResult,
 )
+from omnisend_sdk.export._gateway import GatewayFacts
 
 #: Which answer an item gets: called with its email and how many created batches carried it so far
 #: (1 on its first batch); returns the item's response code.
@@ -148,13 +148,6 @@ class FakeGateway:
         window: The rate window in seconds (small: polls come every ``window / 6``).
     """
 
-    api_version: ApiVersion = "2026-03-15"
-    key_fingerprint = "fake-fingerprint"
-    base_url = "http://127.0.0.1/fake"
-    requests_per_window = 400
-    tag_requests_per_window = 60
-    batch_size = 100
-
     def __init__(
         self,
         *,
@@ -166,7 +159,13 @@ class FakeGateway:
         tag_fails: Callable[[int], bool] | None = None,
         window: float = 0.06,
     ) -> None:
-        self.window = window
+        self.facts = GatewayFacts(
+            api_version="2026-03-15",
+            key_fingerprint="fake-fingerprint",
+            window=window,
+            requests_per_window=400,
+            batch_size=100,
+        )
         self._answer = answer or always_created()
         self._stop_after_errors = stop_after_errors
         self._create_plan = create_plan

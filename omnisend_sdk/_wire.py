@@ -23,42 +23,30 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from omnisend_sdk import _models as models
 from omnisend_sdk._constants import DEFAULT_API_VERSION, ApiVersion
-from omnisend_sdk._models import (
-    Batch,
-    BatchItem,
-    ChannelState,
-    ConditionGroup,
-    Consent,
-    Contact,
-    ContactInput,
-    ContactStatus,
-    Identifier,
-    Segment,
-    SegmentCondition,
-    SegmentFilter,
-    SegmentPage,
-)
 
 T = TypeVar("T")
 
 #: Names that camelCase does not produce (Omnisend spells these ids in capitals).
 _COMMON_RENAMES: Final[Mapping[tuple[type, str], str]] = {
-    (Batch, "batch_id"): "batchID",
-    (BatchItem, "item_id"): "itemID",
-    (Segment, "segment_id"): "segmentID",
+    (models.Batch, "batch_id"): "batchID",
+    (models.BatchItem, "item_id"): "itemID",
+    (models.Segment, "segment_id"): "segmentID",
 }
 
 #: Models that keep the fields the SDK does not know in their ``extra`` attribute and write them
 #: back: a segment's rule survives a round trip through ``get`` and ``update`` whole.
-_OPEN_MODELS: Final[frozenset[type]] = frozenset({ConditionGroup, SegmentCondition, SegmentFilter})
+_OPEN_MODELS: Final[frozenset[type]] = frozenset(
+    {models.ConditionGroup, models.SegmentCondition, models.SegmentFilter}
+)
 _EXTRA: Final = "extra"
 
 #: Names that v3 spells differently from 2026-03-15.
 _V3_RENAMES: Final[Mapping[tuple[type, str], str]] = {
-    (Contact, "id"): "contactID",
-    (ChannelState, "status_changed_at"): "statusDate",
-    (ContactStatus, "status_changed_at"): "statusDate",
+    (models.Contact, "id"): "contactID",
+    (models.ChannelState, "status_changed_at"): "statusDate",
+    (models.ContactStatus, "status_changed_at"): "statusDate",
 }
 
 #: Versions that read the welcome flag once per contact, under this name, instead of on each
@@ -84,8 +72,8 @@ def json_name(cls: type, field: str, version: ApiVersion) -> str:
 #: contact's fields by these, so that the fast encoder copies them into any version's body as is.
 CONTACT_FIELDS: Final[Mapping[str, str]] = MappingProxyType(
     {
-        field.name: json_name(ContactInput, field.name, DEFAULT_API_VERSION)
-        for field in attrs.fields(ContactInput)
+        field.name: json_name(models.ContactInput, field.name, DEFAULT_API_VERSION)
+        for field in attrs.fields(models.ContactInput)
         if field.name != "identifiers"
     }
 )
@@ -203,13 +191,13 @@ def _thawed(value: Any) -> Any:
     return value
 
 
-def contact_to_json(contact: ContactInput, version: ApiVersion) -> dict[str, Any]:
+def contact_to_json(contact: models.ContactInput, version: ApiVersion) -> dict[str, Any]:
     """The request body for one contact, as the given API version expects it."""
     body: dict[str, Any] = converter(version).unstructure(contact)
     contact_welcome = _CONTACT_WELCOME.get(version)
     if contact_welcome is not None:
-        flag = json_name(Identifier, "send_welcome_message", version)
-        identifiers = body.get(json_name(ContactInput, "identifiers", version), ())
+        flag = json_name(models.Identifier, "send_welcome_message", version)
+        identifiers = body.get(json_name(models.ContactInput, "identifiers", version), ())
         welcome = [i.pop(flag) for i in identifiers if flag in i]
         if welcome:
             body[contact_welcome] = any(welcome)
@@ -217,13 +205,15 @@ def contact_to_json(contact: ContactInput, version: ApiVersion) -> dict[str, Any
 
 
 def segment_to_json(
-    name: str, condition_groups: Sequence[ConditionGroup], version: ApiVersion
+    name: str, condition_groups: Sequence[models.ConditionGroup], version: ApiVersion
 ) -> dict[str, Any]:
     """The body of ``POST /segments`` and ``PUT /segments/{id}``: the name and the whole rule."""
-    groups = converter(version).unstructure(tuple(condition_groups), tuple[ConditionGroup, ...])
+    groups = converter(version).unstructure(
+        tuple(condition_groups), tuple[models.ConditionGroup, ...]
+    )
     return {
-        json_name(Segment, "name", version): name,
-        json_name(Segment, "condition_groups", version): list(groups),
+        json_name(models.Segment, "name", version): name,
+        json_name(models.Segment, "condition_groups", version): list(groups),
     }
 
 
@@ -243,15 +233,15 @@ class _Paging:
 class _SegmentListing:
     """The envelope of ``GET /segments``: ``{segments, paging: {cursors, hasMore, limit}}``."""
 
-    segments: tuple[Segment, ...] = ()
+    segments: tuple[models.Segment, ...] = ()
     paging: _Paging = _Paging()
 
 
-def segment_page_from_json(data: Mapping[str, Any], version: ApiVersion) -> SegmentPage:
+def segment_page_from_json(data: Mapping[str, Any], version: ApiVersion) -> models.SegmentPage:
     """One page of ``GET /segments``."""
     listing = from_json(_SegmentListing, data, version)
     cursors = listing.paging.cursors
-    return SegmentPage(
+    return models.SegmentPage(
         segments=listing.segments,
         after=cursors.after or None,  # an empty cursor leads nowhere
         before=cursors.before or None,
@@ -276,7 +266,9 @@ def _without_nulls(value: Any) -> Any:
 
 #: How a contact identified by an email is reached: (send_welcome_message, the email channel's
 #: state, consent, a phone number in E.164).
-ContactIdentity: TypeAlias = tuple[bool, ChannelState | None, Consent | None, str | None]
+ContactIdentity: TypeAlias = tuple[
+    bool, models.ChannelState | None, models.Consent | None, str | None
+]
 #: Writes the body of a contact from ``(email, fields, identity)``, where ``fields`` holds the
 #: body's other fields as JSON already (keys from :data:`CONTACT_FIELDS`).
 ContactEncoder: TypeAlias = Callable[[str, Mapping[str, Any], ContactIdentity], dict[str, Any]]
@@ -299,26 +291,27 @@ CONTACT_ENCODERS: Final[Mapping[ApiVersion, ContactEncoder]] = _Encoders()
 
 
 def _build_encoder(version: ApiVersion) -> ContactEncoder:
-    identifiers_key = json_name(ContactInput, "identifiers", version)
+    identifiers_key = json_name(models.ContactInput, "identifiers", version)
     type_key, id_key, channels_key, consent_key, welcome_key = (
-        json_name(Identifier, field, version)
+        json_name(models.Identifier, field, version)
         for field in ("type", "id", "channels", "consent", "send_welcome_message")
     )
     status_key, changed_key = (
-        json_name(ChannelState, field, version) for field in ("status", "status_changed_at")
+        json_name(models.ChannelState, field, version) for field in ("status", "status_changed_at")
     )
     source_key, created_key, ip_key, agent_key = (
-        json_name(Consent, field, version) for field in ("source", "created_at", "ip", "user_agent")
+        json_name(models.Consent, field, version)
+        for field in ("source", "created_at", "ip", "user_agent")
     )
     contact_welcome = _CONTACT_WELCOME.get(version)
 
-    def channel_json(channel: ChannelState) -> dict[str, Any]:
+    def channel_json(channel: models.ChannelState) -> dict[str, Any]:
         body: dict[str, Any] = {status_key: channel.status}
         if channel.status_changed_at is not None:
             body[changed_key] = format_datetime(channel.status_changed_at)
         return body
 
-    def consent_json(consent: Consent) -> dict[str, Any]:
+    def consent_json(consent: models.Consent) -> dict[str, Any]:
         body: dict[str, Any] = {}
         if consent.source is not None:
             body[source_key] = consent.source

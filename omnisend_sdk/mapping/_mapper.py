@@ -489,7 +489,11 @@ class RowMapper:
         issues: list[RowIssue],
         fields: Mapping[str, Any],
     ) -> ContactIdentity:
-        phone = self._map_phone(number, values, issues, fields) if self._phone else None
+        phone = (
+            self._checked(number, self._phone, values, issues, self._phone_rule(fields))
+            if self._phone
+            else None
+        )
         changed_at = self._checked(
             number, self._status_time, values, issues, parse_timestamp, prepare=_time
         )
@@ -503,24 +507,12 @@ class RowMapper:
         consent = self._map_consent(number, values, changed_at, issues)
         return (self.mapping.send_welcome_message, channel, consent, phone)
 
-    def _map_phone(
-        self,
-        number: int,
-        values: Mapping[str, object],
-        issues: list[RowIssue],
-        fields: Mapping[str, Any],
-    ) -> str | None:
-        """The row's phone in E.164, national numbers read with the row's own country."""
+    def _phone_rule(self, fields: Mapping[str, Any]) -> Callable[[str], str]:
+        """The row's phone rule: E.164, national numbers read with the row's own country."""
         rules = self._phone_rules
         assert rules is not None
         country, no_country = self._phone_country(fields)
-        return self._checked(
-            number,
-            self._phone,
-            values,
-            issues,
-            lambda text: phone_to_e164(text, country, rules, no_country),
-        )
+        return lambda text: phone_to_e164(text, country, rules, no_country)
 
     def _phone_country(self, fields: Mapping[str, Any]) -> tuple[str | None, str]:
         """The country national phone numbers of a row belong to, and why there is none.

@@ -12,7 +12,10 @@ DuckDB file; writing them is timed apart and not counted. Each source is then me
 
 - ``read``: the rows only, through ``open_source`` (what the source itself costs);
 - ``read + map``: every row through ``map_rows`` with the benchmarks' ``ContactMapping``, the
-  first-wins duplicate check included, as an export maps them.
+  first-wins duplicate check included, as an export maps them. Parquet files, DuckDB relations
+  and Arrow data hand ``map_rows`` their record batches, which it maps a column at a time
+  (``omnisend_sdk.mapping._columnar``); ``--row-by-row`` measures beside it the same source with
+  its batches hidden, mapped a row (a dict) at a time as before.
 
 Sources: the CSV file (``CsvSource``: lines decoded and parsed one at a time, as
 ``csv.writer`` wrote them), the Parquet file (``ParquetSource``: record batches through
@@ -116,6 +119,21 @@ def open_segment(kind: str, directory: Path, chunk_rows: int) -> Any:
     return open_source(result, chunk_rows=chunk_rows)
 
 
+class RowByRow:
+    """A source with its record batches hidden: ``map_rows`` maps it a row at a time."""
+
+    def __init__(self, source: Any) -> None:
+        self.columns, self.row_count, self.reiterable = (
+            source.columns,
+            source.row_count,
+            source.reiterable,
+        )
+        self._source = source
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._source)
+
+
 def seen_emails(kind: str, rows: int) -> SeenEmails:
     """The duplicate check's memory of emails."""
     return InMemorySeenEmails() if kind == "dict" else SeenEmailKeys(rows)
@@ -146,6 +164,8 @@ def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
             sent += 1
     else:
         seen = seen_emails(args.seen, args.rows)
+        if mode == "rows":
+            source = RowByRow(source)
         for mapped in map_rows(_segment_gen.MAPPING, source, seen=seen):
             if mapped.ok:
                 sent += 1
@@ -182,6 +202,11 @@ def main() -> None:
     parser.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS)
     parser.add_argument("--seen", choices=("keyed", "dict"), default="keyed")
     parser.add_argument(
+        "--row-by-row",
+        action="store_true",
+        help="also map each source a row at a time, its record batches hidden (as before)",
+    )
+    parser.add_argument(
         "--sources", default=",".join(SOURCES), help=f"which to measure, of {','.join(SOURCES)}"
     )
     parser.add_argument("--child", nargs=2, metavar=("SOURCE", "MODE"), help=argparse.SUPPRESS)
@@ -205,8 +230,11 @@ def main() -> None:
         )
         for kind in args.sources.split(","):
             label = SOURCES[kind]
-            for mode in ("read", "read + map"):
-                result = child(kind, mode.split()[-1], args)
+            modes = {"read": "read", "read + map": "map"}
+            if args.row_by_row:
+                modes["row by row"] = "rows"
+            for mode, measured in modes.items():
+                result = child(kind, measured, args)
                 print(
                     f"{label:42} {mode:10} {result['rows_per_second']:>9,.0f}"
                     f" {result['seconds']:>8.2f} {result['sent']:>9,}"

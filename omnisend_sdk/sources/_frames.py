@@ -8,11 +8,11 @@ missing values (NaN, NaT, NA, null) become ``None``, and rows are numbered by po
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
-from omnisend_sdk.sources._arrow import batch_dicts, batches_dicts
+from omnisend_sdk.sources._arrow import batch_dicts, batches_dicts, numbered_batches
 from omnisend_sdk.sources._base import record_dicts
 from omnisend_sdk.sources._chunked import ChunkedSource
 
@@ -72,6 +72,25 @@ class FrameSource(ChunkedSource):
         )
         self._frame = frame
         self._kind = kind
+
+    def arrow_batches(
+        self, columns: Sequence[str], encoded: Collection[str] = ()
+    ) -> Iterator[tuple[int, Any]] | None:
+        """Arrow data as record batches of ``columns``, each with its first row's number: how
+        ``map_rows`` maps them a batch at a time. ``None`` for a DataFrame (its rows' values
+        come from pandas or polars, not Arrow)."""
+        frame, size = self._frame, self._chunk_rows
+        if self._kind == "arrow":
+            batches = (
+                frame.to_batches(max_chunksize=size) if hasattr(frame, "to_batches") else [frame]
+            )
+        elif self._kind == "arrow-reader":
+            batches = frame
+        else:
+            return None
+        return numbered_batches(
+            batches, first=self.first_number, once=self._once, columns=self._columns, wanted=columns
+        )
 
     def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
         frame, size, columns = self._frame, self._chunk_rows, self._columns

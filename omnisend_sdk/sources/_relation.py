@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
-from omnisend_sdk.sources._arrow import batches_dicts
+from omnisend_sdk.sources._arrow import batches_dicts, numbered_batches
 from omnisend_sdk.sources._base import SourceError
 from omnisend_sdk.sources._chunked import ChunkedSource
 
@@ -55,11 +55,27 @@ class RelationSource(ChunkedSource):
         )
         self._relation = relation
 
+    def arrow_batches(
+        self, columns: Sequence[str], encoded: Collection[str] = ()
+    ) -> Iterator[tuple[int, Any]]:
+        """The rows as Arrow record batches, each with its first row's number: how ``map_rows``
+        maps them a batch at a time. Runs the relation (it is read once)."""
+        return numbered_batches(
+            self._batches(),
+            first=self.first_number,
+            once=self._once,
+            columns=self._columns,
+            wanted=columns,
+        )
+
     def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
+        return batches_dicts(self._columns, self._batches())
+
+    def _batches(self) -> Iterator[Any]:
         try:
             reader = arrow_reader_method(self._relation)(self._chunk_rows)
         except ImportError as err:
             raise SourceError(
                 "reading a DuckDB relation needs pyarrow: pip install 'omnisend-sdk[duckdb]'"
             ) from err
-        yield from batches_dicts(self._columns, reader)
+        yield from reader

@@ -1,0 +1,488 @@
+"""Mapping Arrow record batches a column at a time: the fast path of :func:`map_rows`.
+
+Row by row, a warehouse source spends most of its time making a dict of each row and mapping the
+dict field by field. A source that can hand over its record batches (Parquet files, DuckDB
+relations, Arrow tables and readers: see :class:`ArrowBatchSource`) is mapped here a batch at a
+time instead:
+
+- only the columns the mapping reads are read, each turned into Python values at once; a
+  Parquet file's text columns come dictionary-encoded, as the file stores them, so each row is
+  only a position in its row group's dictionary;
+- each text and country column's values are worked out once per distinct value and remembered:
+  a country column of a few dozen spellings costs a few dozen lookups a run, not one a row;
+- emails are checked by one regular expression: the addresses it passes are exactly those that
+  :func:`normalise_email` returns lower-cased and otherwise as they are;
+- each clean row's contact is put together by a function compiled for the mapping's fields,
+  which drops repeated emails as :func:`keep_first` does.
+
+Only plainly clean rows are put together here. A row with anything the rules would report
+(an email the expression does not pass, a text over its limit, an unknown country, a value that
+is not text or a whole number) is mapped by :class:`RowMapper` itself from the same values the
+row-by-row path would give it, so its contact and issues are the mapper's own. The result is the
+row-by-row path's, row for row: the same contacts (the same JSON bytes), the same issues, in the
+same order, duplicates dropped alike (tests/mapping/test_columnar.py holds it to that).
+
+Mappings this path does not handle (a function of the row, a joined address, a constant, a phone,
+a status, consent, gender, birthdate or custom properties) are mapped row by row, and so are
+record fingerprints (a refresh's), DataFrames and polars queries.
+
+pyarrow's compute functions are not used: their first call costs some 30 MB of memory, more
+than the whole read adds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from typing import Any, Final, Protocol
+
+from omnisend_sdk._constants import MAX_EMAIL_LENGTH, MAX_EMAIL_LOCAL_LENGTH, MAX_TEXT_LENGTH
+from omnisend_sdk._wire import CONTACT_FIELDS, ContactIdentity
+from omnisend_sdk.mapping._dedupe import _dropped
+from omnisend_sdk.mapping._issues import RowIssue
+from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper, _Rejected
+from omnisend_sdk.mapping._targets import SOURCE_FIELDS
+from omnisend_sdk.mapping._text import clean_text
+
+_ATOM: Final = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL: Final = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+#: An address that :func:`normalise_email` returns lower-cased and otherwise as it is: its own
+#: expression with capitals allowed (ASCII only: no re.IGNORECASE), nothing around it to trim.
+#: Its length limits are checked apart.
+PLAIN_EMAIL: Final = re.compile(
+    rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+(?:[a-zA-Z]{{2,63}}|[xX][nN]--[a-zA-Z0-9-]+)"
+)
+#: Whole-address length under which no plain address can be too long or have a local part over
+#: its limit (a plain domain has at least ``a.bc``).
+_SHORT_EMAIL: Final = min(MAX_EMAIL_LENGTH, MAX_EMAIL_LOCAL_LENGTH + 5)
+#: The fields this path maps beside the email: the text fields, and the country.
+_FIELDS: Final = frozenset({*_TEXT_FIELDS, "country"})
+_COUNTRY: Final = CONTACT_FIELDS["country"]
+_COUNTRY_CODE: Final = CONTACT_FIELDS["country_code"]
+_TAGS: Final = CONTACT_FIELDS["tags"]
+#: Distinct values whose outcome a column remembers. Columns with more (streets) work out the
+#: values past these each time they meet them.
+_MAX_REMEMBERED: Final = 8192
+
+FirstRow = Callable[[str, int], int]
+"""``SeenEmails.first_row``: the row an email was first seen in (recording this one if new)."""
+
+
+class _Special:
+    """The outcome of a value only :class:`RowMapper` maps: its row is mapped by the mapper."""
+
+    def __repr__(self) -> str:
+        return "SPECIAL"
+
+
+SPECIAL: Final = _Special()
+_UNSEEN: Final = object()
+
+
+class ArrowBatchSource(Protocol):
+    """A source that can hand over its rows as Arrow record batches (duck-typed by ``map_rows``).
+
+    ``arrow_batches(columns)`` returns the rows as ``(number of the batch's first row, batch)``
+    pairs in source order, each ``pyarrow.RecordBatch`` holding ``columns`` (source column names,
+    no repeats), in that order, with the values the source's own rows have for them: a row's
+    values are what ``batch.column(i).to_pylist()`` gives. The text columns named in
+    ``encoded`` are worth handing over dictionary-encoded where the source has them so (a
+    Parquet file stores them so): their values repeat, and are worked out once a distinct value.
+
+    It returns ``None`` when it cannot, having read nothing; otherwise it counts as reading the
+    source (a source read once may not be read again).
+    """
+
+    def arrow_batches(
+        self, columns: Sequence[str], encoded: Collection[str] = ()
+    ) -> Iterator[tuple[int, Any]] | None: ...
+
+
+def columnar_rows(
+    mapper: RowMapper, source: object, first_row: FirstRow | None = None
+) -> Iterator[Iterator[MappedRow]] | None:
+    """The source's rows mapped a record batch at a time, or ``None`` to map them row by row.
+
+    ``None`` when the mapping needs anything this path does not handle, or the source cannot
+    hand over Arrow record batches. Else each batch's rows, as :meth:`RowMapper.map` maps them;
+    with ``first_row``, repeated emails dropped as :func:`keep_first` drops them.
+    """
+    method: Callable[..., Iterator[tuple[int, Any]] | None] | None
+    method = getattr(source, "arrow_batches", None)
+    plan = _Plan.of(mapper, first_row) if method is not None and callable(method) else None
+    if method is None or plan is None:
+        return None
+    batches = method(plan.read, plan.encoded)
+    if batches is None:
+        return None
+    plan.types = importlib.import_module("pyarrow.types")  # there are Arrow batches: it is there
+    return map(plan.map_batch, batches)
+
+
+class _Plan:
+    """What a mapping reads, how a clean row's contact is put together, and what was learnt."""
+
+    def __init__(
+        self,
+        mapper: RowMapper,
+        email: str,
+        texts: list[tuple[str, str]],
+        country: str | None,
+        first_row: FirstRow | None,
+    ) -> None:
+        self.mapper = mapper
+        mapping = mapper.mapping
+        keys = [key for key, _ in texts]
+        read = [email, *(column for _, column in texts)]
+        if country is not None:
+            keys += [_COUNTRY, _COUNTRY_CODE]
+            read.append(country)
+        #: The source's columns the mapping reads, each once, in the order batches hold them.
+        self.read = tuple(dict.fromkeys(read))
+        self.email = self.read.index(email)
+        #: The columns worth reading dictionary-encoded: all but the email's.
+        self.encoded = tuple(column for column in self.read if column != email)
+        #: Each text column's position, and what its values came to.
+        self.texts = [(self.read.index(column), _Column()) for _, column in texts]
+        self.country = None if country is None else self.read.index(country)
+        self.country_column = country or ""
+        #: What country values came to, and the code sent for each value sent with a name.
+        self.countries = _Column()
+        self.codes: dict[object, str] = {}
+        self.code_of = self.codes.get  # one object: dictionaries' outcomes are kept by rule
+        #: ``pyarrow.types``, once there are batches.
+        self.types: Any = None
+        identity: ContactIdentity = (mapping.send_welcome_message, None, None, None)
+        tags = tuple(mapping.tags)
+        self.keep = _keeper(first_row)
+        self.dense = _row_builder(tuple(keys), tags, identity, first_row, sparse=False)
+        self.sparse = _row_builder(tuple(keys), tags, identity, first_row, sparse=True)
+
+    @classmethod
+    def of(cls, mapper: RowMapper, first_row: FirstRow | None) -> _Plan | None:
+        """The plan for a mapper whose mapping this path handles, else ``None``."""
+        mapping = mapper.mapping
+        if mapping.custom_properties or not isinstance(mapping.email, str):
+            return None
+        texts = []
+        country = None
+        for name in SOURCE_FIELDS[1:]:  # the text fields in the mapper's order (_TEXT_FIELDS)
+            source = getattr(mapping, name)
+            if source is None:
+                continue
+            if name not in _FIELDS or not isinstance(source, str):
+                return None
+            if name == "country":
+                country = mapper.columns[source]
+            else:
+                texts.append((CONTACT_FIELDS[name], mapper.columns[source]))
+        return cls(mapper, mapper.columns[mapping.email], texts, country, first_row)
+
+    def map_batch(self, numbered: tuple[int, Any]) -> Iterator[MappedRow]:
+        """One batch's rows, numbered on from its first row's number."""
+        first, batch = numbered
+        arrays = batch.columns
+        if not all(map(self._plain_type, arrays)):  # values read otherwise: the mapper maps them
+            decoded = [_Values.of(array, self.types).decoded() for array in arrays]
+            rows = map(self.mapper.map, itertools.count(first), _dicts(self.read, decoded))
+            return map(self.keep, rows)
+        columns: list[_Values | None] = [None] * len(arrays)
+        special: set[int] = set()
+        missing: set[int] = set()
+        lists = []
+        for position, column in self.texts:
+            values = column.values(arrays[position], self.types)
+            columns[position] = values
+            lists.append(_mark(*column.outcomes(values, _text_of), special, missing))
+        if self.country is not None:
+            values = self.countries.values(arrays[self.country], self.types)
+            columns[self.country] = values
+            names = _mark(*self.countries.outcomes(values, self._country_of), special, missing)
+            codes, _ = self.countries.outcomes(values, self.code_of, remember=False)
+            lists += [names, codes]
+        emails_in = columns[self.email] or _Values.of(arrays[self.email], self.types)
+        columns[self.email] = emails_in
+        emails = _emails(emails_in.decoded(), special)
+        # Rows the mapper maps itself: the row builder hands them over (their email None).
+        ready: dict[int, MappedRow | None] = {}
+        if special:
+            offsets = sorted(special)
+            picked = [column.pick(offsets) for column in columns]  # type: ignore[union-attr]
+            map_row = self.mapper.map
+            for offset, row in zip(offsets, _dicts(self.read, picked), strict=True):
+                ready[first + offset] = map_row(first + offset, row)
+                emails[offset] = None
+        build = self.dense
+        if missing - special:  # fields left out: the sparse builder, told which rows by None
+            build = self.sparse
+            ready.update(dict.fromkeys([first + offset for offset in missing - special]))
+        numbers = range(first, first + len(emails))
+        return map(build, numbers, emails, itertools.repeat(ready), *lists)
+
+    def _plain_type(self, column: Any) -> bool:
+        """Whether a column's values are all text, whole numbers or null (``str``, ``int``,
+        ``None``), which this path reads as the mapper does."""
+        types = self.types
+        kind = column.type
+        if types.is_dictionary(kind):
+            kind = kind.value_type
+        is_view = getattr(types, "is_string_view", None)  # pyarrow 16 and later
+        return bool(
+            types.is_string(kind)
+            or types.is_large_string(kind)
+            or types.is_integer(kind)
+            or types.is_null(kind)
+            or (is_view is not None and is_view(kind))
+        )
+
+    def _country_of(self, value: object) -> str | _Special | None:
+        """The country name the mapper sends for a value (``None``: none; the code goes to
+        :attr:`codes`), or ``SPECIAL`` when it reports something about it (unknown)."""
+        fields: dict[str, Any] = {}
+        issues: list[RowIssue] = []
+        try:
+            self.mapper._map_country(0, {self.country_column: value}, fields, issues)
+        except _Rejected:  # an unknown name over the text limit, under long_text="reject"
+            return SPECIAL
+        if issues:
+            return SPECIAL
+        if not fields:
+            return None
+        # Kept for every value sent with a name (the rows read it from here): recognised
+        # spellings are few, whatever the column holds.
+        self.codes[value] = fields[_COUNTRY_CODE]
+        name: str = fields[_COUNTRY]
+        return name
+
+
+def _dicts(names: Sequence[str], columns: list[list[Any]]) -> Iterator[dict[str, Any]]:
+    """Rows as the row-by-row path hands them to the mapper (with only the columns it reads)."""
+    return (dict(zip(names, record, strict=True)) for record in zip(*columns, strict=True))
+
+
+def _emails(values: list[Any], special: set[int]) -> list[Any]:
+    """The column's addresses lower-cased; the rows whose address is not plainly valid (see
+    :data:`PLAIN_EMAIL`) are added to ``special``."""
+    match = PLAIN_EMAIL.fullmatch
+    emails = [value.lower() if type(value) is str and match(value) else None for value in values]
+    if None in emails:
+        special.update(offset for offset, email in enumerate(emails) if email is None)
+    if max(map(len, filter(None, emails)), default=0) >= _SHORT_EMAIL:
+        for offset, email in enumerate(emails):
+            if email is not None and (
+                len(email) > MAX_EMAIL_LENGTH or email.index("@") > MAX_EMAIL_LOCAL_LENGTH
+            ):
+                special.add(offset)
+    return emails
+
+
+class _Values:
+    """A batch column's values, as Python values: a list of them, or (dictionary-encoded) the
+    dictionary's entries and each row's position among them."""
+
+    __slots__ = ("entries", "positions", "values")
+
+    def __init__(self, values: list[Any] | None, entries: list[Any], positions: list[int]) -> None:
+        self.values = values
+        self.entries = entries
+        self.positions = positions
+
+    @classmethod
+    def of(cls, array: Any, types: Any, entries: list[Any] | None = None) -> _Values:
+        """A column's values; ``entries``: its dictionary's, when known already."""
+        if not types.is_dictionary(array.type):
+            return cls(array.to_pylist(), [], [])
+        # Never the dictionary array's own to_pylist(), which makes a scalar of each value.
+        if entries is None:
+            entries = array.dictionary.to_pylist()
+        indices = array.indices
+        positions: list[int] = indices.to_pylist()
+        if indices.null_count:  # a null is the position past the entries, made None
+            entries = [*entries, None]
+            positions = [len(entries) - 1 if at is None else at for at in positions]
+        return cls(None, entries, positions)
+
+    def decoded(self) -> list[Any]:
+        """Each row's value."""
+        if self.values is not None:
+            return self.values
+        return list(map(self.entries.__getitem__, self.positions))
+
+    def pick(self, offsets: Iterable[int]) -> list[Any]:
+        """The values of the rows at ``offsets``."""
+        if self.values is not None:
+            return [self.values[offset] for offset in offsets]
+        return [self.entries[self.positions[offset]] for offset in offsets]
+
+
+class _Column:
+    """What one column's values came to (each worked out once), kept across batches."""
+
+    __slots__ = ("_dictionary", "_entries", "_per_entry", "seen")
+
+    def __init__(self) -> None:
+        #: Values -> outcome, for up to :data:`_MAX_REMEMBERED` values.
+        self.seen: dict[object, Any] = {}
+        self._dictionary: Any = None
+        self._entries: list[Any] = []
+        #: The last dictionary's entries' outcomes by rule, and whether any is odd (see _outcomes).
+        self._per_entry: dict[Callable[[Any], Any], tuple[list[Any], bool]] = {}
+
+    def values(self, array: Any, types: Any) -> _Values:
+        """A batch's values; a dictionary met in the batch before (a Parquet row group's, in
+        each of its batches) is not converted again."""
+        if not types.is_dictionary(array.type):
+            return _Values.of(array, types)
+        dictionary = array.dictionary
+        if self._dictionary is None or not dictionary.equals(self._dictionary):
+            self._dictionary, self._entries = dictionary, dictionary.to_pylist()
+            self._per_entry = {}
+        return _Values.of(array, types, self._entries)
+
+    def outcomes(
+        self, values: _Values, outcome: Callable[[Any], Any], *, remember: bool = True
+    ) -> tuple[list[Any], bool]:
+        """Each row's outcome under a rule (one rule a column, when ``remember``), worked out
+        once per distinct value (without ``remember``: a rule as fast as a lookup), and whether
+        any may be ``None`` or ``SPECIAL``."""
+        if values.values is not None:
+            if not remember:
+                return list(map(outcome, values.values)), True
+            return _outcomes(values.values, self.seen, outcome)
+        known = self._per_entry.get(outcome)
+        if known is None:
+            known = (
+                _outcomes(self._entries, self.seen, outcome)
+                if remember
+                else (list(map(outcome, self._entries)), True)
+            )
+            self._per_entry[outcome] = known
+        per_entry, odd = known
+        if len(values.entries) > len(per_entry):  # the null's position
+            null = outcome(None)
+            per_entry = [*per_entry, null]
+            odd = odd or null is None or null is SPECIAL
+        return list(map(per_entry.__getitem__, values.positions)), odd
+
+
+def _outcomes(
+    values: list[Any], seen: dict[Any, Any], outcome: Callable[[Any], Any]
+) -> tuple[list[Any], bool]:
+    """Each value's outcome, each distinct value worked out once and remembered (up to
+    :data:`_MAX_REMEMBERED` values), and whether any is ``None`` or ``SPECIAL``.
+
+    ``SPECIAL`` is never remembered, so that a value remembered never needs that looking for.
+    """
+    found = list(map(seen.get, values))  # None: not seen yet, or seen to have no value
+    odd = False
+    if None in found:
+        for offset in [offset for offset, known in enumerate(found) if known is None]:
+            value = values[offset]
+            known = seen.get(value, _UNSEEN)  # worked out since, or seen to have no value
+            if known is _UNSEEN:
+                known = outcome(value)
+                if known is not SPECIAL and len(seen) < _MAX_REMEMBERED:
+                    seen[value] = known
+            found[offset] = known
+            odd = odd or known is None or known is SPECIAL
+    return found, odd
+
+
+def _mark(found: list[Any], odd: bool, special: set[int], missing: set[int]) -> list[Any]:
+    """Add the rows whose outcome is ``SPECIAL`` to ``special``, ``None`` to ``missing``
+    (none when not ``odd``)."""
+    if odd and None in found:
+        missing.update(offset for offset, known in enumerate(found) if known is None)
+    if odd and SPECIAL in found:
+        special.update(offset for offset, known in enumerate(found) if known is SPECIAL)
+    return found
+
+
+def _text_of(value: object) -> str | _Special | None:
+    """A text field's value as the mapper sends it (``None``: left out), or ``SPECIAL`` when
+    it reports something about it (a text over its limit) or reads it otherwise (not text or
+    a whole number)."""
+    if type(value) is str:
+        text = clean_text(value)
+        if len(text) > MAX_TEXT_LENGTH:
+            return SPECIAL
+        return text or None
+    if type(value) is int:
+        return str(value)  # what to_text makes of it: never over the limit (Arrow's are 64-bit)
+    return None if value is None else SPECIAL
+
+
+def _keeper(first_row: FirstRow | None) -> Callable[[MappedRow], MappedRow]:
+    """A mapped row as :func:`keep_first` passes it on with ``first_row`` (as it is without)."""
+    if first_row is None:
+        return _same
+
+    def keep(row: MappedRow) -> MappedRow:
+        email = row.email
+        if email is not None and row.ok:
+            kept = first_row(email, row.row)
+            if kept != row.row:
+                return _dropped(row, kept, "first")
+        return row
+
+    return keep
+
+
+def _same(row: MappedRow) -> MappedRow:
+    return row
+
+
+def _row_builder(
+    keys: tuple[str, ...],
+    tags: tuple[str, ...],
+    identity: ContactIdentity,
+    first_row: FirstRow | None,
+    *,
+    sparse: bool,
+) -> Callable[..., MappedRow]:
+    """``(number, email, ready, *values) -> MappedRow``: a clean row's contact, its fields from
+    ``values`` in ``keys`` order, then the tags, as :meth:`RowMapper.map` fills them; repeated
+    emails dropped as :func:`keep_first` drops them when there is ``first_row``. A row whose
+    email is ``None`` is ``ready[number]``, ready made. ``sparse``: rows in ``ready`` (as
+    ``None``) leave out their ``None`` values.
+
+    Compiled for the mapping's keys, as ``dataclasses`` compiles ``__init__``: a dict display is
+    about twice as fast as ``dict(zip())``, and this runs once a row. The code is made of the
+    wire's own field names (never of data) and of names bound here.
+    """
+    arguments = [f"_{i}" for i in range(len(keys))]
+    items = [f"{key!r}: {argument}" for key, argument in zip(keys, arguments, strict=True)]
+    if tags:
+        items.append(f"{_TAGS!r}: list(tags)")
+    lines = [
+        f"def build({', '.join(['number', 'email', 'ready', *arguments])}):",
+        "    if email is None:",
+        "        return keep(ready[number])",
+        f"    fields = {{{', '.join(items)}}}",
+    ]
+    if sparse:
+        lines += [
+            "    if number in ready:",
+            "        fields = {key: value for key, value in fields.items() if value is not None}",
+        ]
+    lines.append("    row = MappedRow(number, email, (), fields, identity)")
+    if first_row is not None:
+        lines += [
+            "    kept = first_row(email, number)",
+            "    if kept != number:",
+            "        return dropped(row, kept, 'first')",
+        ]
+    lines.append("    return row")
+    namespace: dict[str, Any] = {
+        "MappedRow": MappedRow,
+        "tags": tags,
+        "identity": identity,
+        "first_row": first_row,
+        "keep": _keeper(first_row),
+        "dropped": _dropped,
+    }
+    exec("\n".join(lines), namespace)  # noqa: S102 - code of field names, see above
+    build: Callable[..., MappedRow] = namespace["build"]
+    return build

@@ -1,0 +1,391 @@
+"""The columnar path maps Arrow-backed sources exactly as the row mapper maps their rows.
+
+Segments full of edge cases are written as real Parquet and DuckDB files; each is mapped twice,
+through ``map_rows`` on the source itself (the columnar path, record batches at a time) and
+through the same source with its ``arrow_batches`` hidden (row by row), and the two must agree
+row for row: numbers, emails, issues, the contact, its JSON for every API version, key order
+included. Mappings the columnar path does not handle must be left to the row mapper.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnisend_sdk._constants import API_VERSIONS
+from omnisend_sdk.mapping import (
+    Constant,
+    ContactMapping,
+    InMemorySeenEmails,
+    MappedRow,
+    RecordFingerprints,
+    RowMapper,
+    map_rows,
+)
+from omnisend_sdk.mapping._columnar import columnar_rows
+from omnisend_sdk.sources import SourceError, open_source
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+COLUMNS = ("Email", "First", "Last", "Street", "City", "State", "Postal", "Country")
+
+EMAILS = [
+    "ann@example.com",
+    "Ann@Example.COM",  # a duplicate of the first, other case
+    "  bob@example.com ",  # spaces to trim
+    "BOB@EXAMPLE.COM",
+    "carol@bücher.de",  # an international domain
+    "dan@xn--bcher-kva.de",
+    "élodie@example.com",  # non-ASCII local part
+    "eve..x@example.com",
+    ".eve@example.com",
+    "eve.@example.com",
+    "frank at example.com",
+    "frank@example",
+    "frank@@example.com",
+    "frank@-bad.com",
+    "frank@bad-.com",
+    "frank@exa_mple.com",
+    "frank@example.c",
+    "frank@example.c0m",
+    "a" * 64 + "@example.com",  # the longest local part
+    "a" * 65 + "@example.com",
+    "b@" + "c" * 63 + ".com",  # the longest label
+    "b@" + "c" * 64 + ".com",
+    "x@" + ".".join(["d" * 60] * 4) + ".com",  # over 254 characters
+    "x@" + ".".join(["d" * 60] * 3) + ".co",  # just under
+    "o'neil+tag@example.co.uk",
+    "weird!#$%&*/=?^_`{|}~-@example.com",
+    "grace@EXAMPLE.xn--p1ai",
+    "grace@example.XN--P1AI",
+    "",
+    "   ",
+    "tab\t@example.com",
+    "new\nline@example.com",
+    "zero\u200bwidth@example.com",
+    "k@example.com\u00a0",  # a no-break space, trimmed by strip()
+    "K@EXAMPLE.com",
+    "kelvin\u212a@example.com",  # the Kelvin sign, which lower() turns into k
+    "İnan@example.com",
+]
+TEXTS = [
+    "Mary",
+    "Zoë",
+    "  James\t",
+    "JOSÉ",
+    "Łukasz",
+    "",
+    " ",
+    "\t",
+    "O'Brien",
+    "line\nbreak",
+    "nul\x00char",
+    "bom\ufeffmark",
+    "a" * 255,
+    "b" * 256,
+    " " + "c" * 255,
+    "é" * 256,
+    "12345",
+    "Hauptstraße 5",
+    "\u2028para",
+    "x\u200b",
+    "\U0001f600 smile",
+    "Île-de-France",
+    "\x85next",
+]
+COUNTRIES = [
+    "US",
+    "us",
+    "USA",
+    "United States",
+    "  united states ",
+    "UK",
+    "Deutschland",
+    "DE",
+    "Lithuania",
+    "LT ",
+    "Atlantis",
+    "",
+    " ",
+    "Côte d'Ivoire",
+    "COTE D IVOIRE",
+    "The Netherlands",
+    "Nowhere" * 40,  # unknown and over the text limit
+    "12",
+    "xx",
+]
+
+
+def segment(count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` rows of edge cases, with repeats (``None`` is a null cell)."""
+    chance = random.Random(seed)
+    rows = []
+    for i in range(count):
+        pick = chance.random()
+        if pick < 0.5:
+            email: str | None = f"user{chance.randrange(count)}@example.com"  # repeats
+        elif pick < 0.55:
+            email = None
+        else:
+            email = chance.choice(EMAILS)
+        row: dict[str, Any] = {"Email": email}
+        for column in COLUMNS[1:-1]:
+            row[column] = None if chance.random() < 0.1 else chance.choice(TEXTS)
+        row["Country"] = None if chance.random() < 0.1 else chance.choice(COUNTRIES)
+        if i % 7 == 0:  # a clean row, now and then
+            row.update(First="Ann", Last="Lee", Country="LT", Email=f"clean{i}@example.com")
+        rows.append(row)
+    return rows
+
+
+def arrow_table(rows: list[dict[str, Any]], types: dict[str, Any] | None = None) -> Any:
+    types = types or {}
+    schema = pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def write_parquet(path: Path, rows: list[dict[str, Any]], **types: Any) -> Path:
+    pq.write_table(arrow_table(rows, types), path, row_group_size=37)
+    return path
+
+
+def write_duckdb(path: Path, rows: list[dict[str, Any]]) -> Path:
+    duckdb = pytest.importorskip("duckdb")
+    table = arrow_table(rows)
+    with duckdb.connect(str(path)) as db:
+        db.register("rows", table)
+        db.execute("create table segment as select * from rows")
+    return path
+
+
+class RowByRow:
+    """A source with its record batches hidden: what ``map_rows`` maps row by row."""
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._source.columns)
+
+    @property
+    def row_count(self) -> int | None:
+        return self._source.row_count  # type: ignore[no-any-return]
+
+    @property
+    def reiterable(self) -> bool:
+        return bool(self._source.reiterable)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._source)
+
+
+def described(row: MappedRow) -> tuple[Any, ...]:
+    """Everything a mapped row tells, as plain values to compare."""
+    bodies = [json.dumps(row.to_json(version), ensure_ascii=False) for version in API_VERSIONS]
+    fields = list((row._fields or {}).items())  # key order decides the JSON bytes
+    return (row.row, row.email, row.issues, row.ok, row.record, bodies, fields, row.contact)
+
+
+def both_ways(mapping: ContactMapping, open_it: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+    """Map a source both ways; assert they agree and the columnar path was taken."""
+    fast = [described(row) for row in map_rows(mapping, open_it(), **kwargs)]
+    slow = [described(row) for row in map_rows(mapping, RowByRow(open_it()), **kwargs)]
+    assert len(fast) == len(slow)
+    for one, other in zip(fast, slow, strict=True):
+        assert one == other
+    return fast
+
+
+def takes_columnar_path(mapping: ContactMapping, source: Any) -> bool:
+    return columnar_rows(RowMapper.bind(mapping, source.columns), source) is not None
+
+
+FULL = ContactMapping(
+    email="Email",
+    first_name="First",
+    last_name="Last",
+    address="Street",
+    city="City",
+    state="State",
+    postal_code="Postal",
+    country="Country",
+)
+MAPPINGS = {
+    "full": FULL,
+    "tags-and-welcome": ContactMapping(
+        email="Email",
+        first_name="First",
+        country="Country",
+        tags=("vip", "segment-a"),
+        send_welcome_message=True,
+    ),
+    "drop-long-text": ContactMapping(
+        email="Email", last_name="Last", address="Street", long_text="drop"
+    ),
+    "reject-long-text": ContactMapping(
+        email="Email", first_name="First", country="Country", long_text="reject"
+    ),
+    "email-only": ContactMapping(email="Email"),
+    "ignore-case": ContactMapping(
+        email="email", city="CITY", country=" country ", ignore_case=True
+    ),
+    "same-column-twice": ContactMapping(email="Email", first_name="First", last_name="First"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAPPINGS))
+@pytest.mark.parametrize(("seed", "chunk_rows"), [(1, 10_000), (2, 16), (3, 1)])
+def test_parquet_maps_as_row_by_row(tmp_path: Path, name: str, seed: int, chunk_rows: int) -> None:
+    mapping = MAPPINGS[name]
+    path = write_parquet(tmp_path / "segment.parquet", segment(400, seed))
+    assert takes_columnar_path(mapping, open_source(path))
+
+    rows = both_ways(mapping, lambda: open_source(path, chunk_rows=chunk_rows))
+
+    assert len(rows) == 400
+    assert any(row[3] for row in rows)
+    assert not all(row[3] for row in rows)
+
+
+@pytest.mark.parametrize("name", ["full", "tags-and-welcome", "reject-long-text"])
+def test_duckdb_relation_maps_as_row_by_row(tmp_path: Path, name: str) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    path = write_duckdb(tmp_path / "segment.duckdb", segment(500, 4))
+    connections = []
+
+    def relation() -> Any:
+        db = duckdb.connect(str(path), read_only=True)
+        connections.append(db)
+        return open_source(db.sql("select * from segment order by rowid"), chunk_rows=64)
+
+    try:
+        assert takes_columnar_path(MAPPINGS[name], relation())
+        rows = both_ways(MAPPINGS[name], relation)
+    finally:
+        for db in connections:
+            db.close()
+    assert [row[0] for row in rows] == list(range(1, 501))  # SQL counts from 1
+
+
+def test_other_column_types_map_as_row_by_row(tmp_path: Path) -> None:
+    """Whole numbers, dictionary-encoded text, floats, dates and an all-null column."""
+    rows = segment(300, 5)
+    for i, row in enumerate(rows):
+        row["Postal"] = None if i % 11 == 0 else i * 37 - 500  # negative ones too
+        row["State"] = None if i % 13 == 0 else float(i) / 4
+        row["City"] = None
+    whole = write_parquet(tmp_path / "whole.parquet", rows, Postal=pa.int64(), State=pa.float64())
+    both_ways(FULL, lambda: open_source(whole, chunk_rows=50))
+
+    path = tmp_path / "dictionary.parquet"
+    table = arrow_table(segment(300, 6))
+    encoded = table.set_column(7, "Country", table.column("Country").dictionary_encode())
+    pq.write_table(encoded, path)
+    both_ways(FULL, lambda: open_source(path, chunk_rows=64))
+
+    nulls = tmp_path / "nulls.parquet"
+    pq.write_table(arrow_table(segment(50, 7)).set_column(2, "Last", pa.nulls(50)), nulls)
+    both_ways(FULL, lambda: open_source(nulls))
+
+
+def test_arrow_tables_and_readers_map_as_row_by_row() -> None:
+    table = arrow_table(segment(300, 8))
+    both_ways(FULL, lambda: open_source(table, chunk_rows=32))
+    both_ways(FULL, lambda: open_source(table.to_batches()[0]))
+    reader = lambda: pa.RecordBatchReader.from_batches(table.schema, table.to_batches(50))  # noqa: E731
+    both_ways(FULL, lambda: open_source(reader()))
+    assert takes_columnar_path(FULL, open_source(reader()))
+
+
+def test_duplicates_across_batches_and_the_last_policy(tmp_path: Path) -> None:
+    rows = [{"Email": f"u{i % 5}@example.com", "First": f"N{i}"} for i in range(40)]
+    rows += [{"Email": "U1@EXAMPLE.COM", "First": "x" * 300}]
+    path = write_parquet(tmp_path / "dups.parquet", rows)
+    for duplicates in ("first", "last"):
+        for long_text in ("truncate", "reject"):
+            mapping = ContactMapping(
+                email="Email", first_name="First", duplicates=duplicates, long_text=long_text
+            )
+            both_ways(mapping, lambda: open_source(path, chunk_rows=3))
+    seen = InMemorySeenEmails()
+    seen.first_row("u3@example.com", -7)  # seen before this source
+    kept = list(map_rows(FULL, open_source(path, chunk_rows=4), seen=seen))
+    assert kept[3].issues[-1].related_row == -7
+    assert [row.row for row in kept if row.ok] == [0, 1, 2, 4]
+
+
+def test_an_empty_source_and_empty_batches(tmp_path: Path) -> None:
+    path = write_parquet(tmp_path / "empty.parquet", [])
+    assert list(map_rows(FULL, open_source(path))) == []
+    table = arrow_table(segment(10, 9))
+    empty = table.slice(0, 0).to_batches()
+    batches = [*empty, *table.to_batches(4), *empty]
+    reader = pa.RecordBatchReader.from_batches(table.schema, batches)
+    fast = [described(row) for row in map_rows(FULL, open_source(reader))]
+    slow = [described(row) for row in map_rows(FULL, RowByRow(open_source(table)))]
+    assert fast == slow
+
+
+UNSUPPORTED = {
+    "function": ContactMapping(email="Email", first_name=lambda row: row["First"]),
+    "constant": ContactMapping(email="Email", country=Constant("LT")),
+    "joined-address": ContactMapping(email="Email", address=("Street", "City")),
+    "phone": ContactMapping(email="Email", phone="Postal"),
+    "gender": ContactMapping(email="Email", gender="State"),
+    "birthdate": ContactMapping(email="Email", birthdate="State"),
+    "custom": ContactMapping(email="Email", custom_properties={"City": "city"}),
+    "status": ContactMapping(email="Email", email_status="State"),
+    "email-function": ContactMapping(email=lambda row: row["Email"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
+def test_mappings_it_does_not_handle_are_mapped_row_by_row(tmp_path: Path, name: str) -> None:
+    mapping = UNSUPPORTED[name]
+    path = write_parquet(tmp_path / "segment.parquet", segment(60, 10))
+    assert not takes_columnar_path(mapping, open_source(path))
+    both_ways(mapping, lambda: open_source(path))
+
+
+def test_sources_without_record_batches_are_mapped_row_by_row(tmp_path: Path) -> None:
+    rows = segment(30, 11)
+    source = open_source([{column: row[column] for column in COLUMNS} for row in rows])
+    assert not takes_columnar_path(FULL, source)
+
+
+def test_records_use_the_row_mapper(tmp_path: Path) -> None:
+    """Record fingerprints (refreshes) are made from row dicts: that path stays row by row."""
+    path = write_parquet(tmp_path / "segment.parquet", segment(50, 12))
+    rows = list(map_rows(FULL, open_source(path), records=RecordFingerprints("v")))
+    assert any(row.record for row in rows)
+
+
+def test_a_relation_is_still_read_once(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    path = write_duckdb(tmp_path / "segment.duckdb", segment(20, 13))
+    with duckdb.connect(str(path), read_only=True) as db:
+        source = open_source(db.sql("select * from segment"))
+        first = map_rows(FULL, source)  # nothing read until a row is asked for
+        assert len(list(first)) == 20
+        with pytest.raises(SourceError, match="read only once"):
+            next(iter(map_rows(FULL, source)))
+
+
+def test_a_parquet_dataset_maps_as_row_by_row(tmp_path: Path) -> None:
+    """A directory of files, its hive partition a column the mapping reads."""
+    rows = segment(240, 14)
+    for part, country in enumerate(("LT", "Atlantis", "de")):
+        directory = tmp_path / f"Country={country}"
+        directory.mkdir()
+        chunk = [{k: v for k, v in row.items() if k != "Country"} for row in rows[part::3]]
+        schema = pa.schema([(name, pa.string()) for name in COLUMNS[:-1]])
+        pq.write_table(pa.Table.from_pylist(chunk, schema=schema), directory / "part.parquet")
+    assert takes_columnar_path(FULL, open_source(tmp_path))
+    both_ways(FULL, lambda: open_source(tmp_path, chunk_rows=25))

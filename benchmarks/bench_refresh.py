@@ -72,11 +72,11 @@ from omnisend_sdk.export._engine import Engine  # noqa: E402
 from omnisend_sdk.export._journal import Journal, read_members  # noqa: E402
 from omnisend_sdk.export._limits import ExportLimits  # noqa: E402
 from omnisend_sdk.export._members import body_fingerprint  # noqa: E402
-from omnisend_sdk.export._refresh import Diff  # noqa: E402
 from omnisend_sdk.export._seen import SeenEmailKeys  # noqa: E402
-from omnisend_sdk.mapping import RecordFingerprints, RowMapper, map_rows  # noqa: E402
+from omnisend_sdk.export._settings import ExportSettings  # noqa: E402
+from omnisend_sdk.mapping import Row, RowMapper, map_rows  # noqa: E402
 from omnisend_sdk.mapping._records import record_fingerprinter  # noqa: E402
-from omnisend_sdk.sources import open_source  # noqa: E402
+from omnisend_sdk.sources import CsvSource, open_source  # noqa: E402
 from omnisend_sdk.testing import EMULATOR_API_KEY, OmnisendEmulator  # noqa: E402
 
 SEGMENT = "Benchmark"
@@ -301,12 +301,12 @@ def run_main(args: argparse.Namespace) -> None:
         finally:
             profiler.disable()
 
-    # Wrapped where they are looked up: prepare_run and untag_leavers by _api, read_and_diff and
+    # Wrapped where they are looked up: prepare_run and untag_leavers by _api, diff_source and
     # check_count_first by prepare_run (in _refresh), the methods on their classes.
     setattr(_api, "prepare_run", phases.wrap("prepare_run", first_pass))  # noqa: B010
     for owner, name, label in (
         (_refresh, "check_count_first", "count_rows"),
-        (_refresh, "read_and_diff", "read_and_diff"),
+        (_refresh, "diff_source", "read_and_diff"),
         (Journal, "member_index", "member_index"),
         (Journal, "add_work", "add_work"),
         (Journal, "refresh_planned", "refresh_planned"),
@@ -358,27 +358,31 @@ def breakdown_main(args: argparse.Namespace) -> None:
     def read() -> int:
         return sum(1 for _ in open_source(args.csv))
 
+    def plain_lines() -> int:
+        source = open_source(args.csv)
+        assert isinstance(source, CsvSource)
+        return sum(1 if isinstance(item, Row) else len(item.lines) for item in source.runs())
+
     def fingerprinted() -> int:
         source = open_source(args.csv)
-        fingerprint = record_fingerprinter(RowMapper.bind(MAPPING, source.columns), version)
+        mapper = RowMapper.bind(MAPPING, source.columns)
+        fingerprint = record_fingerprinter(mapper, version, source.columns)
         assert fingerprint is not None
         return sum(1 for _, values, _ in source if values is not None and fingerprint(values))
 
     def members() -> Any:
         return read_members(state_file, SEGMENT)
 
-    def known_rows() -> int:
-        seen = SeenEmailKeys(args.rows)
-        diff = Diff(members(), tagging=True, seen=seen)
-        records = RecordFingerprints(version, known=diff.known)
-        return sum(1 for _ in map_rows(MAPPING, open_source(args.csv), seen=seen, records=records))
-
     def first_pass() -> int:
-        seen = SeenEmailKeys(args.rows)
-        diff = Diff(members(), tagging=True, seen=seen)
-        records = RecordFingerprints(version, known=diff.known)
-        rows = map_rows(MAPPING, open_source(args.csv), seen=seen, records=records)
-        read = _refresh.read_and_diff(rows, Admission(limits), diff, version)
+        settings = ExportSettings.from_options(None, max_profiles=max(2 * args.rows, 1))
+        read = _refresh.diff_source(
+            open_source(args.csv),
+            MAPPING,
+            settings,
+            members(),
+            segment_tag=SEGMENT,
+            api_version=version,
+        )
         return read.tally.rows_read
 
     def mapped() -> int:
@@ -393,13 +397,13 @@ def breakdown_main(args: argparse.Namespace) -> None:
         return count
 
     stages = (
-        ("read the CSV (iterate CsvSource)", read),
-        ("+ fingerprint each record (RecordFingerprints)", fingerprinted),
-        ("+ load the members, find known rows, duplicate check; map the others", known_rows),
-        ("+ admission and diff: read_and_diff itself (no work list)", first_pass),
+        ("read the CSV as rows (iterate CsvSource)", read),
+        ("read the CSV as plain lines (CsvSource.runs)", plain_lines),
+        ("read the CSV as rows, fingerprint each record", fingerprinted),
+        ("load the member index (read_members)", members),
+        ("the first pass (diff_source, its member index loaded)", first_pass),
         ("for comparison: map every row (map_rows + SeenEmailKeys)", mapped),
         ("for comparison: + admission, encode, fingerprint every row", encoded),
-        ("load the member index alone (read_members)", members),
     )
     results = []
     for label, stage in stages:
@@ -583,7 +587,7 @@ def bench(args: argparse.Namespace) -> None:
     _phase_line("count read (check_count_first, exports only)", *count, rows_read)
     _phase_line("first pass (prepare_run)", *prepare, rows_read)
     _phase_line("  load the member index (Journal.member_index)", *index)
-    _phase_line("  read + map + diff (read_and_diff)", *diff, rows_read)
+    _phase_line("  read + map + diff (diff_source)", *diff, rows_read)
     _phase_line("    of which: work list writes (add_work)", *add_work)
     _phase_line(
         "  leavers, guard, plan (refresh_planned...)",
@@ -672,10 +676,12 @@ def bench(args: argparse.Namespace) -> None:
 
 #: The first pass's stages, as the profile's cumulative time of one function each.
 STAGES = (
-    ("read the CSV (CsvSource.__iter__)", "sources/_csv.py", "__iter__"),
+    ("rows to map; plain lines known inline (_PlainRows)", "export/_refresh.py", "__iter__"),
+    ("  of which: read the CSV (CsvSource.runs)", "sources/_csv.py", "runs"),
+    ("  of which: index the members by record", "export/_members.py", "_index_records"),
+    ("read the CSV as rows (CsvSource.__iter__)", "sources/_csv.py", "__iter__"),
     ("fingerprint the record (RecordFingerprints)", "mapping/_records.py", "fingerprint"),
     ("find a known row (Diff.known)", "export/_refresh.py", "known"),
-    ("  of which: index the members by record", "export/_members.py", "_index_records"),
     ("map + validate a row (RowMapper.map)", "mapping/_mapper.py", "map"),
     ("duplicate check (SeenEmailKeys.first_row_of)", "export/_seen.py", "first_row_of"),
     ("  of which: table growth (SeenEmailKeys._grow)", "export/_seen.py", "_grow"),
@@ -752,20 +758,14 @@ def print_profile(stats: pstats.Stats, rows: int, cpu: float, top: int = 30) -> 
 
 
 def print_breakdown(results: list[tuple[str, float]], rows: int) -> None:
-    """The first pass rebuilt stage by stage, without a profiler (see :func:`breakdown_main`)."""
+    """The first pass and its parts, each one more whole pass (see :func:`breakdown_main`)."""
     print(
-        "\n  the first pass rebuilt stage by stage without a profiler (each line one whole pass "
-        "over the churned CSV, one stage more than the line above; CPU time; µs per row read):"
+        "\n  the first pass and its parts without a profiler (each line one whole pass over the "
+        "churned CSV, or one load of the members; CPU time; µs per row read):"
     )
-    print(f"    {'µs/row':>7} {'+stage':>7} {'rows/s':>9}  pass")
-    previous = 0.0
-    for position, (label, cpu) in enumerate(results):
-        per_row = cpu / rows * 1e6
-        cumulative = position < 4
-        added = f"{per_row - previous:>7.2f}" if cumulative else f"{'':>7}"
-        print(f"    {per_row:>7.2f} {added} {rows / cpu if cpu else 0:>9,.0f}  {label}")
-        if cumulative:
-            previous = per_row
+    print(f"    {'µs/row':>7} {'rows/s':>9}  pass")
+    for label, cpu in results:
+        print(f"    {cpu / rows * 1e6:>7.2f} {rows / cpu if cpu else 0:>9,.0f}  {label}")
 
 
 def main() -> None:

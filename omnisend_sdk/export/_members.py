@@ -19,12 +19,14 @@ import functools
 import hashlib
 from array import array
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 #: Flags kept per member.
 _TAGGED = 1  # Omnisend accepted the segment tag for this contact
 _LEAVING = 2  # left the segment in an earlier run; its tag removal is still to be done
 _SEEN = 4  # found in this run's source
 _NEW_RECORD = 8  # this run mapped the member from a record other than the one kept
+_EMAIL_SEEN = 16  # this run's duplicate check met the member's email (SeenEmailKeys)
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,6 +73,32 @@ class MemberIndex:
     def key(self, position: int) -> int:
         """The member's email key."""
         return self._keys[position]
+
+    def record_table(self) -> tuple[array[int], array[int]]:
+        """The table :meth:`find_record` searches and the records it holds, for a loop that
+        searches it inline: ``table[slot]`` is a position + 1 (0: an empty slot), the first
+        slot tried is ``record & (len(table) - 1)``, the next one the slot after (wrapping)."""
+        return self._by_record or self._index_records(), self._records
+
+    @property
+    def flags(self) -> bytearray:
+        """Each member's flags, for a loop that reads them inline (see :meth:`needs_nothing`)."""
+        return self._flags
+
+    @staticmethod
+    def needs_nothing(*, tagging: bool) -> tuple[int, int]:
+        """``(mask, value)``: a member whose ``flags & mask == value`` needs nothing sent when
+        its body is unchanged (its tag is confirmed, when membership is tagged), and its email
+        was not met yet in this run (see :attr:`EMAIL_SEEN`)."""
+        if tagging:
+            return _TAGGED | _LEAVING | _EMAIL_SEEN, _TAGGED
+        return _EMAIL_SEEN, 0
+
+    #: The flag :meth:`mark_seen` sets.
+    SEEN: Final = _SEEN
+    #: The flag a run's duplicate check sets on the members whose email it met
+    #: (:class:`~omnisend_sdk.export._seen.SeenEmailKeys`).
+    EMAIL_SEEN: Final = _EMAIL_SEEN
 
     def find_record(self, record: int) -> int:
         """The position of the member mapped from this source record, or -1 when none was.

@@ -12,7 +12,8 @@ Most rows of a refresh are unchanged, and mapping a row costs several times read
 member keeps the fingerprint of the source record it was mapped from; a row whose record is the
 same (and whose member needs nothing) is known unchanged without being mapped again
 (:class:`KnownRow`). Every other row is mapped, and the unchanged ones teach the members their
-record for the next run.
+record for the next run. A CSV file's plain lines are known so without even being made rows
+(:class:`_PlainRows`), which is most of a refresh's rows.
 
 Members the source no longer holds **left**. Before anything is sent the shrink guard looks at the
 numbers: an empty source, or more leavers than ``max_exit_share`` of the members, refuses the
@@ -24,6 +25,7 @@ second read of the source, and a rerun after a crash finishes the same refresh.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
@@ -44,11 +46,15 @@ from omnisend_sdk.mapping import (
     ContactMapping,
     MappedRow,
     RecordFingerprints,
+    RecordText,
+    Row,
     RowMapper,
     RowSource,
     SeenEmails,
     map_rows,
+    record_text,
 )
+from omnisend_sdk.sources import CsvSource, PlainLines
 
 Change: TypeAlias = Literal["new", "changed", "unchanged"]
 
@@ -114,7 +120,7 @@ class Diff:
             return None
         if self._tagging and not members.tag_confirmed(position):
             return None  # it needs its tag: sent as changed, so mapped
-        if self._seen.first_row_of(members.key(position), number) != number:
+        if self._seen.first_row_of_member(position, members.key(position), number) != number:
             return None
         return KnownRow(number, position)
 
@@ -215,16 +221,181 @@ def diff_source(
 
     With members, the result is a refresh's: ``refresh`` is set and the leavers are found.
     """
-    seen = SeenEmailKeys(len(members))
-    diff = Diff(members, tagging=segment_tag is not None, full=settings.full, seen=seen)
-    records = RecordFingerprints(api_version, known=diff.known if len(members) else None)
-    rows = mapped_rows(mapping, source, seen, records)
-    read = read_and_diff(rows, Admission(settings.limits), diff, api_version, work=work)
+    tagging = segment_tag is not None
+    seen = SeenEmailKeys(members=members)
+    diff = Diff(members, tagging=tagging, full=settings.full, seen=seen)
+    known = diff.known if len(members) else None
+    records = RecordFingerprints(api_version, known, _record_order(source))
+    limits = settings.limits
+    reading = _Reading(Admission(limits), diff, api_version, work=work, limits=limits)
+    plain = (
+        _PlainRows.of(source, mapping, api_version, seen, reading, tagging=tagging)
+        if len(members) and not settings.full
+        else None
+    )
+    for mapped in mapped_rows(mapping, plain or source, seen, records):
+        reading.add(mapped)
+    read = reading.result()
     if len(members):
         read.left = list(members.leavers())
         read.tally.refresh = True
         read.tally.exited = len(read.left)
     return read
+
+
+class _PlainRows:
+    """A CSV source's rows less those its plain lines (see :meth:`CsvSource.runs`) show to be
+    unchanged members: the rows a refresh's first pass must map.
+
+    Most rows of a refresh are unchanged, and reading one as a row (a dict of its fields) costs
+    more than all the rest of knowing it. So a plain line is split and its record fingerprinted
+    here, and when a member was mapped from that record and needs nothing (what
+    :meth:`Diff.known` asks), the row is counted unchanged on the spot: it is the member's first
+    row in the source, and admission has room for it. Every other row goes on to the mapper,
+    which asks :meth:`Diff.known` again and maps it when that says no.
+    """
+
+    def __init__(
+        self,
+        source: CsvSource,
+        texts: RecordText,
+        members: MemberIndex,
+        seen: SeenEmailKeys,
+        reading: _Reading,
+        *,
+        tagging: bool,
+    ) -> None:
+        self._source = source
+        self._texts = texts
+        self._members = members
+        self._seen = seen
+        self._reading = reading
+        self._tagging = tagging
+
+    @classmethod
+    def of(
+        cls,
+        source: RowSource,
+        mapping: ContactMapping,
+        api_version: ApiVersion,
+        seen: SeenEmailKeys,
+        reading: _Reading,
+        *,
+        tagging: bool,
+    ) -> _PlainRows | None:
+        """The rows to map of a CSV source, or ``None`` for a source or mapping without plain
+        lines to know rows by (the source is read as it is)."""
+        if not isinstance(source, CsvSource) or not source.columns or mapping.duplicates != "first":
+            return None
+        mapper = RowMapper.bind(mapping, source.columns)
+        texts = record_text(mapper, api_version, _record_order(source))
+        if texts is None:
+            return None
+        return cls(source, texts, reading.diff.members, seen, reading, tagging=tagging)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The source's columns."""
+        return self._source.columns
+
+    @property
+    def row_count(self) -> int | None:
+        """Not known."""
+        return None
+
+    @property
+    def reiterable(self) -> bool:
+        """Read once."""
+        return False
+
+    def __iter__(self) -> Iterator[Row]:
+        self._known = 0
+        self._room = self._reading.room()
+        for item in self._source.runs():
+            if isinstance(item, PlainLines):
+                yield from self._plain(*item)
+            else:
+                self._tell()
+                yield item
+                self._room = self._reading.room()
+        self._tell()
+
+    def _tell(self) -> None:
+        """Tell the reading of the rows known unchanged since it was last told."""
+        if self._known:
+            self._reading.known_unchanged(self._known)
+            self._known = 0
+
+    def _plain(self, number: int, lines: list[str]) -> Iterator[Row]:
+        """The rows to map of plain lines from line ``number`` on; the others known unchanged.
+
+        One loop with every step inline (each named where it is done otherwise): a call costs
+        as much as a step, and a refresh takes these steps for nearly every row.
+        """
+        source, texts, members = self._source, self._texts, self._members
+        columns, delimiter = source.columns, source.delimiter
+        last = len(columns) - 1
+        blank = delimiter * last  # a line of empty fields: no data
+        plain = not any(marker in "".join(lines) for marker in texts.MARKERS)  # none ambiguous
+        values_of = _record_values(columns, delimiter, texts)
+        start, from_bytes = texts.hashed.copy, int.from_bytes
+        table, records = members.record_table()
+        mask = len(table) - 1
+        flags, seen = members.flags, MemberIndex.SEEN | MemberIndex.EMAIL_SEEN
+        need, value = MemberIndex.needs_nothing(tagging=self._tagging)
+        first_rows = self._seen.member_rows
+        known, room = self._known, self._room
+        for line in lines:
+            text = line.rstrip("\r\n")
+            if text.count(delimiter) != last or text == blank:
+                row = source.plain_row(number, text.split(delimiter))
+            elif known < room:
+                # The record's fingerprint (RecordText.fingerprint).
+                if plain:
+                    hashed = start()
+                    hashed.update(values_of(text).encode())
+                    record = from_bytes(hashed.digest(), "big", signed=True) or 1
+                else:
+                    record = texts.fingerprint(values_of(text))
+                # Its member (MemberIndex.find_record).
+                slot = record & mask
+                while found := table[slot]:
+                    if records[found - 1] == record:
+                        break
+                    slot = (slot + 1) & mask
+                position = found - 1
+                if found and flags[position] & need == value:  # its email not seen either
+                    first_rows[position] = number + 1  # SeenEmailKeys.first_row_of_member
+                    flags[position] |= seen  # that, and MemberIndex.mark_seen
+                    known += 1
+                    number += 1
+                    continue
+                row = Row(number, dict(zip(columns, text.split(delimiter), strict=True)), ())
+            else:
+                row = Row(number, dict(zip(columns, text.split(delimiter), strict=True)), ())
+            if row is not None:
+                self._known = known
+                self._tell()
+                yield row
+                known, room = 0, self._reading.room()
+            number += 1
+        self._known, self._room = known, room
+
+
+def _record_values(
+    columns: tuple[str, ...], delimiter: str, texts: RecordText
+) -> Callable[[str], str]:
+    """The text a plain line's record is fingerprinted by (see :class:`RecordText`): the line
+    with its delimiters replaced when the record is every column in order."""
+    separator = texts.SEPARATOR
+    if texts.columns == columns:
+        return lambda text: text.replace(delimiter, separator)
+    pick = itemgetter(*(columns.index(column) for column in texts.columns))
+    if len(texts.columns) == 1:
+        (at,) = (columns.index(column) for column in texts.columns)
+        return lambda text: text.split(delimiter)[at]
+    join = separator.join
+    return lambda text: join(pick(text.split(delimiter)))
 
 
 def check_shrink(settings: ExportSettings, members: MemberIndex, read: ReadResult) -> None:
@@ -258,45 +429,105 @@ def read_and_diff(
         The counts as the engine keeps them: rows to send are ``not_sent``, ``stop_reason`` is
         ``"limit"`` when ``on_limit="fail"`` would stop the export.
     """
-    tally = EngineResult()
-    batcher = Batcher(MAX_BATCH_ITEMS[api_version])
-    batches = 0
-    chunk: list[WorkRow] = []
+    reading = _Reading(admission, diff, api_version, work=work)
     for mapped in rows:
+        reading.add(mapped)
+    return reading.result()
+
+
+class _Reading:
+    """:func:`read_and_diff`, a row at a time; also told of rows known unchanged in bulk.
+
+    Args:
+        admission: Decides which rows are sent.
+        diff: Classifies the admitted rows against the members.
+        api_version: Sets the batch size and the JSON spellings.
+        work: Receives the rows to send, in chunks, for the work list.
+        limits: The limits of ``admission``, made with no row admitted: then rows may be known
+            unchanged in bulk (:meth:`known_unchanged`); without them, :meth:`room` is 0.
+    """
+
+    def __init__(
+        self,
+        admission: Admission,
+        diff: Diff,
+        api_version: ApiVersion,
+        *,
+        work: Callable[[Sequence[WorkRow]], None] | None = None,
+        limits: ExportLimits | None = None,
+    ) -> None:
+        self.diff = diff
+        self.tally = EngineResult()
+        self._admission = admission
+        self._limits = limits
+        self._admitted = 0  # by admission: with limits, it started with none
+        self._limit_reached = False
+        self._api_version = api_version
+        self._batcher = Batcher(MAX_BATCH_ITEMS[api_version])
+        self._batches = 0
+        self._work = work
+        self._chunk: list[WorkRow] = []
+
+    def room(self) -> int:
+        """Rows admission can still take (0 without the limits)."""
+        return 0 if self._limits is None else max(self._limits.cap - self._admitted, 0)
+
+    def known_unchanged(self, rows: int) -> None:
+        """``rows`` rows were read, admitted and found unchanged without a :class:`MappedRow`:
+        each one the first row of a member that needs nothing (see :meth:`Diff.known`), marked
+        seen, with :meth:`room` for it. Admission goes on from after them."""
+        assert self._limits is not None
+        assert rows <= self.room()
+        self.tally.rows_read += rows
+        self.tally.changes["unchanged"] += rows
+        self._admitted += rows
+        # Admission counts the rows it admits: a new one counts these too.
+        self._limit_reached = self._limit_reached or self._admission.limit_reached
+        self._admission = Admission(self._limits, admitted=self._admitted)
+
+    def add(self, mapped: MappedRow) -> None:
+        """Admit and classify the next row."""
+        tally = self.tally
         tally.rows_read += 1
-        decision = admission.decide(mapped)
+        decision = self._admission.decide(mapped)
         tally.record(decision)
         if decision.outcome != "send":
-            continue
+            return
+        self._admitted += 1
         if type(mapped) is KnownRow:
-            diff.known_unchanged(mapped)
+            self.diff.known_unchanged(mapped)
             tally.changes["unchanged"] += 1
-            continue
+            return
         assert mapped.email is not None
-        body = mapped.to_json(api_version)
+        body = mapped.to_json(self._api_version)
         assert body is not None
         encoded = _json.dumps(body)
         fingerprint = body_fingerprint(encoded)
-        change, needs_tag = diff.classify(mapped.email, fingerprint, mapped.record)
+        change, needs_tag = self.diff.classify(mapped.email, fingerprint, mapped.record)
         tally.changes[change] += 1
         if change == "unchanged":
-            continue
+            return
         tally.not_sent += 1
         item = PendingItem.encoded(
             mapped.row, mapped.email, body, encoded, tag=needs_tag, record=mapped.record
         )
-        batches += len(batcher.add(item))
-        if work is not None:
-            chunk.append((mapped.row, mapped.email, fingerprint, needs_tag, encoded, mapped.record))
-            if len(chunk) >= _WORK_CHUNK:
-                work(chunk)
-                chunk = []
-    if work is not None and chunk:
-        work(chunk)
-    batches += 1 if batcher.flush() else 0
-    if admission.limit_reached:
-        tally.stop_reason = "limit"
-    return ReadResult(tally, batches)
+        self._batches += len(self._batcher.add(item))
+        if self._work is not None:
+            row = (mapped.row, mapped.email, fingerprint, needs_tag, encoded, mapped.record)
+            self._chunk.append(row)
+            if len(self._chunk) >= _WORK_CHUNK:
+                self._work(self._chunk)
+                self._chunk = []
+
+    def result(self) -> ReadResult:
+        """What the rows added so far make."""
+        if self._work is not None and self._chunk:
+            self._work(self._chunk)
+            self._chunk = []
+        self._batches += 1 if self._batcher.flush() else 0
+        if self._limit_reached or self._admission.limit_reached:
+            self.tally.stop_reason = "limit"
+        return ReadResult(self.tally, self._batches)
 
 
 @attrs.frozen(kw_only=True)
@@ -432,7 +663,15 @@ def _export_rows(
     mapping: ContactMapping, source: RowSource, seen: SeenEmails, api_version: ApiVersion
 ) -> Iterator[MappedRow]:
     """An export's rows: mapped, with their records' fingerprints for the members."""
-    return mapped_rows(mapping, source, seen, RecordFingerprints(api_version))
+    records = RecordFingerprints(api_version, columns=_record_order(source))
+    return mapped_rows(mapping, source, seen, records)
+
+
+def _record_order(source: RowSource) -> tuple[str, ...]:
+    """The order of the values in a record's fingerprint: the source's. An export and the
+    refreshes after it must take the same, and a CSV line holds them so (see
+    :class:`_PlainRows`)."""
+    return source.columns
 
 
 def _work_input(journal: Journal, tally: EngineResult) -> RunInput:

@@ -7,7 +7,8 @@ by each run while reading its source, so never journaled:
   few MB) in memory, about 4 µs a row, which an export paced at Omnisend's 40,000 contacts a
   minute never notices;
 - :class:`SeenEmailKeys`, a refresh's first pass, which reads the whole source before sending and
-  must be fast: 64-bit keys in memory (24 MB at a million), about 2 µs a row.
+  must be fast: a row number per member (4 MB at a million), and 64-bit keys in memory for the
+  other emails, about 2 µs a row.
 """
 
 from __future__ import annotations
@@ -17,35 +18,60 @@ import tempfile
 from array import array
 from pathlib import Path
 
-from omnisend_sdk.export._members import email_key
+from omnisend_sdk.export._members import MemberIndex, email_key
 from omnisend_sdk.export._storage import state_errors
 
 
 class SeenEmailKeys:
-    """The emails seen so far, by 64-bit key in an open-addressing table (12 bytes a slot).
+    """The emails seen so far: the members' in an array by position, the others by 64-bit key in
+    an open-addressing table (12 bytes a slot).
 
     Two addresses sharing a key (about one chance in 30 million at a million rows) would report
     the second as a duplicate of the first.
 
     Args:
-        expected: The rows expected, when known (a counted file; a refresh expects about as
-            many as its members): the table is sized for them up front, since growing costs
-            time and briefly holds both tables.
+        expected: The rows expected that are not members, when known (a counted file): the
+            table is sized for them up front, since growing costs time and briefly holds both
+            tables.
+        members: The members of a refresh: their rows are kept by position (see
+            :attr:`member_rows`), and a known member costs no lookup by key.
+
+    Attributes:
+        member_rows: For each member, by position, the first row its email was seen in plus
+            one; 0 while it is not seen (then its :attr:`MemberIndex.EMAIL_SEEN` flag is not
+            set either). A loop that knows a row's member may set both itself.
     """
 
-    def __init__(self, expected: int = 0) -> None:
+    def __init__(self, expected: int = 0, *, members: MemberIndex | None = None) -> None:
         capacity = 1 << max(16, (2 * expected).bit_length())
         self._keys = _table(capacity, "q")
         self._rows = _table(capacity, "I")
         self._mask = capacity - 1
         self._size = 0
+        self._members = members
+        self.member_rows = _table(len(members) if members is not None else 0, "I")
 
     def first_row(self, email: str, row: int) -> int:
         """The row an email was first seen in; records ``row`` for it when it is new."""
         return self.first_row_of(email_key(email), row)
 
+    def first_row_of_member(self, position: int, key: int, row: int) -> int:
+        """:meth:`first_row` for the member at ``position`` of the members, whose key is ``key``
+        (the members given to the table, if any; else looked up by key)."""
+        if self._members is None:
+            return self.first_row_of(key, row)
+        rows = self.member_rows
+        first = rows[position]
+        if first:
+            return first - 1
+        rows[position] = row + 1
+        self._members.flags[position] |= MemberIndex.EMAIL_SEEN
+        return row
+
     def first_row_of(self, key: int, row: int) -> int:
         """:meth:`first_row` for an email known by its key (:func:`email_key`)."""
+        if self._members is not None and (position := self._members.find(key)) >= 0:
+            return self.first_row_of_member(position, key, row)
         key = key or 1  # 0 marks an empty slot
         keys, mask = self._keys, self._mask
         slot = key & mask

@@ -27,7 +27,7 @@ from omnisend_sdk.mapping._issues import (
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._mapping import ContactMapping
 from omnisend_sdk.mapping._phone import normalise_phone
-from omnisend_sdk.mapping._records import KnownRecord, RecordFingerprints
+from omnisend_sdk.mapping._records import KnownRecord, RecordFingerprints, RecordText, record_text
 from omnisend_sdk.mapping._row import Row, RowSource
 from omnisend_sdk.mapping._spec import DUPLICATE_POLICIES, DuplicatePolicy
 from omnisend_sdk.mapping._status import channel_state, normalise_status
@@ -50,6 +50,7 @@ __all__ = [
     "LongTextPolicy",
     "MappedRow",
     "RecordFingerprints",
+    "RecordText",
     "Row",
     "RowFunction",
     "RowIssue",
@@ -73,5 +74,6 @@ __all__ = [
     "normalise_status",
     "parse_birthdate",
     "parse_timestamp",
+    "record_text",
     "to_text",
 ]

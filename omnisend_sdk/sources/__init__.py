@@ -10,7 +10,7 @@ caller passed in.
 """
 
 from omnisend_sdk.sources._base import SourceError
-from omnisend_sdk.sources._csv import CsvSource
+from omnisend_sdk.sources._csv import CsvSource, PlainLines
 from omnisend_sdk.sources._database import masked_url, query_rows
 from omnisend_sdk.sources._frames import FrameSource
 from omnisend_sdk.sources._iterable import IterableSource
@@ -29,6 +29,7 @@ __all__ = [
     "JsonLinesSource",
     "LazyFrameSource",
     "ParquetSource",
+    "PlainLines",
     "RelationSource",
     "SourceError",
     "masked_url",

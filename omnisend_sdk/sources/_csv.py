@@ -23,6 +23,11 @@ broken quote holds is bounded by those limits, whatever the size of the file.
 
 A row with more or fewer fields than the header is rejected (``ragged_row``): its values cannot be
 matched to columns without guessing. Blank lines are skipped; they hold no data.
+
+Most lines of most files are plain: a whole row with no quote, no NUL and no decoding note, which
+the csv module reads exactly as ``line.rstrip("\\r\\n").split(delimiter)``. Those are told apart
+a block at a time and split so (:meth:`CsvSource.runs`, which a refresh reads unsplit); every
+other line goes to the csv module, as all lines did before.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import IO, TYPE_CHECKING, Final, Literal, TypeAlias
+from typing import IO, TYPE_CHECKING, Final, Literal, NamedTuple, TypeAlias
 
 from omnisend_sdk._constants import CSV_FALLBACK_ENCODING, CSV_SNIFF_BYTES
 from omnisend_sdk.mapping import Row, RowIssue
@@ -51,6 +56,9 @@ _UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 #: lines read twice to recover from it.
 _MAX_ROW_LINES: Final = 1_000
 
+#: A delimiter that makes no line plain (see :func:`_plain_count`): the csv module treats these
+#: apart, or refuses them.
+_NOT_PLAIN: Final = '"\r\n\0'
 #: A record: the line it starts on, its fields (``None``: not read) and the issues met.
 _Record: TypeAlias = tuple[int, list[str] | None, tuple[RowIssue, ...]]
 #: Why the parser was given no more lines in the middle of a record.
@@ -138,26 +146,77 @@ class CsvSource(FileSource):
 
     def __iter__(self) -> Iterator[Row]:
         """Read the data rows; problems become row issues, never exceptions."""
-        width = len(self._columns)
-        columns, header_lines = self._columns, self._header_lines
+        columns, width, delimiter = self._columns, len(self._columns), self.delimiter
+        blank = delimiter * (width - 1)  # a line of empty fields: no data
+        for item in self.runs():
+            if not isinstance(item, PlainLines):
+                yield item
+                continue
+            number = item.number
+            for line in item.lines:
+                text = line.rstrip("\r\n")
+                fields = text.split(delimiter)
+                if len(fields) == width and text != blank:
+                    yield Row(number, dict(zip(columns, fields, strict=True)), ())
+                elif (row := self.plain_row(number, fields)) is not None:
+                    yield row
+                number += 1
+
+    def runs(self) -> Iterator[Row | PlainLines]:
+        """The data rows as :meth:`__iter__` reads them, but runs of plain lines left unparsed.
+
+        A plain line holds a whole row and nothing the csv module reads otherwise than
+        ``line.rstrip("\\r\\n").split(delimiter)`` (no quote, no NUL, no decoding note): a
+        reader that needs only some of a file's rows whole can split them itself, and give the
+        others to :meth:`plain_row`. Every other row comes as :meth:`__iter__` gives it.
+        """
+        width, header_lines = len(self._columns), self._header_lines
         self.blank_lines = 0
         with self._open() as file:
-            for number, fields, issues in self._records(file, width):
+            for item in self._records(file, width).runs():
+                if isinstance(item, PlainLines):
+                    number, lines = item
+                    if number > header_lines:
+                        yield item
+                    elif number + len(lines) > header_lines + 1:
+                        yield PlainLines(header_lines + 1, lines[header_lines + 1 - number :])
+                    continue
+                number, fields, issues = item
                 if number <= header_lines:
                     continue
                 if fields is None:
                     yield Row(number, None, issues)
-                elif not any(fields):  # a blank line, or only delimiters: no data
-                    self.blank_lines += 1
-                elif len(fields) == width:
-                    yield Row(number, dict(zip(columns, fields, strict=True)), issues)
-                else:
-                    ragged = source_issue(
-                        number,
-                        "ragged_row",
-                        f"line {number} has {len(fields)} fields, the header has {width}",
-                    )
-                    yield Row(number, None, (*issues, ragged))
+                elif (row := self._row(number, fields, issues)) is not None:
+                    yield row
+
+    def plain_row(self, number: int, fields: list[str]) -> Row | None:
+        """The row of a plain line (see :meth:`runs`) split into ``fields``; ``None`` for a blank
+        line, which holds no data and is counted in :attr:`blank_lines`."""
+        return self._row(number, fields, ())
+
+    def _row(self, number: int, fields: list[str], issues: tuple[RowIssue, ...]) -> Row | None:
+        width = len(self._columns)
+        if not any(fields):  # a blank line, or only delimiters: no data
+            self.blank_lines += 1
+            return None
+        if len(fields) == width:
+            return Row(number, dict(zip(self._columns, fields, strict=True)), issues)
+        ragged = source_issue(
+            number, "ragged_row", f"line {number} has {len(fields)} fields, the header has {width}"
+        )
+        return Row(number, None, (*issues, ragged))
+
+
+class PlainLines(NamedTuple):
+    """Consecutive plain lines of a CSV file (see :meth:`CsvSource.runs`), each one whole row.
+
+    Attributes:
+        number: The first line's number.
+        lines: The lines, each with its line end.
+    """
+
+    number: int
+    lines: list[str]
 
 
 class _Blocks:
@@ -176,7 +235,7 @@ class _Blocks:
     def __init__(self, lines: DecodedLines) -> None:
         self._source = lines.blocks()
         self._kept: deque[tuple[int, list[str]]] = deque()  # (first line's number, lines)
-        self._next = 1  # the number of the next line to come from the file
+        self.next_line = 1  # the number of the next line to come from the file
         self.start = 1
         self.stop: _Stop | None = None
 
@@ -185,7 +244,7 @@ class _Blocks:
 
     def __next__(self) -> list[str]:
         # Asked for more, the parser has taken every line so far: the record has these many.
-        if self._next - self.start > _MAX_ROW_LINES:
+        if self.next_line - self.start > _MAX_ROW_LINES:
             self.stop = "limit"
             raise StopIteration
         block = next(self._source, None)
@@ -195,8 +254,8 @@ class _Blocks:
         kept = self._kept
         while kept and kept[0][0] + len(kept[0][1]) <= self.start:
             kept.popleft()  # wholly before the record being parsed: never read again
-        kept.append((self._next, block))
-        self._next += len(block)
+        kept.append((self.next_line, block))
+        self.next_line += len(block)
         return block
 
     def taken(self, first: int) -> list[str]:
@@ -232,38 +291,84 @@ class _Records:
         self.end = 0
 
     def __iter__(self) -> Iterator[_Record]:
-        blocks = self._blocks
-        reader = self._parser(itertools.chain.from_iterable(blocks))
-        start, before = 1, 0  # the next record's first line; the line before the parser's first
-        noted_fallback, noted_bad = self._lines.fallback_lines, self._lines.bad_lines
+        delimiter = self._delimiter
+        for item in self.runs():
+            if not isinstance(item, PlainLines):
+                yield item
+                continue
+            number = item.number
+            for line in item.lines:
+                self.end = number
+                yield number, line.rstrip("\r\n").split(delimiter), ()
+                number += 1
+
+    def runs(self) -> Iterator[PlainLines | _Record]:
+        """The records, but runs of plain lines (see :meth:`CsvSource.runs`) left unparsed.
+
+        Plain lines are told apart a block at a time, in C. A line that is not plain starts a
+        record for the parser, which reads on from there while the lines are not plain (it
+        never reads ahead of the record it gives, so where it stops is where they start again).
+        """
+        blocks, notes = self._blocks, self._lines
+        plain = len(self._delimiter) == 1 and self._delimiter not in _NOT_PLAIN
+        lines: list[str] = []  # lines that came from the file and are not read yet...
+        at, first = 0, 1  # ...from lines[at], which is line `first`
+        reader: Reader | None = None  # a parser at line `first`, when there is one
+        before = 0  # the line before the parser's first
         while True:
-            blocks.start = start
+            if at == len(lines):
+                blocks.start = first  # no record open: first is the next line of the file
+                block = next(blocks, None)
+                if block is None:
+                    return
+                lines, at, reader = block, 0, None
+            count = _plain_count(lines, at, first, notes) if plain else 0
+            if count:
+                self.end = first + count - 1
+                yield PlainLines(first, lines if count == len(lines) else lines[at : at + count])
+                at, first, reader = at + count, first + count, None
+                continue
+            blocks.start = first
+            if reader is None:
+                rest = itertools.chain(
+                    itertools.islice(lines, at, None), itertools.chain.from_iterable(blocks)
+                )
+                reader, before = self._parser(rest), first - 1
             try:
                 fields: list[str] | None = next(reader)
                 problem = None
-            except StopIteration:
+            except StopIteration:  # never: the parser has a line to read
                 return
             except csv.Error as err:
                 fields, problem = None, str(err)
             end = before + reader.line_num
-            if end == start and not (problem or blocks.stop or noted_fallback or noted_bad):
-                self.end = start
-                yield start, fields, ()  # the common case, kept cheap
-                start += 1
-                continue
-            unclosed = self._unclosed_quote(start, end, fields, problem)
-            if unclosed is None:
-                self.end = end
-                yield self._record(start, end, fields, problem)
-                start = end + 1
-                continue
-            # Not a record: read the lines after its first again, then the rest of the file.
-            again = blocks.taken(start + 1)
-            blocks.stop = None
-            reader = self._parser(itertools.chain(again, itertools.chain.from_iterable(blocks)))
-            self.end, before = start, start
-            yield start, None, (*self._line_issues(start, start)[0], unclosed)
-            start += 1
+            listed = blocks.next_line == first - at + len(lines)  # lines ends where the file is
+            record, resume, again = self._record_at(first, end, fields, problem)
+            if again:  # not a record: the lines after its first are read again
+                blocks.stop, reader = None, None
+            self.end = resume - 1
+            yield record
+            if listed and resume - first < len(lines) - at:
+                at += resume - first
+            else:  # the parser read on into later blocks (or went back): list from there
+                lines, at = blocks.taken(resume), 0
+            first = resume
+
+    def _record_at(
+        self, first: int, end: int, fields: list[str] | None, problem: str | None
+    ) -> tuple[_Record, int, bool]:
+        """The record the parser read from line ``first`` to ``end``, the line to go on from,
+        and whether that is a line the parser read already (the record was an unclosed quote:
+        its first line is rejected, the lines after it are read again)."""
+        notes = self._lines
+        if end == first and not (
+            problem or self._blocks.stop or notes.fallback_lines or notes.bad_lines
+        ):
+            return (first, fields, ()), first + 1, False  # a record of one line, kept cheap
+        unclosed = self._unclosed_quote(first, end, fields, problem)
+        if unclosed is None:
+            return self._record(first, end, fields, problem), end + 1, False
+        return (first, None, (*self._line_issues(first, first)[0], unclosed)), first + 1, True
 
     def _parser(self, lines: Iterator[str]) -> Reader:
         # Lenient: a stray quote inside a one-line row is kept as text, as spreadsheets read it.
@@ -334,6 +439,28 @@ class _Records:
             for line in fallback_lines
         )
         return issues, bool(bad_lines)
+
+
+def _plain_count(lines: list[str], at: int, first: int, notes: DecodedLines) -> int:
+    """How many lines from ``lines[at]`` (line ``first``) on are plain: each a whole row that the
+    csv module would read as ``line.rstrip("\\r\\n").split(delimiter)``.
+
+    Such a line holds no quote (nor the line ends and NUL the parser also treats apart), is no
+    longer than the csv module's limit on a value, and was decoded without a note.
+    """
+    limit = csv.field_size_limit()
+    noted = notes.fallback_lines or notes.bad_lines  # on this block's lines: none read yet
+    if not at and not noted:
+        text = "".join(lines)  # the whole block at once, in C
+        if '"' not in text and "\0" not in text and len(text) <= limit:
+            return len(lines)
+    marked = {*notes.fallback_lines, *notes.bad_lines}
+    count = 0
+    for line in itertools.islice(lines, at, None):
+        if '"' in line or "\0" in line or len(line) > limit or first + count in marked:
+            break
+        count += 1
+    return count
 
 
 def _misplaced_quote(lines: list[str], delimiter: str) -> str | None:

@@ -243,6 +243,7 @@ def diff_source(
     return read
 
 
+@attrs.define
 class _PlainRows:
     """A CSV source's rows less those its plain lines (see :meth:`CsvSource.runs`) show to be
     unchanged members: the rows a refresh's first pass must map.
@@ -255,22 +256,16 @@ class _PlainRows:
     which asks :meth:`Diff.known` again and maps it when that says no.
     """
 
-    def __init__(
-        self,
-        source: CsvSource,
-        texts: RecordText,
-        members: MemberIndex,
-        seen: SeenEmailKeys,
-        reading: _Reading,
-        *,
-        tagging: bool,
-    ) -> None:
-        self._source = source
-        self._texts = texts
-        self._members = members
-        self._seen = seen
-        self._reading = reading
-        self._tagging = tagging
+    _source: CsvSource
+    _texts: RecordText
+    _members: MemberIndex
+    _seen: SeenEmailKeys
+    _reading: _Reading
+    _tagging: bool
+    # Where the pass stands between runs of lines: rows known unchanged, not yet told, and the
+    # room admission had when last asked.
+    _known: int = 0
+    _room: int = 0
 
     @classmethod
     def of(

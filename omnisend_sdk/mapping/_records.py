@@ -123,13 +123,8 @@ def record_text(
 def record_fingerprinter(
     mapper: RowMapper, context: str, columns: Sequence[str] | None = None
 ) -> RecordFingerprinter | None:
-    """The function that fingerprints a row's record for this mapper, or ``None`` when none can.
-
-    Args:
-        mapper: The mapping, bound to the source's columns.
-        context: Whatever else decides what a row becomes (the API version, for one).
-        columns: The source's columns (see :func:`record_text`).
-    """
+    """The function that fingerprints a row's record for this mapper, or ``None`` when none can
+    (the arguments are :func:`record_text`'s)."""
     texts = record_text(mapper, context, columns)
     if texts is None:
         return None

@@ -218,6 +218,11 @@ class PlainLines(NamedTuple):
     number: int
     lines: list[str]
 
+    def split(self, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+        """Each line's number and fields."""
+        for number, line in enumerate(self.lines, self.number):
+            yield number, line.rstrip("\r\n").split(delimiter)
+
 
 class _Blocks:
     """The blocks of lines given to the parser, kept while a record may need its lines again.
@@ -291,16 +296,13 @@ class _Records:
         self.end = 0
 
     def __iter__(self) -> Iterator[_Record]:
-        delimiter = self._delimiter
         for item in self.runs():
-            if not isinstance(item, PlainLines):
+            if isinstance(item, PlainLines):
+                for number, fields in item.split(self._delimiter):
+                    self.end = number
+                    yield number, fields, ()
+            else:
                 yield item
-                continue
-            number = item.number
-            for line in item.lines:
-                self.end = number
-                yield number, line.rstrip("\r\n").split(delimiter), ()
-                number += 1
 
     def runs(self) -> Iterator[PlainLines | _Record]:
         """The records, but runs of plain lines (see :meth:`CsvSource.runs`) left unparsed.

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from omnisend_sdk._auth import StoreAccess
 from omnisend_sdk._constants import (
     DEFAULT_API_VERSION,
     DEFAULT_REQUESTS_PER_MINUTE,
@@ -16,7 +17,6 @@ from omnisend_sdk._constants import (
     MAX_TAG_SELECTORS,
     ApiVersion,
 )
-from omnisend_sdk._privacy import KeyHolder
 from omnisend_sdk.export._engine import POLLS_PER_WINDOW
 from omnisend_sdk.export._journal import journal_path, read_members
 from omnisend_sdk.export._refresh import diff_source
@@ -95,8 +95,8 @@ def plan_export(
     *,
     settings: ExportSettings | None = None,
     segment: str | None = None,
-    client: KeyHolder | None = None,
-    api_version: ApiVersion = DEFAULT_API_VERSION,
+    client: StoreAccess | None = None,
+    api_version: ApiVersion | None = None,
     requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
     tag_requests_per_minute: int = DEFAULT_TAG_REQUESTS_PER_MINUTE,
     **options: Any,
@@ -116,7 +116,8 @@ def plan_export(
             without ``state_file``) every valid row counts as new.
         client: The client or :class:`~omnisend_sdk.Connection` the export goes through (only
             its store is read: nothing is sent).
-        api_version: Sets the batch size.
+        api_version: Sets the batch size: by default the client's version, else
+            ``"2026-03-15"``.
         requests_per_minute: The brand's general limit, for the estimate.
         tag_requests_per_minute: The ``/contacts/tags`` limit, for the estimate.
         **options: See :class:`~omnisend_sdk.export.ExportSettings`.
@@ -138,6 +139,8 @@ def plan_export(
     if state is None and segment is not None and client is not None:
         state = journal_path(settings.state_directory(), segment, client)
     members = read_members(state, tag)
+    if api_version is None:
+        api_version = client.api_version if client is not None else DEFAULT_API_VERSION
     read = diff_source(
         open_source(source, **settings.source_options),
         mapping,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from omnisend_sdk import ConfigurationError, ExportSettings
+from omnisend_sdk import ConfigurationError, Connection, ExportSettings
 from omnisend_sdk.export import ExportLimits, SilentProgress, plan_export
 from omnisend_sdk.mapping import ContactMapping
 
@@ -121,6 +121,22 @@ def test_plan_export_takes_the_export_options() -> None:
     assert (plan.to_send, plan.over_limit, plan.batches, plan.tag_requests) == (200, 50, 2, 0)
     settings = ExportSettings.from_options(max_profiles=200, on_limit="truncate")
     assert plan_export(ROWS, mapping, settings=settings).tag_requests == 1
+
+
+@pytest.mark.parametrize(("version", "batches"), [("2026-03-15", 3), ("v3", 1)])
+def test_plan_export_sizes_batches_by_the_clients_api_version(
+    version: str, batches: int, tmp_path: Path
+) -> None:
+    connection = Connection("plan", "key", api_version=version, state_dir=tmp_path)
+    plan = plan_export(ROWS, ContactMapping(email="Email"), client=connection)
+    assert plan.batches == batches
+    # An explicit version wins over the client's.
+    assert (
+        plan_export(
+            ROWS, ContactMapping(email="Email"), client=connection, api_version="v3"
+        ).batches
+        == 1
+    )
 
 
 def test_plan_export_membership_as_a_bool_is_deprecated() -> None:

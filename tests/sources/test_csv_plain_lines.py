@@ -107,6 +107,7 @@ def test_rows_read_as_the_csv_module_reads_them(text: str) -> None:
 
     assert rows == expected_rows(text)
     assert expanded_runs(source_of(text.encode())) == list(source_of(text.encode()))
+    assert source_of(text.encode()).count_rows() == len(rows)
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t", "|", " "])
@@ -208,3 +209,4 @@ def test_what_the_csv_module_writes_reads_back_the_same(
     assert read(source) == [(number, row, ()) for number, row in reference_rows(text)]
     assert [fields for _, fields, _ in read(source)] == [row for row in rows if any(row)]
     assert expanded_runs(source_of(text.encode(), delimiter=",")) == list(source)
+    assert source.count_rows() == len(read(source))

@@ -149,20 +149,19 @@ def plan_export(
         segment_tag=tag,
         api_version=api_version,
     )
-    tally, batches = read.tally, read.batches
-    to_send = tally.not_sent
+    tally = read.tally
     untag = len(read.left) if settings.on_exit == "untag" else 0
-    tag_requests = tag_requests_for(to_send, untag) if tag is not None else 0
+    tag_requests = tag_requests_for(tally.not_sent, untag) if tag is not None else 0
     duration, polls = estimate_duration(
-        batches,
+        read.batches,
         tag_requests,
         requests_per_minute=requests_per_minute,
         tag_requests_per_minute=tag_requests_per_minute,
     )
     return ExportPlan(
         rows=tally.rows_read,
-        to_send=to_send,
-        batches=batches,
+        to_send=tally.not_sent,
+        batches=read.batches,
         tag_requests=tag_requests,
         polls=polls,
         estimated_duration=duration,

@@ -54,7 +54,7 @@ from omnisend_sdk.mapping import (
     map_rows,
     record_text,
 )
-from omnisend_sdk.sources import CsvSource, PlainLines
+from omnisend_sdk.sources import CsvSource, PlainLines, count_rows
 
 Change: TypeAlias = Literal["new", "changed", "unchanged"]
 
@@ -101,6 +101,7 @@ class Diff:
         self._tagging = tagging
         self._full = full
         self._seen = seen or SeenEmailKeys()
+        self._needs_nothing = MemberIndex.needs_nothing(tagging=tagging)
 
     def known(
         self, mapper: RowMapper, number: int, values: Mapping[str, object], record: int
@@ -118,10 +119,10 @@ class Diff:
         position = members.find_record(record)
         if position < 0:
             return None
-        if self._tagging and not members.tag_confirmed(position):
-            return None  # it needs its tag: sent as changed, so mapped
-        if self._seen.first_row_of_member(position, members.key(position), number) != number:
-            return None
+        mask, value = self._needs_nothing
+        if members.flags[position] & mask != value:
+            return None  # it needs its tag (sent as changed), or its email was met: mapped
+        self._seen.first_row_of_member(position, members.key(position), number)
         return KnownRow(number, position)
 
     def known_unchanged(self, row: KnownRow) -> None:
@@ -190,8 +191,7 @@ def check_count_first(source: RowSource, limits: ExportLimits) -> int | None:
     """
     total = source.row_count
     if total is None and limits.on_limit == "fail" and source.reiterable:
-        # A CSV file counts its lines without making a row of each (see CsvSource.count_rows).
-        total = source.count_rows() if isinstance(source, CsvSource) else sum(1 for _ in source)
+        total = count_rows(source)
     limits.check_count(total)
     return total
 

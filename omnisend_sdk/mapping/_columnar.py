@@ -40,7 +40,7 @@ from typing import Any, Final, Protocol
 
 from omnisend_sdk._constants import MAX_EMAIL_LENGTH, MAX_EMAIL_LOCAL_LENGTH, MAX_TEXT_LENGTH
 from omnisend_sdk._wire import CONTACT_FIELDS, ContactIdentity
-from omnisend_sdk.mapping._dedupe import _dropped
+from omnisend_sdk.mapping._dedupe import _dropped, first_wins
 from omnisend_sdk.mapping._issues import RowIssue
 from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper, _Rejected
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS
@@ -416,18 +416,7 @@ def _text_of(value: object) -> str | _Special | None:
 
 def _keeper(first_row: FirstRow | None) -> Callable[[MappedRow], MappedRow]:
     """A mapped row as :func:`keep_first` passes it on with ``first_row`` (as it is without)."""
-    if first_row is None:
-        return _same
-
-    def keep(row: MappedRow) -> MappedRow:
-        email = row.email
-        if email is not None and row.ok:
-            kept = first_row(email, row.row)
-            if kept != row.row:
-                return _dropped(row, kept, "first")
-        return row
-
-    return keep
+    return _same if first_row is None else first_wins(first_row)
 
 
 def _same(row: MappedRow) -> MappedRow:

@@ -12,7 +12,7 @@ Two policies:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final, Protocol
 
 from omnisend_sdk.mapping._issues import RowIssue
@@ -65,14 +65,22 @@ class InMemorySeenEmails:
 
 def keep_first(rows: Iterable[MappedRow], seen: SeenEmails | None = None) -> Iterator[MappedRow]:
     """Pass rows through, dropping (and reporting) each repeat of an email already sent."""
-    first_row = (seen or InMemorySeenEmails()).first_row
-    for row in rows:
+    return map(first_wins((seen or InMemorySeenEmails()).first_row), rows)
+
+
+def first_wins(first_row: Callable[[str, int], int]) -> Callable[[MappedRow], MappedRow]:
+    """The "first" policy, a row at a time: a repeat of an email ``first_row`` has seen comes
+    back dropped and reported; any other row as it is (a new email is recorded)."""
+
+    def keep(row: MappedRow) -> MappedRow:
         email = row.email
         if email is not None and row.ok:
             kept = first_row(email, row.row)
             if kept != row.row:
-                row = _dropped(row, kept, "first")  # noqa: PLW2901 - the row as it is reported
-        yield row
+                return _dropped(row, kept, "first")
+        return row
+
+    return keep
 
 
 def last_rows(mapper: RowMapper, rows: Iterable[Row]) -> dict[str, int]:

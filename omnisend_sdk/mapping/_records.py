@@ -128,17 +128,14 @@ def record_fingerprinter(
     texts = record_text(mapper, context, columns)
     if texts is None:
         return None
-    read, digest = texts.columns, texts.digest
+    read, digest, of_text = texts.columns, texts.digest, texts.fingerprint
     values_of = operator.itemgetter(*read) if len(read) > 1 else lambda values: (values[read[0]],)
 
     def fingerprint(values: Mapping[str, object]) -> int:
         try:  # the common case, a row of text (a CSV file's): joined in one call
-            text = _BETWEEN.join(values_of(values))
+            return of_text(_BETWEEN.join(values_of(values)))
         except (TypeError, KeyError):
             return mixed(values)
-        if text.count(_BETWEEN) != len(read) - 1 or _MISSING in text or _NUMBER in text:
-            return 0  # a value holds a marker: the text would be ambiguous
-        return digest(text)
 
     def mixed(values: Mapping[str, object]) -> int:
         """A row with missing values or numbers among its text."""

@@ -16,7 +16,7 @@ from omnisend_sdk.sources._frames import FrameSource
 from omnisend_sdk.sources._iterable import IterableSource
 from omnisend_sdk.sources._jsonl import JsonLinesSource
 from omnisend_sdk.sources._lazy import LazyFrameSource
-from omnisend_sdk.sources._open import open_source
+from omnisend_sdk.sources._open import count_rows, open_source
 from omnisend_sdk.sources._parquet import ParquetSource
 from omnisend_sdk.sources._query import CursorSource
 from omnisend_sdk.sources._relation import RelationSource
@@ -32,6 +32,7 @@ __all__ = [
     "PlainLines",
     "RelationSource",
     "SourceError",
+    "count_rows",
     "masked_url",
     "open_source",
     "query_rows",

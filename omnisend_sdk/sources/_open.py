@@ -26,6 +26,14 @@ _CSV: Final = frozenset({".csv", ".tsv", ".txt"})
 _JSON_LINES: Final = frozenset({".jsonl", ".ndjson", ".jsonlines"})
 
 
+def count_rows(source: RowSource) -> int:
+    """The rows a source gives, read once more just to count them: a CSV file counts its lines
+    without making a row of each (:meth:`CsvSource.count_rows`), any other source is iterated."""
+    if isinstance(source, CsvSource):
+        return source.count_rows()
+    return sum(1 for _ in source)
+
+
 def open_source(obj: object, **options: Any) -> RowSource:
     """A row source for ``obj``, without reading more than its header or metadata.
 

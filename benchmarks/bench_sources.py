@@ -25,9 +25,10 @@ batches) and as a cursor (``con.execute(...)``: ``CursorSource``, ``fetchmany``)
 Time is wall-clock time on one core for the Python side (pyarrow and DuckDB may use a second
 core to decode). Memory is the peak resident set size (``VmHWM``) of a fresh child process per
 measurement, imports included; the resident size after the imports is shown beside it, so
-the difference is what reading and mapping added. The duplicate check keeps one compact entry
-per distinct email (``SeenEmailKeys``, what exports and refreshes use: 12 bytes a slot, about
-24 bytes an email; ``--seen dict`` for the mapper's default dict, about 140 bytes an email).
+the difference is what reading and mapping added. The duplicate check is ``map_rows``' default,
+one compact entry per distinct email (``CompactSeenEmails``: 12 bytes a slot, about 17 bytes an
+email, a record batch's emails looked up at once); ``--seen dict`` for ``InMemorySeenEmails``, a
+dict of the addresses (about 180 bytes an email).
 "After imports" is Python and the SDK only: the source's library (pyarrow, DuckDB) is imported
 by the measured run, and counts in its peak.
 """
@@ -52,7 +53,6 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import _segment_gen  # noqa: E402
 
-from omnisend_sdk.export._refresh import SeenEmailKeys  # noqa: E402
 from omnisend_sdk.mapping import InMemorySeenEmails, SeenEmails, map_rows  # noqa: E402
 from omnisend_sdk.sources import open_source  # noqa: E402
 
@@ -134,9 +134,9 @@ class RowByRow:
         return iter(self._source)
 
 
-def seen_emails(kind: str, rows: int) -> SeenEmails:
-    """The duplicate check's memory of emails."""
-    return InMemorySeenEmails() if kind == "dict" else SeenEmailKeys(rows)
+def seen_emails(kind: str) -> SeenEmails | None:
+    """The duplicate check's memory of emails (``None``: ``map_rows``' default)."""
+    return InMemorySeenEmails() if kind == "dict" else None
 
 
 def peak_rss_mb() -> float:
@@ -163,7 +163,7 @@ def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         for _ in rows:
             sent += 1
     else:
-        seen = seen_emails(args.seen, args.rows)
+        seen = seen_emails(args.seen)
         if mode == "rows":
             source = RowByRow(source)
         for mapped in map_rows(_segment_gen.MAPPING, source, seen=seen):
@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="where the files are written (kept)")
     parser.add_argument("--chunk-rows", type=int, default=10_000, help="rows per chunk read")
     parser.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS)
-    parser.add_argument("--seen", choices=("keyed", "dict"), default="keyed")
+    parser.add_argument("--seen", choices=("compact", "dict"), default="compact")
     parser.add_argument(
         "--row-by-row",
         action="store_true",

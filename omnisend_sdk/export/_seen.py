@@ -20,11 +20,12 @@ from pathlib import Path
 
 from omnisend_sdk.export._members import MemberIndex, email_key
 from omnisend_sdk.export._storage import state_errors
+from omnisend_sdk.mapping import FirstRowTable
 
 
 class SeenEmailKeys:
-    """The emails seen so far: the members' in an array by position, the others by 64-bit key in
-    an open-addressing table (12 bytes a slot).
+    """The emails seen so far: the members' in an array by position, the others by 64-bit
+    :func:`email_key` in a :class:`~omnisend_sdk.mapping.FirstRowTable` (12 bytes a slot).
 
     Two addresses sharing a key (about one chance in 30 million at a million rows) would report
     the second as a duplicate of the first.
@@ -43,13 +44,9 @@ class SeenEmailKeys:
     """
 
     def __init__(self, expected: int = 0, *, members: MemberIndex | None = None) -> None:
-        capacity = 1 << max(16, (2 * expected).bit_length())
-        self._keys = _table(capacity, "q")
-        self._rows = _table(capacity, "I")
-        self._mask = capacity - 1
-        self._size = 0
+        self._others = FirstRowTable(expected)
         self._members = members
-        self.member_rows = _table(len(members) if members is not None else 0, "I")
+        self.member_rows = array("I", [0]) * (len(members) if members is not None else 0)
 
     def first_row(self, email: str, row: int) -> int:
         """The row an email was first seen in; records ``row`` for it when it is new."""
@@ -72,40 +69,7 @@ class SeenEmailKeys:
         """:meth:`first_row` for an email known by its key (:func:`email_key`)."""
         if self._members is not None and (position := self._members.find(key)) >= 0:
             return self.first_row_of_member(position, key, row)
-        key = key or 1  # 0 marks an empty slot
-        keys, mask = self._keys, self._mask
-        slot = key & mask
-        while True:
-            found = keys[slot]
-            if found == key:
-                return self._rows[slot]
-            if found == 0:
-                break
-            slot = (slot + 1) & mask
-        keys[slot] = key
-        self._rows[slot] = row
-        self._size += 1
-        if self._size * 2 > len(keys):
-            self._grow()
-        return row
-
-    def _grow(self) -> None:
-        old_keys, old_rows = self._keys, self._rows
-        capacity = len(old_keys) * 2
-        self._keys = _table(capacity, "q")
-        self._rows = _table(capacity, "I")
-        self._mask = capacity - 1
-        for key, row in zip(old_keys, old_rows, strict=True):
-            if key:
-                slot = key & self._mask
-                while self._keys[slot]:
-                    slot = (slot + 1) & self._mask
-                self._keys[slot] = key
-                self._rows[slot] = row
-
-
-def _table(count: int, typecode: str) -> array[int]:
-    return array(typecode, [0]) * count
+        return self._others.first_row_of(key, row)
 
 
 #: Rows between commits: one transaction per row would cost a sync each; this many keeps the

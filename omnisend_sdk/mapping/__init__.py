@@ -16,6 +16,7 @@ from omnisend_sdk.mapping._custom import check_property_names, normalise_propert
 from omnisend_sdk.mapping._dates import parse_birthdate, parse_timestamp
 from omnisend_sdk.mapping._dedupe import InMemorySeenEmails, SeenEmails, is_duplicate
 from omnisend_sdk.mapping._email import normalise_email
+from omnisend_sdk.mapping._first_rows import CompactSeenEmails, FirstRowTable
 from omnisend_sdk.mapping._gender import normalise_gender
 from omnisend_sdk.mapping._issues import (
     InvalidValueError,
@@ -39,11 +40,13 @@ __all__ = [
     "DUPLICATE_POLICIES",
     "LONG_TEXT_POLICIES",
     "AddressSource",
+    "CompactSeenEmails",
     "Constant",
     "ContactMapping",
     "Country",
     "DuplicatePolicy",
     "FieldSource",
+    "FirstRowTable",
     "InMemorySeenEmails",
     "InvalidValueError",
     "KnownRecord",

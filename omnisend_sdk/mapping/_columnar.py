@@ -13,7 +13,8 @@ time instead:
 - emails are checked by one regular expression: the addresses it passes are exactly those that
   :func:`normalise_email` returns lower-cased and otherwise as they are;
 - each clean row's contact is put together by a function compiled for the mapping's fields,
-  which drops repeated emails as :func:`keep_first` does.
+  which drops repeated emails as :func:`keep_first` does, the batch's emails looked up at once
+  (:func:`~omnisend_sdk.mapping._dedupe.first_rows`).
 
 Only plainly clean rows are put together here. A row with anything the rules would report
 (an email the expression does not pass, a text over its limit, an unknown country, a value that
@@ -40,7 +41,7 @@ from typing import Any, Final, Protocol
 
 from omnisend_sdk._constants import MAX_EMAIL_LENGTH, MAX_EMAIL_LOCAL_LENGTH, MAX_TEXT_LENGTH
 from omnisend_sdk._wire import CONTACT_FIELDS, ContactIdentity
-from omnisend_sdk.mapping._dedupe import _dropped, first_wins
+from omnisend_sdk.mapping._dedupe import SeenEmails, _dropped, first_rows, first_wins
 from omnisend_sdk.mapping._issues import RowIssue
 from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper, _Rejected
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS
@@ -65,9 +66,6 @@ _TAGS: Final = CONTACT_FIELDS["tags"]
 #: Distinct values whose outcome a column remembers. Columns with more (streets) work out the
 #: values past these each time they meet them.
 _MAX_REMEMBERED: Final = 8192
-
-FirstRow = Callable[[str, int], int]
-"""``SeenEmails.first_row``: the row an email was first seen in (recording this one if new)."""
 
 
 class _Special:
@@ -101,17 +99,17 @@ class ArrowBatchSource(Protocol):
 
 
 def columnar_rows(
-    mapper: RowMapper, source: object, first_row: FirstRow | None = None
+    mapper: RowMapper, source: object, seen: SeenEmails | None = None
 ) -> Iterator[Iterator[MappedRow]] | None:
     """The source's rows mapped a record batch at a time, or ``None`` to map them row by row.
 
     ``None`` when the mapping needs anything this path does not handle, or the source cannot
     hand over Arrow record batches. Else each batch's rows, as :meth:`RowMapper.map` maps them;
-    with ``first_row``, repeated emails dropped as :func:`keep_first` drops them.
+    with ``seen``, repeated emails dropped as :func:`keep_first` drops them.
     """
     method: Callable[..., Iterator[tuple[int, Any]] | None] | None
     method = getattr(source, "arrow_batches", None)
-    plan = _Plan.of(mapper, first_row) if method is not None and callable(method) else None
+    plan = _Plan.of(mapper, seen) if method is not None and callable(method) else None
     if method is None or plan is None:
         return None
     batches = method(plan.read, plan.encoded)
@@ -130,7 +128,7 @@ class _Plan:
         email: str,
         texts: list[tuple[str, str]],
         country: str | None,
-        first_row: FirstRow | None,
+        seen: SeenEmails | None,
     ) -> None:
         self.mapper = mapper
         mapping = mapper.mapping
@@ -156,12 +154,13 @@ class _Plan:
         self.types: Any = None
         identity: ContactIdentity = (mapping.send_welcome_message, None, None, None)
         tags = tuple(mapping.tags)
-        self.keep = _keeper(first_row)
-        self.dense = _row_builder(tuple(keys), tags, identity, first_row, sparse=False)
-        self.sparse = _row_builder(tuple(keys), tags, identity, first_row, sparse=True)
+        self.seen = seen
+        self.keep = _same if seen is None else first_wins(seen.first_row)
+        self.dense = _row_builder(tuple(keys), tags, identity, sparse=False)
+        self.sparse = _row_builder(tuple(keys), tags, identity, sparse=True)
 
     @classmethod
-    def of(cls, mapper: RowMapper, first_row: FirstRow | None) -> _Plan | None:
+    def of(cls, mapper: RowMapper, seen: SeenEmails | None) -> _Plan | None:
         """The plan for a mapper whose mapping this path handles, else ``None``."""
         mapping = mapper.mapping
         if mapping.custom_properties or not isinstance(mapping.email, str):
@@ -178,7 +177,7 @@ class _Plan:
                 country = mapper.columns[source]
             else:
                 texts.append((CONTACT_FIELDS[name], mapper.columns[source]))
-        return cls(mapper, mapper.columns[mapping.email], texts, country, first_row)
+        return cls(mapper, mapper.columns[mapping.email], texts, country, seen)
 
     def map_batch(self, numbered: tuple[int, Any]) -> Iterator[MappedRow]:
         """One batch's rows, numbered on from its first row's number."""
@@ -219,7 +218,23 @@ class _Plan:
             build = self.sparse
             ready.update(dict.fromkeys([first + offset for offset in missing - special]))
         numbers = range(first, first + len(emails))
-        return map(build, numbers, emails, itertools.repeat(ready), *lists)
+        kept = numbers if self.seen is None else self._first_rows(first, emails, ready)
+        return map(build, numbers, emails, kept, itertools.repeat(ready), *lists)
+
+    def _first_rows(
+        self, first: int, emails: list[Any], ready: dict[int, MappedRow | None]
+    ) -> list[int | None]:
+        """Each row's first row of its email (its own when the email is new to ``seen``), the
+        batch's emails looked up at once; ``None`` for a row sent or rejected whatever the other
+        rows hold (no email, or rejected), as :func:`first_wins` passes them."""
+        assert self.seen is not None
+        checked: list[str | None] = emails
+        if any(row is not None for row in ready.values()):  # rows the mapper mapped
+            checked = list(emails)
+            for number, row in ready.items():
+                if row is not None:
+                    checked[number - first] = row.email if row.ok else None
+        return first_rows(self.seen, checked, first)
 
     def _plain_type(self, column: Any) -> bool:
         """Whether a column's values are all text, whole numbers or null (``str``, ``int``,
@@ -414,11 +429,6 @@ def _text_of(value: object) -> str | _Special | None:
     return None if value is None else SPECIAL
 
 
-def _keeper(first_row: FirstRow | None) -> Callable[[MappedRow], MappedRow]:
-    """A mapped row as :func:`keep_first` passes it on with ``first_row`` (as it is without)."""
-    return _same if first_row is None else first_wins(first_row)
-
-
 def _same(row: MappedRow) -> MappedRow:
     return row
 
@@ -427,15 +437,14 @@ def _row_builder(
     keys: tuple[str, ...],
     tags: tuple[str, ...],
     identity: ContactIdentity,
-    first_row: FirstRow | None,
     *,
     sparse: bool,
 ) -> Callable[..., MappedRow]:
-    """``(number, email, ready, *values) -> MappedRow``: a clean row's contact, its fields from
-    ``values`` in ``keys`` order, then the tags, as :meth:`RowMapper.map` fills them; repeated
-    emails dropped as :func:`keep_first` drops them when there is ``first_row``. A row whose
-    email is ``None`` is ``ready[number]``, ready made. ``sparse``: rows in ``ready`` (as
-    ``None``) leave out their ``None`` values.
+    """``(number, email, kept, ready, *values) -> MappedRow``: a clean row's contact, its fields
+    from ``values`` in ``keys`` order, then the tags, as :meth:`RowMapper.map` fills them;
+    dropped as a repeated email, as :func:`keep_first` drops it, when ``kept`` (the first row of
+    its email) is another row. A row whose email is ``None`` is ``ready[number]``, ready made.
+    ``sparse``: rows in ``ready`` (as ``None``) leave out their ``None`` values.
 
     Compiled for the mapping's keys, as ``dataclasses`` compiles ``__init__``: a dict display is
     about twice as fast as ``dict(zip())``, and this runs once a row. The code is made of the
@@ -446,9 +455,12 @@ def _row_builder(
     if tags:
         items.append(f"{_TAGS!r}: list(tags)")
     lines = [
-        f"def build({', '.join(['number', 'email', 'ready', *arguments])}):",
+        f"def build({', '.join(['number', 'email', 'kept', 'ready', *arguments])}):",
         "    if email is None:",
-        "        return keep(ready[number])",
+        "        row = ready[number]",
+        "        if kept is None or kept == number:",
+        "            return row",
+        "        return dropped(row, kept, 'first')",
         f"    fields = {{{', '.join(items)}}}",
     ]
     if sparse:
@@ -456,20 +468,16 @@ def _row_builder(
             "    if number in ready:",
             "        fields = {key: value for key, value in fields.items() if value is not None}",
         ]
-    lines.append("    row = MappedRow(number, email, (), fields, identity)")
-    if first_row is not None:
-        lines += [
-            "    kept = first_row(email, number)",
-            "    if kept != number:",
-            "        return dropped(row, kept, 'first')",
-        ]
-    lines.append("    return row")
+    lines += [
+        "    row = MappedRow(number, email, (), fields, identity)",
+        "    if kept != number:",
+        "        return dropped(row, kept, 'first')",
+        "    return row",
+    ]
     namespace: dict[str, Any] = {
         "MappedRow": MappedRow,
         "tags": tags,
         "identity": identity,
-        "first_row": first_row,
-        "keep": _keeper(first_row),
         "dropped": _dropped,
     }
     exec("\n".join(lines), namespace)  # noqa: S102 - code of field names, see above

@@ -12,9 +12,10 @@ Two policies:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final, Protocol
 
+from omnisend_sdk.mapping._first_rows import CompactSeenEmails
 from omnisend_sdk.mapping._issues import RowIssue
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._row import Row
@@ -44,13 +45,29 @@ def _dropped(row: MappedRow, kept: int, policy: DuplicatePolicy) -> MappedRow:
 class SeenEmails(Protocol):
     """Where the "first" policy remembers the emails it has sent.
 
-    The default keeps them in a dict (about 140 bytes an address); the export engine passes one
-    kept on disk, so a million-address export stays small in memory.
+    The default keeps a 64-bit key and a row number for each address (:class:`CompactSeenEmails`,
+    about 17 bytes an address); :class:`InMemorySeenEmails` keeps the addresses themselves in a
+    dict (about 180 bytes an address); the export engine passes one kept on disk. One that also
+    has a ``first_rows(emails, first)`` method, as :class:`CompactSeenEmails` has, is handed a
+    record batch's emails at once (see :func:`first_rows`).
     """
 
     def first_row(self, email: str, row: int) -> int:
         """The row an email was first seen in; records ``row`` for it when it is new."""
         ...
+
+
+def first_rows(seen: SeenEmails, emails: Sequence[str | None], first: int) -> list[int | None]:
+    """``seen.first_row`` for the emails of consecutive rows numbered from ``first`` (``None``
+    for a row without one), through ``seen.first_rows`` when it has one."""
+    batch = getattr(seen, "first_rows", None)
+    if batch is not None:
+        kept: list[int | None] = batch(emails, first)
+        return kept
+    first_row = seen.first_row
+    return [
+        None if email is None else first_row(email, row) for row, email in enumerate(emails, first)
+    ]
 
 
 class InMemorySeenEmails:
@@ -65,7 +82,7 @@ class InMemorySeenEmails:
 
 def keep_first(rows: Iterable[MappedRow], seen: SeenEmails | None = None) -> Iterator[MappedRow]:
     """Pass rows through, dropping (and reporting) each repeat of an email already sent."""
-    return map(first_wins((seen or InMemorySeenEmails()).first_row), rows)
+    return map(first_wins((CompactSeenEmails() if seen is None else seen).first_row), rows)
 
 
 def first_wins(first_row: Callable[[str, int], int]) -> Callable[[MappedRow], MappedRow]:

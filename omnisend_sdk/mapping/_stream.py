@@ -8,12 +8,12 @@ from collections.abc import Iterable, Iterator
 from omnisend_sdk._errors import MappingError
 from omnisend_sdk.mapping._columnar import columnar_rows
 from omnisend_sdk.mapping._dedupe import (
-    InMemorySeenEmails,
     SeenEmails,
     keep_first,
     keep_last,
     last_rows,
 )
+from omnisend_sdk.mapping._first_rows import CompactSeenEmails
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._records import RecordFingerprints, map_with_records
 from omnisend_sdk.mapping._row import Row, RowSource
@@ -36,7 +36,8 @@ def map_rows(
     Args:
         mapping: The mapping (a :class:`~omnisend_sdk.mapping.ContactMapping`).
         source: A row source (see :func:`omnisend_sdk.sources.open_source`).
-        seen: Where the "first" policy keeps the emails sent so far (a dict by default).
+        seen: Where the "first" policy keeps the emails sent so far (by default a
+            :class:`CompactSeenEmails` sized for the source's row count: 17 MB at a million).
         records: Fingerprint the rows' records, and skip mapping records known to map as
             before (a refresh's unchanged members). The "first" policy only.
 
@@ -74,8 +75,9 @@ def _first_wins(
 
     A generator, so that the source is read when the first row is asked for, as before.
     """
-    seen = seen or InMemorySeenEmails()
-    batches = columnar_rows(mapper, source, seen.first_row)
+    if seen is None:
+        seen = CompactSeenEmails(source.row_count or 0)
+    batches = columnar_rows(mapper, source, seen)
     if batches is None:
         yield keep_first(_mapped(mapper, source), seen)
     else:

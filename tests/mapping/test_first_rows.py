@@ -1,0 +1,144 @@
+"""The compact memory of emails seen: the same answers as a dict, in a fraction of the memory."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from omnisend_sdk.mapping import (
+    CompactSeenEmails,
+    ContactMapping,
+    FirstRowTable,
+    InMemorySeenEmails,
+    MappedRow,
+    map_rows,
+)
+from omnisend_sdk.mapping._dedupe import first_rows
+from omnisend_sdk.sources import IterableSource, open_source
+
+
+def reference(keys: list[int | None], first: int, known: dict[int, int]) -> list[int | None]:
+    """What a dict answers: the row each key was first recorded with (key 0 counts as 1)."""
+    keys = [key if key is None else key or 1 for key in keys]
+    return [
+        None if key is None else known.setdefault(key, row) for row, key in enumerate(keys, first)
+    ]
+
+
+def test_the_table_answers_as_a_dict_through_growth_and_wrapping() -> None:
+    table, known = FirstRowTable(), {}
+    smallest = len(table._keys)
+    generator = random.Random(7)
+    # Keys a multiple of the smallest table's size all start at slot 0 and pile up from there;
+    # the largest ones start at its last slot and wrap; 0 is the empty slot's mark; negative keys
+    # are what hash() gives half the time; None is a row without an email.
+    special = [
+        0,
+        1,
+        -1,
+        smallest,
+        2 * smallest,
+        smallest - 1,
+        2 * smallest - 1,
+        2**63 - 1,
+        -(2**63),
+    ]
+    first = 0
+    for _ in range(60):
+        keys: list[int | None] = [generator.getrandbits(64) - 2**63 for _ in range(1_000)]
+        keys += generator.choices(special, k=20) + [None] * 5
+        keys += generator.sample(list(known), k=min(50, len(known)))  # repeats
+        generator.shuffle(keys)
+        assert table.first_rows_of(keys, first) == reference(keys, first, known)
+        first += len(keys)
+    assert len(table) == len(known) > 60_000
+    assert len(table._keys) > smallest  # it grew, and kept every key it held
+    assert table.first_rows_of(list(known), first) == list(known.values())
+
+
+def test_a_table_sized_up_front_does_not_grow() -> None:
+    table = FirstRowTable(expected=10_000)
+    slots = len(table._keys)
+    assert table.first_rows_of(list(range(1, 10_001)), 5) == list(range(5, 10_005))
+    assert len(table._keys) == slots
+    assert slots * 12 < 10_000 * 18  # 12 bytes a slot, under 18 bytes a key
+
+
+def test_a_batch_larger_than_the_table_grows_it_first() -> None:
+    table = FirstRowTable()
+    keys = list(range(1, 3 * len(table._keys)))
+    assert table.first_rows_of(keys + keys[:3], 0) == [*range(len(keys)), 0, 1, 2]
+
+
+def test_one_key_at_a_time_is_the_same_table() -> None:
+    table = FirstRowTable()
+    assert table.first_row_of(42, 3) == 3
+    assert table.first_rows_of([42, 43], 10) == [3, 11]
+    assert table.first_row_of(43, 99) == 11
+    assert table.first_row_of(-5, -7) == -7  # rows seen before a source may be numbered below 0
+
+
+def test_compact_seen_emails_answers_as_the_dict() -> None:
+    generator = random.Random(3)
+    emails = [f"user{generator.randrange(3_000)}@example.com" for _ in range(10_000)]
+    compact, plain = CompactSeenEmails(), InMemorySeenEmails()
+    row = 0
+    while row < len(emails):
+        size = generator.randrange(1, 500)
+        batch: list[str | None] = [*emails[row : row + size]]
+        if generator.random() < 0.5:
+            batch[0] = None
+        expected = [
+            None if email is None else plain.first_row(email, n)
+            for n, email in enumerate(batch, row)
+        ]
+        if generator.random() < 0.3:  # the row at a time, as keep_first asks
+            got = [
+                None if email is None else compact.first_row(email, n)
+                for n, email in enumerate(batch, row)
+            ]
+        else:
+            got = compact.first_rows(batch, row)
+        assert got == expected
+        row += size
+
+
+def test_first_rows_asks_a_memory_without_a_batch_method_row_by_row() -> None:
+    seen = InMemorySeenEmails()
+    seen.first_row("ann@example.com", -1)
+    assert first_rows(seen, ["bob@example.com", None, "ann@example.com", "bob@example.com"], 4) == [
+        4,
+        None,
+        -1,
+        4,
+    ]
+
+
+def described(rows: list[MappedRow]) -> list[tuple[int, str | None, bool, list[str]]]:
+    return [(row.row, row.email, row.ok, [issue.message for issue in row.issues]) for row in rows]
+
+
+def test_map_rows_drops_the_same_duplicates_by_default_as_with_a_dict(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    generator = random.Random(11)
+    rows = [
+        {
+            "Email": f"{generator.choice('uU')}{generator.randrange(400)}@example.com",
+            "First": f"N{i}",
+        }
+        for i in range(2_000)
+    ]
+    rows[5]["Email"] = " u1@example.com"  # mapped by the mapper itself, not the batch path
+    rows[7]["Email"] = "not an email"
+    mapping = ContactMapping(email="Email", first_name="First")
+    path = tmp_path / "dups.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    for source in (lambda: IterableSource(rows), lambda: open_source(path, chunk_rows=128)):
+        by_default = described(list(map_rows(mapping, source())))
+        with_a_dict = described(list(map_rows(mapping, source(), seen=InMemorySeenEmails())))
+        assert by_default == with_a_dict
+        valid = {row["Email"].strip().lower() for row in rows if "@" in row["Email"]}
+        assert sum(ok for _, _, ok, _ in by_default) == len(valid)

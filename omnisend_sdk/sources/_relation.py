@@ -58,24 +58,37 @@ class RelationSource(ChunkedSource):
     def arrow_batches(
         self, columns: Sequence[str], encoded: Collection[str] = ()
     ) -> Iterator[tuple[int, Any]]:
-        """The rows as Arrow record batches, each with its first row's number: how ``map_rows``
-        maps them a batch at a time. Runs the relation (it is read once)."""
+        """The rows as Arrow record batches of ``columns``, each with its first row's number:
+        how ``map_rows`` maps them a batch at a time. Runs the relation (it is read once) with
+        only those columns selected, so that DuckDB neither reads nor converts the others."""
+        names = self._columns
+        narrowed = len(set(names)) == len(names) and callable(
+            getattr(self._relation, "project", None)
+        )
+        relation = self._relation.project(", ".join(map(_quoted, columns))) if narrowed else None
         return numbered_batches(
-            self._batches(),
+            self._batches(relation),
             first=self.first_number,
             once=self._once,
-            columns=self._columns,
+            columns=names,
             wanted=columns,
+            by_name=narrowed,
         )
 
     def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
-        return batches_dicts(self._columns, self._batches())
+        return batches_dicts(self._columns, self._batches(None))
 
-    def _batches(self) -> Iterator[Any]:
+    def _batches(self, relation: Any) -> Iterator[Any]:
+        """The record batches of ``relation``, the whole relation for ``None``."""
         try:
-            reader = arrow_reader_method(self._relation)(self._chunk_rows)
+            reader = arrow_reader_method(relation or self._relation)(self._chunk_rows)
         except ImportError as err:
             raise SourceError(
                 "reading a DuckDB relation needs pyarrow: pip install 'omnisend-sdk[duckdb]'"
             ) from err
         yield from reader
+
+
+def _quoted(name: str) -> str:
+    """A column name as a quoted SQL identifier: any name, spaces and quotes included."""
+    return '"' + name.replace('"', '""') + '"'

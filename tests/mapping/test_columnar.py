@@ -274,6 +274,37 @@ def test_duckdb_relation_maps_as_row_by_row(tmp_path: Path, name: str) -> None:
     assert [row[0] for row in rows] == list(range(1, 501))  # SQL counts from 1
 
 
+def test_a_relation_is_narrowed_to_the_columns_mapped(tmp_path: Path) -> None:
+    """Only the mapped columns are selected, whatever their names: a column the mapping does
+    not read is never computed (here it would raise). Repeated names are not narrowed (a row's
+    dict keeps the last), and map as row by row either way."""
+    duckdb = pytest.importorskip("duckdb")
+    path = write_duckdb(tmp_path / "segment.duckdb", segment(200, 6))
+    odd = ContactMapping(email='E-mail "x"', first_name="first name", city="City")
+    query = (
+        'select Email as "E-mail ""x""", First as "first name", City,'
+        " error('a column not mapped was computed') as Unmapped from segment order by rowid"
+    )
+    with duckdb.connect(str(path), read_only=True) as db:
+        source = open_source(db.sql(query), chunk_rows=64)
+        batches = list(source.arrow_batches(['E-mail "x"', "City"]))
+        assert {tuple(batch.schema.names) for _, batch in batches} == {('E-mail "x"', "City")}
+        assert [first for first, _ in batches] == [1, 65, 129, 193]
+        fast = [described(row) for row in map_rows(odd, open_source(db.sql(query), chunk_rows=64))]
+        assert len(fast) == 200
+        assert fast == [described(row) for row in map_rows(odd, RowByRow(narrowed_to(db, query)))]
+        repeated = "select Email, First, Last as First, City from segment order by rowid"
+        both_ways(FULL_NAMES, lambda: open_source(db.sql(repeated), chunk_rows=64))
+
+
+FULL_NAMES = ContactMapping(email="Email", first_name="First", city="City")
+
+
+def narrowed_to(db: Any, query: str) -> Any:
+    """The query's rows without its unmapped column, for the row-by-row side."""
+    return open_source(db.sql(query).project('"E-mail ""x""", "first name", City'), chunk_rows=64)
+
+
 def test_other_column_types_map_as_row_by_row(tmp_path: Path) -> None:
     """Whole numbers, dictionary-encoded text, floats, dates and an all-null column."""
     rows = segment(300, 5)

@@ -10,6 +10,9 @@ The segment is ``_segment_gen``'s (the eight seed fields, about 2% defective row
 once as a CSV file, a Parquet file (row groups of ``--row-group-rows``) and a table in a
 DuckDB file; writing them is timed apart and not counted. Each source is then measured twice:
 
+- ``no SDK`` (Parquet and DuckDB): the source's own library alone, in a process that does not
+  import the SDK, each batch's values made Python objects a column at a time: the floor under
+  the SDK's figures, in time and in memory;
 - ``read``: the rows only, through ``open_source`` (what the source itself costs);
 - ``read + map``: every row through ``map_rows`` with the benchmarks' ``ContactMapping``, the
   first-wins duplicate check included, as an export maps them. Parquet files, DuckDB relations
@@ -187,6 +190,63 @@ def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+#: What a process does to read each source with its own library only, no SDK imported: every
+#: batch's values made Python objects a column at a time, as the mapping needs them.
+LIBRARY_ONLY = {
+    "parquet": """
+import pyarrow.parquet as pq
+file = pq.ParquetFile(DIR + "/segment.parquet", pre_buffer=False, buffer_size=1 << 20)
+for batch in file.iter_batches(batch_size=CHUNK, use_threads=False):
+    ROWS += batch.num_rows
+    values = [column.to_pylist() for column in batch.columns]
+""",
+    "duckdb-relation": """
+import duckdb
+db = duckdb.connect(DIR + "/segment.duckdb", read_only=True)
+for batch in db.sql("select * from segment").to_arrow_reader(CHUNK):
+    ROWS += batch.num_rows
+    values = [column.to_pylist() for column in batch.columns]
+""",
+    "duckdb-cursor": """
+import duckdb
+db = duckdb.connect(DIR + "/segment.duckdb", read_only=True)
+cursor = db.execute("select * from segment")
+while chunk := cursor.fetchmany(CHUNK):
+    ROWS += len(chunk)
+""",
+}
+LIBRARY_ONLY_FRAME = """
+import json, time
+began, began_cpu = time.perf_counter(), time.process_time()
+DIR, CHUNK, ROWS = {directory!r}, {chunk}, 0
+{body}
+seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({{
+    "rows": ROWS, "sent": ROWS, "seconds": seconds, "rows_per_second": ROWS / seconds,
+    "rows_per_cpu_second": ROWS / cpu, "peak_rss_mb": int(status["VmHWM"].split()[0]) / 1024,
+    "imports_rss_mb": None,
+}}))
+"""
+
+
+def library_only(kind: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Read the source with its library alone in a fresh process: the floor under the SDK."""
+    code = LIBRARY_ONLY_FRAME.format(
+        directory=str(args.dir), chunk=args.chunk_rows, body=LIBRARY_ONLY[kind]
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout
+    return last_json(output)
+
+
+def last_json(output: str) -> dict[str, Any]:
+    """The result a child printed last (DuckDB may draw a progress bar on stdout before it)."""
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
 def child(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one measurement in a fresh process, so its peak memory is its own."""
     command = [
@@ -194,8 +254,7 @@ def child(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         "--rows", str(args.rows), "--chunk-rows", str(args.chunk_rows), "--seen", args.seen,
     ]  # fmt: skip
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    result: dict[str, Any] = json.loads(output)
-    return result
+    return last_json(output)
 
 
 def main() -> None:
@@ -235,15 +294,22 @@ def main() -> None:
         for kind in args.sources.split(","):
             label = SOURCES[kind]
             modes = {"read": "read", "read + map": "map"}
+            if kind in LIBRARY_ONLY:
+                modes = {"no SDK": "library", **modes}
             if args.row_by_row:
                 modes["row by row"] = "rows"
             for mode, measured in modes.items():
-                result = child(kind, measured, args)
+                if measured == "library":
+                    result = library_only(kind, args)
+                else:
+                    result = child(kind, measured, args)
+                imported = result["imports_rss_mb"]
+                imports = "-" if imported is None else f"{imported:.1f}"
                 print(
                     f"{label:42} {mode:10} {result['rows_per_second']:>9,.0f}"
                     f" {result['seconds']:>8.2f} {result['rows_per_cpu_second']:>10,.0f}"
                     f" {result['sent']:>9,}"
-                    f" {result['peak_rss_mb']:>11.1f} {result['imports_rss_mb']:>13.1f}"
+                    f" {result['peak_rss_mb']:>11.1f} {imports:>13}"
                 )
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from omnisend_sdk._constants import API_VERSIONS
 from omnisend_sdk.mapping import (
@@ -27,7 +30,7 @@ from omnisend_sdk.mapping import (
     RowMapper,
     map_rows,
 )
-from omnisend_sdk.mapping._columnar import columnar_rows
+from omnisend_sdk.mapping._columnar import _ATOM, _LABEL, PLAIN_EMAIL, columnar_rows
 from omnisend_sdk.sources import SourceError, open_source
 
 pa = pytest.importorskip("pyarrow")
@@ -420,3 +423,23 @@ def test_a_parquet_dataset_maps_as_row_by_row(tmp_path: Path) -> None:
         pq.write_table(pa.Table.from_pylist(chunk, schema=schema), directory / "part.parquet")
     assert takes_columnar_path(FULL, open_source(tmp_path))
     both_ways(FULL, lambda: open_source(tmp_path, chunk_rows=25))
+
+
+#: The email expression as first written, without possessive repeats: what PLAIN_EMAIL must match.
+BACKTRACKING_EMAIL = re.compile(
+    rf"{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+(?:[a-zA-Z]{{2,63}}|[xX][nN]--[a-zA-Z0-9-]+)"
+)
+EMAIL_PIECES = st.sampled_from(
+    ["a", "Z", "0", "-", ".", "@", "_", "x", "n", "xn--", "é", " ", "co"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(BACKTRACKING_EMAIL, fullmatch=True),
+        st.lists(EMAIL_PIECES, max_size=14).map("".join),
+    )
+)
+def test_the_possessive_email_expression_matches_what_backtracking_matches(text: str) -> None:
+    assert (PLAIN_EMAIL.fullmatch(text) is None) == (BACKTRACKING_EMAIL.fullmatch(text) is None)

@@ -8,6 +8,7 @@ missing values (NaN, NaT, NA, null) become ``None``, and rows are numbered by po
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -76,9 +77,9 @@ class FrameSource(ChunkedSource):
     def arrow_batches(
         self, columns: Sequence[str], encoded: Collection[str] = ()
     ) -> Iterator[tuple[int, Any]] | None:
-        """Arrow data as record batches of ``columns``, each with its first row's number: how
-        ``map_rows`` maps them a batch at a time. ``None`` for a DataFrame (its rows' values
-        come from pandas or polars, not Arrow)."""
+        """Arrow data and polars DataFrames as record batches of ``columns``, each with its
+        first row's number: how ``map_rows`` maps them a batch at a time. ``None`` for a pandas
+        DataFrame (the types pandas holds are its own), and for a polars one without pyarrow."""
         frame, size = self._frame, self._chunk_rows
         if self._kind == "arrow":
             batches = (
@@ -86,6 +87,8 @@ class FrameSource(ChunkedSource):
             )
         elif self._kind == "arrow-reader":
             batches = frame
+        elif self._kind == "polars" and arrow_installed():
+            batches = polars_batches(frame.iter_slices(n_rows=size))
         else:
             return None
         return numbered_batches(
@@ -108,3 +111,15 @@ class FrameSource(ChunkedSource):
             yield batch_dicts(columns, frame)  # a RecordBatch: one chunk already
         else:
             yield from batches_dicts(columns, frame)
+
+
+def arrow_installed() -> bool:
+    """Whether pyarrow can be imported (polars hands its frames over as Arrow through it)."""
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def polars_batches(frames: Iterable[Any]) -> Iterator[Any]:
+    """polars DataFrames as Arrow record batches: the same values, as polars shares its memory
+    with Arrow (``to_arrow()`` copies nothing but what it must)."""
+    for frame in frames:
+        yield from frame.to_arrow().to_batches()

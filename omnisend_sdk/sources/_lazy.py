@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
+from omnisend_sdk.sources._arrow import numbered_batches
 from omnisend_sdk.sources._base import record_dicts
 from omnisend_sdk.sources._chunked import ChunkedSource
-from omnisend_sdk.sources._frames import type_of
+from omnisend_sdk.sources._frames import arrow_installed, polars_batches, type_of
 
 
 def is_lazy_frame(obj: object) -> bool:
@@ -46,6 +47,22 @@ class LazyFrameSource(ChunkedSource):
             what="a polars LazyFrame",
         )
         self._frame = frame
+
+    def arrow_batches(
+        self, columns: Sequence[str], encoded: Collection[str] = ()
+    ) -> Iterator[tuple[int, Any]] | None:
+        """The query's chunks as Arrow record batches of ``columns``, each with its first row's
+        number: how ``map_rows`` maps them a batch at a time (``None`` without pyarrow). Runs
+        the query (it is read once)."""
+        if not arrow_installed():
+            return None
+        return numbered_batches(
+            polars_batches(self._frames()),
+            first=self.first_number,
+            once=self._once,
+            columns=self._columns,
+            wanted=columns,
+        )
 
     def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
         for frame in self._frames():

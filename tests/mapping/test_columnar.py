@@ -443,3 +443,56 @@ EMAIL_PIECES = st.sampled_from(
 )
 def test_the_possessive_email_expression_matches_what_backtracking_matches(text: str) -> None:
     assert (PLAIN_EMAIL.fullmatch(text) is None) == (BACKTRACKING_EMAIL.fullmatch(text) is None)
+
+
+def polars_frame(rows: list[dict[str, Any]]) -> Any:
+    pl = pytest.importorskip("polars")
+    return pl.DataFrame(rows, schema=dict.fromkeys(COLUMNS, pl.String))
+
+
+@pytest.mark.parametrize("name", ["full", "tags-and-welcome", "reject-long-text"])
+def test_a_polars_frame_maps_as_row_by_row(name: str) -> None:
+    frame = polars_frame(segment(400, 21))
+    assert takes_columnar_path(MAPPINGS[name], open_source(frame))
+    rows = both_ways(MAPPINGS[name], lambda: open_source(frame, chunk_rows=64))
+    assert [row[0] for row in rows] == list(range(400))
+
+
+def test_polars_frames_of_other_types_and_categories_map_as_row_by_row() -> None:
+    """Categories (Arrow dictionaries), whole numbers, floats and an all-null column; a frame
+    made of several chunks."""
+    pl = pytest.importorskip("polars")
+    rows = segment(300, 22)
+    frame = polars_frame(rows).with_columns(
+        pl.col("Country").cast(pl.Categorical),
+        pl.Series("Postal", [None if i % 9 == 0 else i * 37 - 500 for i in range(300)]),
+        pl.Series("State", [float(i) / 4 for i in range(300)]),
+        pl.lit(None, dtype=pl.String).alias("City"),
+    )
+    chunked = pl.concat([frame.slice(0, 100), frame.slice(100, 200)], rechunk=False)
+    assert chunked.n_chunks() == 2
+    both_ways(FULL, lambda: open_source(chunked, chunk_rows=70))
+
+
+def test_a_polars_lazy_frame_maps_as_row_by_row_and_is_read_once() -> None:
+    frame = polars_frame(segment(300, 23))
+    rows = both_ways(FULL, lambda: open_source(frame.lazy(), chunk_rows=64))
+    assert [row[0] for row in rows] == list(range(300))
+    assert takes_columnar_path(FULL, open_source(frame.lazy()))
+    source = open_source(frame.lazy())
+    assert len(list(map_rows(FULL, source))) == 300
+    with pytest.raises(SourceError, match="read only once"):
+        next(iter(map_rows(FULL, source)))
+
+
+def test_polars_without_pyarrow_maps_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    import omnisend_sdk.sources._frames as frames  # noqa: PLC0415 - the module to patch
+    import omnisend_sdk.sources._lazy as lazy  # noqa: PLC0415
+
+    monkeypatch.setattr(frames, "arrow_installed", lambda: False)
+    monkeypatch.setattr(lazy, "arrow_installed", lambda: False)
+    frame = polars_frame(segment(50, 24))
+    assert not takes_columnar_path(FULL, open_source(frame))
+    source = open_source(frame.lazy())
+    assert not takes_columnar_path(FULL, source)  # and nothing read: it maps all the same
+    assert len(list(map_rows(FULL, source))) == 50

@@ -2,8 +2,8 @@
 
 Row by row, a warehouse source spends most of its time making a dict of each row and mapping the
 dict field by field. A source that can hand over its record batches (Parquet files, DuckDB
-relations, Arrow tables and readers: see :class:`ArrowBatchSource`) is mapped here a batch at a
-time instead:
+relations, Arrow tables and readers, polars frames when pyarrow is there: see
+:class:`ArrowBatchSource`) is mapped here a batch at a time instead:
 
 - only the columns the mapping reads are read, each turned into Python values at once; a
   Parquet file's text columns come dictionary-encoded, as the file stores them, so each row is
@@ -25,7 +25,7 @@ same order, duplicates dropped alike (tests/mapping/test_columnar.py holds it to
 
 Mappings this path does not handle (a function of the row, a joined address, a constant, a phone,
 a status, consent, gender, birthdate or custom properties) are mapped row by row, and so are
-record fingerprints (a refresh's), DataFrames and polars queries.
+record fingerprints (a refresh's) and pandas DataFrames.
 
 pyarrow's compute functions are not used: their first call costs some 30 MB of memory, more
 than the whole read adds.

@@ -5,6 +5,7 @@ Run from the repository root (needs pyarrow and duckdb: ``pip install -e '.[dev]
     python benchmarks/bench_sources.py                 # 1,000,000 rows
     python benchmarks/bench_sources.py --rows 100000 --dir /tmp/segment   # keep the files
     python benchmarks/bench_sources.py --sources csv,parquet                # some sources only
+    python benchmarks/bench_sources.py --duckdb-config threads=1,memory_limit=64MB
 
 The segment is ``_segment_gen``'s (the eight seed fields, about 2% defective rows), written
 once as a CSV file, a Parquet file (row groups of ``--row-group-rows``) and a table in a
@@ -107,7 +108,7 @@ def write_csv(path: Path, rows: int) -> None:
     marker.touch()
 
 
-def open_segment(kind: str, directory: Path, chunk_rows: int) -> Any:
+def open_segment(kind: str, directory: Path, chunk_rows: int, duckdb_config: str = "") -> Any:
     """The source to measure; a DuckDB query reads the table in stored order (no ORDER BY).
 
     Libraries are imported here, not at the top, so that each child loads only what its
@@ -118,7 +119,9 @@ def open_segment(kind: str, directory: Path, chunk_rows: int) -> Any:
     if kind == "parquet":
         return open_source(directory / "segment.parquet", chunk_rows=chunk_rows)
     duckdb = importlib.import_module("duckdb")
-    db = duckdb.connect(str(directory / "segment.duckdb"), read_only=True)
+    db = duckdb.connect(
+        str(directory / "segment.duckdb"), read_only=True, config=config_of(duckdb_config)
+    )
     query = "select * from segment"
     result = db.sql(query) if kind == "duckdb-relation" else db.execute(query)
     return open_source(result, chunk_rows=chunk_rows)
@@ -144,6 +147,12 @@ def seen_emails(kind: str) -> SeenEmails | None:
     return InMemorySeenEmails() if kind == "dict" else None
 
 
+def config_of(settings: str) -> dict[str, str]:
+    """``--duckdb-config``'s ``name=value,name=value`` as DuckDB's ``connect(config=...)``."""
+    pairs = (setting.split("=", 1) for setting in settings.split(",") if setting)
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far, in MB.
 
@@ -161,7 +170,7 @@ def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """One measurement in this process: read (and map) the whole source once."""
     imported = peak_rss_mb()
     began, began_cpu = time.perf_counter(), time.process_time()
-    source = open_segment(kind, args.dir, args.chunk_rows)
+    source = open_segment(kind, args.dir, args.chunk_rows, args.duckdb_config)
     sent = rejected = 0
     if mode == "read":
         rows: Iterator[Any] = iter(source)
@@ -202,14 +211,14 @@ for batch in file.iter_batches(batch_size=CHUNK, use_threads=False):
 """,
     "duckdb-relation": """
 import duckdb
-db = duckdb.connect(DIR + "/segment.duckdb", read_only=True)
+db = duckdb.connect(DIR + "/segment.duckdb", read_only=True, config=CONFIG)
 for batch in db.sql("select * from segment").to_arrow_reader(CHUNK):
     ROWS += batch.num_rows
     values = [column.to_pylist() for column in batch.columns]
 """,
     "duckdb-cursor": """
 import duckdb
-db = duckdb.connect(DIR + "/segment.duckdb", read_only=True)
+db = duckdb.connect(DIR + "/segment.duckdb", read_only=True, config=CONFIG)
 cursor = db.execute("select * from segment")
 while chunk := cursor.fetchmany(CHUNK):
     ROWS += len(chunk)
@@ -218,7 +227,7 @@ while chunk := cursor.fetchmany(CHUNK):
 LIBRARY_ONLY_FRAME = """
 import json, time
 began, began_cpu = time.perf_counter(), time.process_time()
-DIR, CHUNK, ROWS = {directory!r}, {chunk}, 0
+DIR, CHUNK, CONFIG, ROWS = {directory!r}, {chunk}, {config!r}, 0
 {body}
 seconds, cpu = time.perf_counter() - began, time.process_time() - began_cpu
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
@@ -233,7 +242,10 @@ print(json.dumps({{
 def library_only(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """Read the source with its library alone in a fresh process: the floor under the SDK."""
     code = LIBRARY_ONLY_FRAME.format(
-        directory=str(args.dir), chunk=args.chunk_rows, body=LIBRARY_ONLY[kind]
+        directory=str(args.dir),
+        chunk=args.chunk_rows,
+        config=config_of(args.duckdb_config),
+        body=LIBRARY_ONLY[kind],
     )
     output = subprocess.run(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
@@ -252,6 +264,7 @@ def child(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [
         sys.executable, __file__, "--child", kind, mode, "--dir", str(args.dir),
         "--rows", str(args.rows), "--chunk-rows", str(args.chunk_rows), "--seen", args.seen,
+        "--duckdb-config", args.duckdb_config,
     ]  # fmt: skip
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return last_json(output)
@@ -264,6 +277,11 @@ def main() -> None:
     parser.add_argument("--chunk-rows", type=int, default=10_000, help="rows per chunk read")
     parser.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS)
     parser.add_argument("--seen", choices=("compact", "dict"), default="compact")
+    parser.add_argument(
+        "--duckdb-config",
+        default="",
+        help="DuckDB settings for its connections, e.g. threads=1,memory_limit=64MB",
+    )
     parser.add_argument(
         "--row-by-row",
         action="store_true",

@@ -53,6 +53,7 @@ from omnisend_sdk.export._gateway import ExportGateway, PacedGateway
 from omnisend_sdk.export._journal import (
     BatchRow,
     DoneRow,
+    DoneRows,
     Journal,
     JournalBatch,
     RowOutcome,
@@ -379,7 +380,7 @@ class Engine:
     async def _resume(self) -> _Skip:
         """Settle what an earlier run left in flight; returns the rows this pass must not send."""
         if not self._journal.resumed:
-            return _Skip(RowSet(), RowSet(), array("q"))
+            return _Skip(DoneRows(), RowSet(), array("q"))
         self._report_done_before()
         if self._tagger is not None:
             # Before reconciling: rows it settles are counted in as they settle.
@@ -453,14 +454,16 @@ class Engine:
         batcher = Batcher(self._facts.batch_size)
         admission = Admission(self._options.limits, admitted=len(skip.done) + len(skip.open))
         failure_issues = {i["row"]: i for i in self._journal.failure_issues()} if skip.done else {}
+        skipping = bool(skip)
         for count, mapped in enumerate(rows, start=1):
             if isinstance(mapped, PreparedRow):  # admitted and counted by a refresh's first pass
-                if not self._handled_before(mapped.row, skip, failure_issues):
+                if not (skipping and self._handled_before(mapped.row, skip, failure_issues)):
                     await self._pack(batcher, mapped.item())
             else:
                 self._result.rows_read += 1
                 if (
-                    mapped.ok
+                    skipping
+                    and mapped.ok
                     and skip.same_row(mapped.row, mapped.email)
                     and self._handled_before(mapped.row, skip, failure_issues)
                 ):
@@ -488,7 +491,7 @@ class Engine:
     ) -> bool:
         """Count a row an earlier run of this export settled or left in flight; else False."""
         if row in skip.done:
-            self._result.outcomes[self._journal.outcome_of(row)] += 1
+            self._result.outcomes[skip.done.outcome(row)] += 1
             if row in failure_issues:
                 self._result.issues.append(issue_from_dict(failure_issues[row]))
             return True
@@ -861,9 +864,13 @@ class _Queued:
 class _Skip:
     """Rows an earlier run settled (done) or left in flight (open), with their email keys."""
 
-    done: RowSet
+    done: DoneRows
     open: RowSet
     keys: array[int]  # by row number: the email key the earlier run had there, 0 for none
+
+    def __bool__(self) -> bool:
+        """Whether any row is to skip (a first run, the usual case, checks no row)."""
+        return bool(len(self.done) or len(self.open))
 
     def same_row(self, row: int, email: str | None) -> bool:
         """Whether ``row`` holds the email the earlier run had there.

@@ -9,6 +9,13 @@ and unknown to the other.
   Rows that reached a final outcome (exported or rejected) are recorded with it, and whether their
   segment tag was added. A refresh also keeps its work list here (the rows its first pass found
   new or changed), so a rerun after a crash finishes the same refresh.
+- **Whole batches, and rows one by one.** Nearly every batch comes back with all its rows in the
+  same outcome and nothing to report: such a batch is reconciled *whole*, in its own journal row
+  (its outcome, and a digit per row for where that row's segment tag stands), without a journal
+  row per contact: that cost more than the rest of the journal together. Every other row with an
+  outcome (a rejection, a failure, a batch that came back mixed) is recorded one by one in the
+  ``rows`` table, as before. Every question about done rows (which, their outcomes, the tag
+  backlog, the members a run confirmed) reads both; a row is in one or the other, never both.
 - **The members.** For each email Omnisend accepted: a fingerprint of the body it accepted, whether
   its segment tag is confirmed, and whether it left the segment and still wears the tag. The next
   run diffs its source against them (see :mod:`omnisend_sdk.export._refresh`).
@@ -23,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
+import heapq
 import json
 import os
 import re
@@ -31,10 +39,11 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias, get_args
 
 import attrs
 
+from omnisend_sdk import _json
 from omnisend_sdk._privacy import KeyHolder
 from omnisend_sdk._state import FILE_MODE
 from omnisend_sdk.export._members import MemberIndex, email_key
@@ -56,6 +65,15 @@ class TagState(enum.IntEnum):
     FAILED = 3  # the tag call failed; a later run tries again
     NOT_NEEDED = 4  # no tag call: the tag is confirmed already, or membership is not marked
 
+    @property
+    def digit(self) -> str:
+        """The state as a whole batch's ``tags`` text holds it, one character per row."""
+        return str(self.value)
+
+
+#: The outcomes in the order :class:`DoneRows` codes them (code = index + 1; 0: not done).
+_OUTCOMES: tuple[RowOutcome, ...] = get_args(RowOutcome)
+
 
 #: Columns added to the state after its first version, by table; a file from before them gets
 #: them, with their defaults, when it is opened.
@@ -65,7 +83,17 @@ class TagState(enum.IntEnum):
 #:   the version before them wrote its members directly.
 #: - ``record``: the fingerprint of the source record a body was mapped from (0: unknown), so the
 #:   next refresh can skip mapping records it met before (see :mod:`omnisend_sdk.mapping`).
+#: - A batch's ``outcome``, ``tags`` and ``to_tag``: set when it was reconciled whole (see
+#:   :meth:`Journal.batch_reconciled`): the outcome of all its rows, a :class:`TagState` digit per
+#:   row in the order of its ``rows``, and how many of them wait for a tag call. ``NULL``
+#:   outcome: its rows are recorded one by one, as every earlier version recorded them, so a
+#:   journal an earlier version left unfinished resumes as it is.
 _ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "batches": (
+        ("outcome", "TEXT"),
+        ("tags", "TEXT"),
+        ("to_tag", "INTEGER NOT NULL DEFAULT 0"),
+    ),
     "rows": (
         ("key", "INTEGER"),
         ("fingerprint", "INTEGER NOT NULL DEFAULT 0"),
@@ -75,6 +103,12 @@ _ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "members": (("record", "INTEGER NOT NULL DEFAULT 0"),),
     "work": (("record", "INTEGER NOT NULL DEFAULT 0"),),
 }
+
+
+#: The rows recorded one by one that wait for a tag call. Written out in each query, never bound
+#: as a parameter: SQLite uses the partial index on it only for the very same text, and a
+#: parameter makes it plan the query again at every call.
+_TO_TAG_ROWS = f"tagged = {TagState.TO_TAG:d} AND outcome != 'failed'"
 
 
 def _added(table: str) -> str:
@@ -88,8 +122,12 @@ CREATE TABLE IF NOT EXISTS batches (
     state TEXT NOT NULL,
     batch_id TEXT,
     sent_at TEXT,
-    rows TEXT NOT NULL
+    -- '': the rows are in batch_rows (versions before it kept them here)
+    rows TEXT NOT NULL{_added("batches")}
 );
+-- A batch's rows (about 10 KB for 100), apart from its state: each step of the batch and each
+-- tag call rewrites a few bytes of the batches table, not the rows. Written once.
+CREATE TABLE IF NOT EXISTS batch_rows (seq INTEGER PRIMARY KEY, rows TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rows (
     row INTEGER PRIMARY KEY,
     email TEXT NOT NULL,
@@ -98,8 +136,7 @@ CREATE TABLE IF NOT EXISTS rows (
     issue TEXT{_added("rows")}
 );
 -- The tag backlog: exported rows still to tag, in row order, without scanning every row.
-CREATE INDEX IF NOT EXISTS rows_to_tag ON rows (row)
-    WHERE tagged = {TagState.TO_TAG:d} AND outcome != 'failed';
+CREATE INDEX IF NOT EXISTS rows_to_tag ON rows (row) WHERE {_TO_TAG_ROWS};
 -- What Omnisend confirmed, kept from run to run. The key is email_key(email), so a scan in key
 -- order (the table's own order) loads the refresh's sorted index without sorting.
 CREATE TABLE IF NOT EXISTS members (
@@ -123,18 +160,46 @@ CREATE TABLE IF NOT EXISTS work (
 CREATE TABLE IF NOT EXISTS work_issues (row INTEGER NOT NULL, issue TEXT NOT NULL);
 """
 
+#: Indexes on columns added since the first version: created once the columns exist.
+_ADDED_INDEXES = """
+-- The tag backlog of whole batches: those with rows still to tag, in order.
+CREATE INDEX IF NOT EXISTS batches_to_tag ON batches (seq) WHERE to_tag > 0;
+"""
+
 
 #: The members this run's rows confirmed, as the members table will hold them: a row's tag is
 #: confirmed when its tag call was accepted, or when it needed none because it wore the tag
-#: already (only under membership: the parameter says whether the run marks it).
-_RUN_MEMBERS = (
-    "SELECT key, email, fingerprint, tagged IN (?, ?) AND ? AS tagged, 0 AS leaving, record "
-    "FROM rows WHERE member = 1"
+#: already (only under membership: ``:tagging`` says whether the run marks it). First the rows
+#: recorded one by one, then those of whole batches (each element of a batch's ``rows`` is a
+#: :class:`BatchRow` as a JSON array; its tag state is the batch's ``tags`` digit at its place).
+_RUN_MEMBERS_ONE_BY_ONE = (
+    "SELECT key, email, fingerprint, tagged IN (:tagged, :not_needed) AND :tagging AS tagged, "
+    "0 AS leaving, record FROM rows WHERE member = 1"
+)
+_RUN_MEMBERS_WHOLE = (
+    "SELECT coalesce(key, email_key(email)) AS key, email, fingerprint, "
+    "tagged IN (:tagged, :not_needed) AND :tagging AS tagged, 0 AS leaving, record FROM ("
+    "SELECT json_extract(r.value, '$[5]') AS key, json_extract(r.value, '$[1]') AS email, "
+    "coalesce(json_extract(r.value, '$[2]'), 0) AS fingerprint, "
+    "CAST(substr(b.tags, r.key + 1, 1) AS INTEGER) AS tagged, "
+    "coalesce(json_extract(r.value, '$[4]'), 0) AS record "
+    "FROM batches AS b JOIN batch_rows AS c USING (seq), json_each(c.rows) AS r "
+    "WHERE b.outcome IS NOT NULL)"
 )
 
 
-def _run_members_parameters(tagging: bool) -> tuple[int, int, bool]:
-    return TagState.TAGGED, TagState.NOT_NEEDED, tagging
+def _run_members(*, whole: bool = True) -> str:
+    """The query of :data:`_RUN_MEMBERS_ONE_BY_ONE` and, with ``whole``, the whole batches'.
+
+    ``whole=False`` serves a file no version with whole batches has opened yet (read-only).
+    """
+    if not whole:
+        return _RUN_MEMBERS_ONE_BY_ONE
+    return _RUN_MEMBERS_ONE_BY_ONE + " UNION ALL " + _RUN_MEMBERS_WHOLE
+
+
+def _run_members_parameters(tagging: bool) -> dict[str, object]:
+    return {"tagged": TagState.TAGGED, "not_needed": TagState.NOT_NEEDED, "tagging": tagging}
 
 
 def export_key(segment: str, store: KeyHolder) -> str:
@@ -165,27 +230,37 @@ class BatchRow(NamedTuple):
     fingerprint: int = 0
     tag: bool = True  # the row needs the segment tag once exported
     record: int = 0  # the fingerprint of the source record it was mapped from (0: unknown)
+    #: The email's key (:func:`email_key`), recorded with the batch so that its members are
+    #: folded in without hashing in SQL; 0: not recorded (a batch of an earlier version).
+    key: int = 0
 
 
-def _members_query(*, unfolded: bool, tagging: bool) -> tuple[str, tuple[object, ...]]:
+def _members_query(
+    *, unfolded: bool, tagging: bool, whole: bool = True
+) -> tuple[str, dict[str, object]]:
     """The members in key order as ``(key, fingerprint, tagged, leaving, record)``, and its
     parameters.
 
-    With ``unfolded``, the rows of a run not finished yet count too, as its end will record them.
+    With ``unfolded``, the rows of a run not finished yet count too, as its end will record them
+    (``whole``: see :func:`_run_members`).
     """
     query = "SELECT key, fingerprint, tagged, leaving, record FROM members"
     if not unfolded:
-        return query + " ORDER BY key", ()
-    query += " WHERE key NOT IN (SELECT key FROM rows WHERE member = 1) UNION ALL "
-    query += "SELECT key, fingerprint, tagged, leaving, record FROM (" + _RUN_MEMBERS + ")"  # noqa: S608 - fixed text
+        return query + " ORDER BY key", {}
+    run = _run_members(whole=whole)
+    query = f"WITH run AS ({run}) {query} WHERE key NOT IN (SELECT key FROM run) UNION ALL "  # noqa: S608 - fixed text
+    query += "SELECT key, fingerprint, tagged, leaving, record FROM run"
     return query + " ORDER BY key", _run_members_parameters(tagging)
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {column[1] for column in db.execute(f"PRAGMA table_info({table})")}
 
 
 def _unfolded_run(db: sqlite3.Connection) -> bool:
     """Whether the state holds a run not finished yet, whose rows are not among the members."""
-    columns = {column[1] for column in db.execute("PRAGMA table_info(rows)")}
     status = db.execute("SELECT value FROM meta WHERE key = 'status'").fetchone()
-    return "member" in columns and status is not None and status[0] == "running"
+    return "member" in _columns(db, "rows") and status is not None and status[0] == "running"
 
 
 def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
@@ -200,10 +275,13 @@ def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
     with state_errors(path, doing="read"):
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
+            _add_functions(db)
             kept = db.execute("SELECT value FROM state WHERE key = 'segment_tag'").fetchone()
             same_tag = kept is not None and kept[0] == (segment_tag or "")
             query, parameters = _members_query(
-                unfolded=_unfolded_run(db), tagging=bool(kept and kept[0])
+                unfolded=_unfolded_run(db),
+                tagging=bool(kept and kept[0]),
+                whole="outcome" in _columns(db, "batches"),
             )
             return MemberIndex(
                 (key, fingerprint, bool(tagged) and same_tag, bool(leaving), record)
@@ -224,14 +302,43 @@ class JournalBatch:
     rows: tuple[BatchRow, ...]
 
 
-@attrs.frozen
-class DoneRow:
-    """A row with a final outcome."""
+class DoneRow(NamedTuple):
+    """A row with a final outcome (a tuple: one is made for every row exported)."""
 
     row: int
     email: str
     outcome: RowOutcome
     issue: dict[str, Any] | None = None
+
+
+class DoneRows:
+    """The rows with a final outcome, and each one's outcome (a byte per row), for resume.
+
+    A resumed run skips every done row and counts its recorded outcome: a lookup in memory,
+    whichever way the row was recorded (a query per row would not find a whole batch's rows).
+    """
+
+    def __init__(self) -> None:
+        self._codes = bytearray()
+        self._size = 0
+
+    def add(self, row: int, outcome: RowOutcome) -> None:
+        if row >= len(self._codes):
+            self._codes.extend(bytes(row + 1 - len(self._codes)))
+        self._size += self._codes[row] == 0
+        self._codes[row] = _OUTCOMES.index(outcome) + 1
+
+    def outcome(self, row: int) -> RowOutcome:
+        """The row's outcome; ``KeyError`` when it is not done."""
+        if row not in self:
+            raise KeyError(row)
+        return _OUTCOMES[self._codes[row] - 1]
+
+    def __contains__(self, row: object) -> bool:
+        return isinstance(row, int) and 0 <= row < len(self._codes) and self._codes[row] != 0
+
+    def __len__(self) -> int:
+        return self._size
 
 
 class RowSet:
@@ -291,7 +398,10 @@ class Journal:
             _repair_sidecars(path)
         self.path = path
         self.segment_tag = segment_tag
-        self._claimed: set[int] = set()  # rows in tag calls under way
+        # Rows in tag calls under way: a whole batch's as (seq, place), others as None; and how
+        # many of each whole batch's rows are claimed.
+        self._claimed: dict[int, tuple[int, int] | None] = {}
+        self._claimed_in: dict[int, int] = {}
         self._db = StateDatabase(path)
         try:
             self._open(export_key, source, store)
@@ -307,12 +417,15 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._add_columns()
+        self._db.executescript(_ADDED_INDEXES)
+        _add_functions(self._db)
         stored = self.kept("export_key")
         if stored is not None and stored != export_key:
             raise ValueError(f"{self.path} is the state of another export")
         self.abandoned = self._meta("status") == "running" and self._meta("source") != source
         self.resumed = self._meta("status") == "running" and not self.abandoned
         with self._transaction():
+            self._move_batch_rows()
             if self.abandoned:
                 # What Omnisend confirmed for the run left unfinished stays among the members,
                 # under the tag that run marked.
@@ -325,17 +438,12 @@ class Journal:
                 # Another tag (or none before): no member wears this one yet, nor does a row
                 # a resumed run tagged before, which this run tags again.
                 self._db.execute("UPDATE members SET tagged = 0")
-                self._db.execute(
-                    "UPDATE rows SET tagged = ? WHERE tagged IN (?, ?)",
-                    (TagState.TO_TAG, TagState.TAGGED, TagState.NOT_NEEDED),
-                )
+                self._tag_again(TagState.TAGGED, TagState.NOT_NEEDED)
                 self.keep("segment_tag", segment_tag or "")
         if self.resumed:
             # Tag calls of the earlier run that were under way or failed: try them again.
-            self._db.execute(
-                "UPDATE rows SET tagged = ? WHERE tagged IN (?, ?)",
-                (TagState.TO_TAG, TagState.IN_CALL, TagState.FAILED),
-            )
+            with self._transaction():
+                self._tag_again(TagState.IN_CALL, TagState.FAILED)
         else:
             self._reset(source)
 
@@ -348,10 +456,31 @@ class Journal:
                 if name not in have:
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
+    def _move_batch_rows(self) -> None:
+        """Move the rows of batches an earlier version recorded to their own table."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO batch_rows SELECT seq, rows FROM batches WHERE rows != ''"
+        )
+        self._db.execute("UPDATE batches SET rows = '' WHERE rows != ''")
+
+    def _tag_again(self, *states: TagState) -> None:
+        """Put the rows in these tag states back to tag, one by one and in whole batches."""
+        self._db.execute(
+            "UPDATE rows SET tagged = ? WHERE tagged IN (SELECT value FROM json_each(?))",
+            (TagState.TO_TAG, json.dumps(states)),
+        )
+        tags = "tags"
+        for state in states:  # digits only: the text is fixed
+            tags = f"replace({tags}, '{state.digit}', '{TagState.TO_TAG.digit}')"
+        to_tag = f"length({tags}) - length(replace({tags}, '{TagState.TO_TAG.digit}', ''))"
+        self._db.execute(
+            f"UPDATE batches SET tags = {tags}, to_tag = {to_tag} WHERE outcome IS NOT NULL"  # noqa: S608
+        )
+
     def _reset(self, source: str) -> None:
         """Start a new run: the last run's journal goes; the members and kept facts stay."""
         with self._transaction():
-            for table in ("batches", "rows", "meta", "work", "work_issues"):
+            for table in ("batches", "batch_rows", "rows", "meta", "work", "work_issues"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             self._set_meta("status", "running")
             self._set_meta("source", source)
@@ -388,13 +517,20 @@ class Journal:
 
     def batch_built(self, rows: Sequence[tuple[int, str]] | Sequence[BatchRow]) -> int:
         """Record a new batch about to be sent; returns its sequence number."""
-        cursor = self._db.execute(
-            "INSERT INTO batches (state, rows) VALUES ('built', ?)",
-            # A BatchRow is a tuple: JSON writes it as the list _batch_rows() reads back.
-            (json.dumps([row if isinstance(row, BatchRow) else BatchRow(*row) for row in rows]),),
-        )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+        carried = [row if isinstance(row, BatchRow) else BatchRow(*row) for row in rows]
+        text = _json.dumps(
+            [
+                (r.row, r.email, r.fingerprint, r.tag, r.record, r.key or email_key(r.email))
+                for r in carried
+            ]
+        ).decode()
+        with self._transaction():
+            cursor = self._db.execute("INSERT INTO batches (state, rows) VALUES ('built', '')")
+            seq = cursor.lastrowid
+            assert seq is not None
+            # Each row is the list _batch_rows() reads back as a BatchRow.
+            self._db.execute("INSERT INTO batch_rows VALUES (?, ?)", (seq, text))
+        return seq
 
     def batch_sent(self, seq: int, at: datetime) -> None:
         """The batch's ``POST`` is about to go out."""
@@ -410,25 +546,37 @@ class Journal:
 
     def batch_dropped(self, seq: int) -> None:
         """Forget a batch whose rows are not (or no longer) in Omnisend's hands."""
-        self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+        with self._transaction():
+            self._db.execute("DELETE FROM batches WHERE seq = ?", (seq,))
+            self._db.execute("DELETE FROM batch_rows WHERE seq = ?", (seq,))
 
     def batch_reconciled(self, seq: int, done: Sequence[DoneRow]) -> None:
         """Every row of the batch has its outcome, or was handed to another batch.
 
         The exported rows become members, with the fingerprint of the body the batch carried, in
-        the same transaction.
+        the same step. A batch whose every row came back in one outcome, with nothing to report,
+        is recorded whole: one statement, whatever its size. Any other is recorded row by row.
         """
-        found = self._db.execute("SELECT rows FROM batches WHERE seq = ?", (seq,)).fetchone()
-        carried = {r.row: r for r in _batch_rows(found[0])} if found else {}
+        found = self._db.execute("SELECT rows FROM batch_rows WHERE seq = ?", (seq,)).fetchone()
+        carried = _batch_rows(found[0]) if found else ()
+        outcome = _whole_outcome(carried, done)
+        if outcome is not None:
+            tags = "".join(_TAG_DIGITS[r.tag] for r in carried)
+            self._db.execute(
+                "UPDATE batches SET state = 'reconciled', outcome = ?, tags = ?, to_tag = ? "
+                "WHERE seq = ?",
+                (outcome, tags, tags.count(TagState.TO_TAG.digit), seq),
+            )
+            return
         with self._transaction():
-            self.rows_finished(done, carried)
+            self.rows_finished(done, {r.row: r for r in carried})
             self._db.execute("UPDATE batches SET state = 'reconciled' WHERE seq = ?", (seq,))
 
     def unresolved_batches(self) -> list[JournalBatch]:
         """Batches sent or accepted but not reconciled (built-only batches never left)."""
         found = self._db.execute(
-            "SELECT seq, state, batch_id, sent_at, rows FROM batches "
-            "WHERE state IN ('sent', 'accepted') ORDER BY seq"
+            "SELECT seq, state, batch_id, sent_at, c.rows FROM batches JOIN batch_rows AS c "
+            "USING (seq) WHERE state IN ('sent', 'accepted') ORDER BY seq"
         ).fetchall()
         return [
             JournalBatch(
@@ -446,7 +594,8 @@ class Journal:
     def rows_finished(
         self, done: Sequence[DoneRow], carried: Mapping[int, BatchRow] | None = None
     ) -> None:
-        """Record rows' final outcomes; exported rows the batch ``carried`` become members.
+        """Record rows' final outcomes one by one; exported rows the batch ``carried`` become
+        members.
 
         They join the members table when the run ends (:meth:`_fold_into_members`); until then
         the rows table holds what they will add.
@@ -489,35 +638,52 @@ class Journal:
         """
         self._db.execute(
             "INSERT OR REPLACE INTO members (key, email, fingerprint, tagged, leaving, record) "
-            + _RUN_MEMBERS
+            + _run_members()
             + " ORDER BY key",
             _run_members_parameters(tagging),
         )
 
+    def _done_rows(self) -> Iterator[tuple[int, str, RowOutcome, int | None]]:
+        """``(row, email, outcome, key)`` of every done row, one by one or in whole batches
+        (key: ``None`` where an earlier version did not record it)."""
+        yield from self._db.execute("SELECT row, email, outcome, key FROM rows")
+        yield from self._db.execute(
+            "SELECT json_extract(r.value, '$[0]'), json_extract(r.value, '$[1]'), b.outcome, "
+            "json_extract(r.value, '$[5]') "
+            "FROM batches AS b JOIN batch_rows AS c USING (seq), json_each(c.rows) AS r "
+            "WHERE b.outcome IS NOT NULL"
+        )
+
     def row_keys(self) -> array[int]:
         """The email key of each done row, by row number (0 where no row is done): 8 bytes a row."""
-        (top,) = self._db.execute("SELECT max(row) FROM rows").fetchone()
-        keys = array("q", [0]) * (0 if top is None else top + 1)
-        for row, key, email in self._db.execute("SELECT row, key, email FROM rows"):
-            keys[row] = email_key(email) if key is None else key  # None: an earlier version's
+        keys = array("q")
+        for row, email, _, key in self._done_rows():
+            if row >= len(keys):
+                keys.extend(array("q", [0]) * (max(row + 1, 2 * len(keys)) - len(keys)))
+            keys[row] = email_key(email) if key is None else key  # None: not kept with the row
         return keys
 
-    def rows_done(self) -> RowSet:
-        """Every row with a final outcome."""
-        return RowSet(row for (row,) in self._db.execute("SELECT row FROM rows"))
+    def rows_done(self) -> DoneRows:
+        """Every row with a final outcome, with its outcome."""
+        done = DoneRows()
+        for row, _, outcome, _ in self._done_rows():
+            done.add(row, outcome)
+        return done
 
     def outcome_of(self, row: int) -> RowOutcome:
-        """The recorded outcome of a done row."""
-        found = self._db.execute("SELECT outcome FROM rows WHERE row = ?", (row,)).fetchone()
-        if found is None:
-            raise KeyError(row)
-        outcome: RowOutcome = found[0]
-        return outcome
+        """The recorded outcome of a done row (a resumed run reads them all: :meth:`rows_done`)."""
+        return self.rows_done().outcome(row)
 
     def outcome_counts(self) -> dict[str, int]:
         """How many rows ended in each outcome."""
-        counts = self._db.execute("SELECT outcome, count(*) FROM rows GROUP BY outcome")
-        return dict(counts.fetchall())
+        counts: dict[str, int] = {}
+        for outcome, count in self._db.execute(
+            "SELECT outcome, count(*) FROM rows GROUP BY outcome UNION ALL "
+            "SELECT outcome, sum(length(tags)) FROM batches WHERE outcome IS NOT NULL "
+            "GROUP BY outcome"
+        ):
+            counts[outcome] = counts.get(outcome, 0) + count
+        return counts
 
     def failure_issues(self) -> list[dict[str, Any]]:
         """The issues of rows Omnisend rejected, as recorded."""
@@ -536,46 +702,115 @@ class Journal:
         of the calls under way are held in memory: a run that dies leaves their rows to tag,
         which is all a rerun needs, so writing each claim down would buy nothing.
         """
-        found = self._db.execute(
-            "SELECT row, email FROM rows WHERE tagged = ? AND outcome != 'failed' "
-            "ORDER BY row LIMIT ?",
-            (TagState.TO_TAG, limit + len(self._claimed)),
+        one_by_one = self._db.execute(
+            f"SELECT row, email, NULL FROM rows WHERE {_TO_TAG_ROWS} ORDER BY row LIMIT ?",  # noqa: S608 - fixed text
+            (limit + len(self._claimed),),
         ).fetchall()
-        claimed = [(row, email) for row, email in found if row not in self._claimed][:limit]
-        self._claimed.update(row for row, _ in claimed)
-        return claimed
+        found = self._untagged_in_batches(limit)
+        if one_by_one:  # rare (rows of mixed batches): then the lowest rows first
+            unclaimed = [f for f in one_by_one if f[0] not in self._claimed]
+            found = sorted(unclaimed + found, key=lambda f: f[0])
+        claimed = found[:limit]
+        for row, _, at in claimed:
+            self._claimed[row] = at
+            if at is not None:
+                self._claimed_in[at[0]] = self._claimed_in.get(at[0], 0) + 1
+        return [(row, email) for row, email, _ in claimed]
+
+    def _untagged_in_batches(
+        self, limit: int, *, with_claimed: bool = False
+    ) -> list[tuple[int, str, tuple[int, int] | None]]:
+        """Up to ``limit`` rows of whole batches still to tag, in batch order, as ``(row,
+        email, (seq, place))``; without ``with_claimed``, none claimed already."""
+        found: list[tuple[int, str, tuple[int, int] | None]] = []
+        waiting = TagState.TO_TAG.digit
+        after = 0
+        while len(found) < limit:
+            batches = self._db.execute(
+                "SELECT seq, c.rows, tags, to_tag FROM batches JOIN batch_rows AS c USING (seq) "
+                "WHERE to_tag > 0 AND seq > ? ORDER BY seq LIMIT ?",
+                (after, _BATCHES_A_READ),
+            ).fetchall()
+            for seq, rows, tags, to_tag in batches:
+                taken = 0 if with_claimed else self._claimed_in.get(seq, 0)
+                if taken >= to_tag:
+                    continue  # all in calls under way: not even decoded
+                carried = _json.loads(rows)
+                for place, digit in enumerate(tags):
+                    if digit == waiting and not (taken and carried[place][0] in self._claimed):
+                        found.append((carried[place][0], carried[place][1], (seq, place)))
+                if len(found) >= limit:
+                    return found[:limit]
+            if len(batches) < _BATCHES_A_READ:
+                break
+            after = batches[-1][0]
+        return found
 
     def rows_tag_failed(self, rows: Iterable[int]) -> None:
         """A tag call for these rows failed; a later run tries again."""
         self._set_tag_state(rows, TagState.FAILED)
 
     def _set_tag_state(self, rows: Iterable[int], state: TagState) -> None:
-        """Set claimed rows' tag state (one statement, however many rows) and release them."""
+        """Set rows' tag state (one step, however many rows) and release their claims.
+
+        Rows of whole batches are known by their claims; any other row is one recorded alone.
+        """
         numbers = list(rows)
-        self._db.execute(
-            "UPDATE rows SET tagged = ? WHERE row IN (SELECT value FROM json_each(?))",
-            (state, json.dumps(numbers)),
-        )
-        self._claimed.difference_update(numbers)
+        one_by_one = [row for row in numbers if self._claimed.get(row) is None]
+        places: dict[int, list[int]] = {}
+        for row in numbers:
+            at = self._claimed.get(row)
+            if at is not None:
+                places.setdefault(at[0], []).append(at[1])
+        with self._transaction():
+            if one_by_one:
+                self._db.execute(
+                    "UPDATE rows SET tagged = ? WHERE row IN (SELECT value FROM json_each(?))",
+                    (state, json.dumps(one_by_one)),
+                )
+            digit = state.digit
+            for seq, batch_places in places.items():
+                (tags,) = self._db.execute(
+                    "SELECT tags FROM batches WHERE seq = ?", (seq,)
+                ).fetchone()
+                digits = list(tags)
+                for place in batch_places:
+                    digits[place] = digit
+                tags = "".join(digits)
+                self._db.execute(
+                    "UPDATE batches SET tags = ?, to_tag = ? WHERE seq = ?",
+                    (tags, tags.count(TagState.TO_TAG.digit), seq),
+                )
+        for row in numbers:
+            at = self._claimed.pop(row, None)
+            if at is not None:
+                self._claimed_in[at[0]] -= 1
 
     def untagged_count(self) -> int:
         """Exported rows still to tag."""
         found = self._db.execute(
-            "SELECT count(*) FROM rows WHERE tagged = ? AND outcome != 'failed'",
-            (TagState.TO_TAG,),
+            f"SELECT (SELECT count(*) FROM rows WHERE {_TO_TAG_ROWS}) + "  # noqa: S608 - fixed text
+            "(SELECT coalesce(sum(to_tag), 0) FROM batches WHERE to_tag > 0)"
         ).fetchone()
         return max(int(found[0]) - len(self._claimed), 0)
 
     def untagged(self) -> Iterator[tuple[int, str]]:
-        """Exported rows whose segment tag was not added yet."""
-        yield from self._db.execute(
-            "SELECT row, email FROM rows WHERE tagged = ? AND outcome != 'failed' ORDER BY row",
-            (TagState.TO_TAG,),
-        )
+        """Exported rows whose segment tag was not added yet, in row order."""
+        one_by_one = self._db.execute(
+            f"SELECT row, email FROM rows WHERE {_TO_TAG_ROWS} ORDER BY row"  # noqa: S608 - fixed text
+        ).fetchall()
+        every = self._untagged_in_batches(2**62, with_claimed=True)
+        in_batches = sorted((row, email) for row, email, _ in every)
+        yield from heapq.merge(one_by_one, in_batches)
 
     def tagged_count(self) -> int:
         """Rows whose segment tag was added."""
-        found = self._db.execute("SELECT count(*) FROM rows WHERE tagged = ?", (TagState.TAGGED,))
+        found = self._db.execute(
+            "SELECT (SELECT count(*) FROM rows WHERE tagged = ?) + (SELECT coalesce(sum("
+            "length(tags) - length(replace(tags, ?, ''))), 0) FROM batches "
+            "WHERE outcome IS NOT NULL)",
+            (TagState.TAGGED, TagState.TAGGED.digit),
+        )
         return int(found.fetchone()[0])
 
     # --- members -------------------------------------------------------------------------------
@@ -718,7 +953,34 @@ class Journal:
 
 
 def _batch_rows(text: str) -> tuple[BatchRow, ...]:
-    return tuple(BatchRow(*row) for row in json.loads(text))
+    return tuple(BatchRow(*row) for row in _json.loads(text))
+
+
+#: Whole batches read at a time for their rows to tag: a tag call of 250 needs three of 100.
+_BATCHES_A_READ = 4
+#: A whole batch's tag digit for a row, by whether it needs the segment tag.
+_TAG_DIGITS = {True: TagState.TO_TAG.digit, False: TagState.NOT_NEEDED.digit}
+
+
+def _whole_outcome(carried: Sequence[BatchRow], done: Sequence[DoneRow]) -> RowOutcome | None:
+    """The one outcome of every row the batch carried, when it can be recorded whole.
+
+    Only then: every row carried is done (none handed to another batch), all in the same
+    outcome, exported, with no issue to keep.
+    """
+    if not done or len(done) != len(carried):
+        return None
+    outcome = done[0].outcome
+    if outcome == "failed" or any(d.outcome != outcome or d.issue for d in done):
+        return None
+    if {d.row for d in done} != {r.row for r in carried}:
+        return None
+    return outcome
+
+
+def _add_functions(db: sqlite3.Connection | StateDatabase) -> None:
+    """The Python functions the journal's queries call (a whole batch's members' keys)."""
+    db.create_function("email_key", 1, email_key, deterministic=True)
 
 
 def _repair_sidecars(path: Path) -> None:

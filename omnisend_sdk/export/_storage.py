@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +167,12 @@ class StateDatabase:
     def executemany(self, sql: str, parameters: Iterable[Any]) -> None:
         with state_errors(self.path):
             self._db.executemany(sql, parameters)
+
+    def create_function(
+        self, name: str, arguments: int, function: Callable[..., int], *, deterministic: bool
+    ) -> None:
+        """Make a Python function callable from this database's SQL."""
+        self._db.create_function(name, arguments, function, deterministic=deterministic)
 
     def executescript(self, script: str) -> None:
         with state_errors(self.path):

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from omnisend_sdk.export._journal import DoneRow, Journal, RowSet
+from omnisend_sdk.export._journal import (
+    BatchRow,
+    DoneRow,
+    DoneRows,
+    Journal,
+    RowSet,
+    read_members,
+)
+from omnisend_sdk.export._members import MemberIndex, email_key
 
 SENT_AT = datetime(2026, 3, 20, 12, 30, tzinfo=UTC)
 
@@ -173,3 +183,212 @@ def test_rowset_counts_a_row_added_twice_once() -> None:
     found.add(5)
 
     assert len(found) == 1
+
+
+def test_done_rows_keep_each_rows_outcome() -> None:
+    done = DoneRows()
+    done.add(3, "created")
+    done.add(1_000, "failed")
+    done.add(3, "updated")  # recorded again: the last outcome stands, counted once
+
+    assert (len(done), 3 in done, 1_000 in done, 4 in done, -1 in done) == (
+        2,
+        True,
+        True,
+        False,
+        False,
+    )
+    assert (done.outcome(3), done.outcome(1_000)) == ("updated", "failed")
+    with pytest.raises(KeyError):
+        done.outcome(4)
+
+
+# --- whole batches and rows one by one ----------------------------------------------------------
+
+
+def person(n: int) -> str:
+    return f"person{n}@example.com"
+
+
+def sent_batch(journal: Journal, numbers: range, *, tag: bool = True) -> int:
+    seq = journal.batch_built([BatchRow(n, person(n), 100 + n, tag) for n in numbers])
+    journal.batch_sent(seq, SENT_AT)
+    journal.batch_accepted(seq, f"b-{seq}")
+    return seq
+
+
+def journal_rows(path: Path) -> int:
+    """Rows the journal file records one by one (read-only)."""
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT count(*) FROM rows").fetchone()[0])
+    finally:
+        db.close()
+
+
+def members_seen(index: MemberIndex, numbers: range) -> list[tuple[int, bool]]:
+    return [
+        (
+            index.fingerprint(index.find(email_key(person(n)))),
+            index.tag_confirmed(index.find(email_key(person(n)))),
+        )
+        for n in numbers
+    ]
+
+
+def test_a_batch_that_came_back_clean_is_one_journal_row_and_means_the_same(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, "k", segment_tag="VIP")
+    clean = sent_batch(journal, range(0, 4))
+    untagged = sent_batch(journal, range(4, 6), tag=False)  # wore the tag already
+    mixed = sent_batch(journal, range(6, 9))
+
+    journal.batch_reconciled(clean, [DoneRow(n, person(n), "upserted") for n in (3, 1, 0, 2)])
+    journal.batch_reconciled(untagged, [DoneRow(n, person(n), "created") for n in (4, 5)])
+    assert journal_rows(path) == 0  # no row per contact for a clean batch
+    journal.batch_reconciled(
+        mixed,
+        [DoneRow(6, person(6), "created"), DoneRow(7, person(7), "failed", {"row": 7})],
+    )  # row 8: handed to another batch
+    assert journal_rows(path) == 2
+
+    done = journal.rows_done()
+    assert [n for n in range(10) if n in done] == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert [done.outcome(n) for n in (0, 4, 6, 7)] == ["upserted", "created", "created", "failed"]
+    assert journal.outcome_of(5) == "created"
+    assert journal.outcome_counts() == {"upserted": 4, "created": 3, "failed": 1}
+    assert journal.failure_issues() == [{"row": 7}]
+    assert [(b.seq, b.state) for b in journal.unresolved_batches()] == []
+    assert list(journal.untagged()) == rows(0, 1, 2, 3, 6)
+    assert journal.untagged_count() == 5
+    assert journal.row_keys()[5] == email_key(person(5))
+
+    first = journal.claim_untagged(3)
+    assert [row for row, _ in first] == [0, 1, 2]
+    assert journal.untagged_count() == 2
+    rest = journal.claim_untagged(3)
+    assert [row for row, _ in rest] == [3, 6]  # never a row twice, whole batch or not
+    assert journal.claim_untagged(3) == []
+    journal.rows_tagged(first)
+    journal.rows_tag_failed(row for row, _ in rest)
+    assert (journal.tagged_count(), journal.untagged_count()) == (3, 0)
+
+    expected = [(100, True), (101, True), (102, True), (103, False), (104, True), (105, True)]
+    expected += [(106, False)]
+    assert members_seen(journal.member_index(), range(7)) == expected  # as the run's end will
+    assert members_seen(read_members(path, "VIP"), range(7)) == expected
+    journal.close()
+
+    resumed = Journal(path, "k", segment_tag="VIP")  # a failed tag call is tried again
+    assert [row for row, _ in resumed.claim_untagged(10)] == [3, 6]
+    resumed.rows_tagged(list(resumed.untagged()))
+    resumed.finish()
+    resumed.close()
+    index = read_members(path, "VIP")
+    assert members_seen(index, range(7)) == [(100 + n, True) for n in range(7)]
+    assert len(index) == 7  # the failed row is no member
+
+
+def test_a_new_tag_unconfirms_the_tags_of_whole_batches_too(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    first = Journal(path, "k", segment_tag="VIP")
+    seq = sent_batch(first, range(3))
+    first.batch_reconciled(seq, [DoneRow(n, person(n), "upserted") for n in range(3)])
+    first.rows_tagged(first.claim_untagged(2))
+    first.close()
+
+    again = Journal(path, "k", segment_tag="VIP 2027")  # resumed under another tag
+
+    assert again.resumed
+    assert (again.tagged_count(), again.untagged_count()) == (0, 3)
+
+
+#: The state file as the version before whole batches wrote it (November 2026): each batch's
+#: rows in the batches table, and every done row in the rows table.
+_PREVIOUS_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, state TEXT NOT NULL,
+    batch_id TEXT, sent_at TEXT, rows TEXT NOT NULL);
+CREATE TABLE rows (row INTEGER PRIMARY KEY, email TEXT NOT NULL, outcome TEXT NOT NULL,
+    tagged INTEGER NOT NULL DEFAULT 0, issue TEXT, key INTEGER,
+    fingerprint INTEGER NOT NULL DEFAULT 0, member INTEGER NOT NULL DEFAULT 0,
+    record INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX rows_to_tag ON rows (row) WHERE tagged = 0 AND outcome != 'failed';
+CREATE TABLE members (key INTEGER PRIMARY KEY, email TEXT NOT NULL, fingerprint INTEGER NOT NULL,
+    tagged INTEGER NOT NULL, leaving INTEGER NOT NULL DEFAULT 0,
+    record INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE work (row INTEGER PRIMARY KEY, email TEXT NOT NULL, fingerprint INTEGER NOT NULL,
+    tag INTEGER NOT NULL, body BLOB NOT NULL, record INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE work_issues (row INTEGER NOT NULL, issue TEXT NOT NULL);
+INSERT INTO meta VALUES ('status', 'running'), ('source', ''), ('kind', 'export'),
+    ('started_at', '2026-11-30T09:00:00+00:00');
+INSERT INTO state VALUES ('export_key', 'k'), ('segment_tag', 'VIP');
+"""
+
+
+def previous_versions_journal(path: Path) -> None:
+    """A run of the version before, stopped with one batch settled and one in flight."""
+    db = sqlite3.connect(path)
+    db.executescript(_PREVIOUS_SCHEMA)
+    settled = [[n, person(n), 100 + n, True, 0] for n in (0, 1, 2)]
+    in_flight = [[n, person(n), 100 + n, True, 0] for n in (3, 4)]
+    db.execute(
+        "INSERT INTO batches VALUES (1, 'reconciled', 'b-1', ?, ?)",
+        (SENT_AT.isoformat(), json.dumps(settled)),
+    )
+    db.execute(
+        "INSERT INTO batches VALUES (2, 'accepted', 'b-2', ?, ?)",
+        (SENT_AT.isoformat(), json.dumps(in_flight)),
+    )
+    for n, outcome, tagged in ((0, "created", 1), (1, "updated", 0)):
+        db.execute(
+            "INSERT INTO rows VALUES (?, ?, ?, ?, NULL, ?, ?, 1, 0)",
+            (n, person(n), outcome, tagged, email_key(person(n)), 100 + n),
+        )
+    db.execute(
+        "INSERT INTO rows VALUES (2, ?, 'failed', 0, ?, ?, 0, 0, 0)",
+        (person(2), json.dumps({"row": 2}), email_key(person(2))),
+    )
+    db.commit()
+    db.close()
+
+
+def test_a_journal_the_version_before_left_unfinished_resumes_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    previous_versions_journal(path)
+    # Read before this version ever opened it (a dry run): the run's members as its end will be.
+    assert members_seen(read_members(path, "VIP"), range(2)) == [(100, True), (101, False)]
+
+    journal = Journal(path, "k", segment_tag="VIP")
+
+    assert journal.resumed
+    (in_flight,) = journal.unresolved_batches()
+    assert (in_flight.seq, in_flight.state, in_flight.batch_id) == (2, "accepted", "b-2")
+    assert [(r.row, r.email, r.fingerprint) for r in in_flight.rows] == [
+        (3, person(3), 103),
+        (4, person(4), 104),
+    ]
+    done = journal.rows_done()
+    assert [n for n in range(6) if n in done] == [0, 1, 2]
+    assert journal.outcome_counts() == {"created": 1, "updated": 1, "failed": 1}
+    assert journal.failure_issues() == [{"row": 2}]
+    assert list(journal.untagged()) == rows(1)
+    assert list(journal.row_keys()[:3]) == [email_key(person(n)) for n in range(3)]
+
+    # This version settles the batch the earlier one left in flight, whole.
+    journal.batch_reconciled(2, [DoneRow(n, person(n), "upserted") for n in (3, 4)])
+    assert journal.outcome_counts() == {"created": 1, "updated": 1, "failed": 1, "upserted": 2}
+    claimed = journal.claim_untagged(10)
+    assert [row for row, _ in claimed] == [1, 3, 4]
+    journal.rows_tagged(claimed)
+    assert journal.tagged_count() == 4
+    journal.finish()
+    journal.close()
+
+    index = read_members(path, "VIP")
+    assert len(index) == 4  # the failed row is no member
+    assert members_seen(index, range(0, 2)) == [(100, True), (101, True)]
+    assert members_seen(index, range(3, 5)) == [(103, True), (104, True)]

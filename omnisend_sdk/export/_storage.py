@@ -168,6 +168,11 @@ class StateDatabase:
         with state_errors(self.path):
             self._db.executemany(sql, parameters)
 
+    def blobopen(self, table: str, column: str, row: int) -> sqlite3.Blob:
+        """A BLOB of the database, open for reading and writing in place."""
+        with state_errors(self.path):
+            return self._db.blobopen(table, column, row)
+
     def executescript(self, script: str) -> None:
         with state_errors(self.path):
             self._db.executescript(script)

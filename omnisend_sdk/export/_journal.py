@@ -725,13 +725,10 @@ class Journal:
         """The run is complete: a rerun is a refresh."""
         with self._transaction():
             self._fold_into_members(tagging=self.segment_tag is not None)
-            keep_snapshot(self._db, self._snapshot_blob)
+            keep_snapshot(self._db)
             self._set_meta("status", "finished")
             self._db.execute("DELETE FROM work")
             self.keep("finished_at", datetime.now(UTC).isoformat())
-
-    def _snapshot_blob(self, column: str) -> sqlite3.Blob:
-        return self._db.blobopen("member_snapshot", column, 1)
 
     def close(self) -> None:
         """Close the database."""

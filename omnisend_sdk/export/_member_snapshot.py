@@ -17,10 +17,10 @@ since that merging them costs a load more than reading the table would.
 from __future__ import annotations
 
 import bisect
-import sqlite3
+import itertools
 import sys
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Final, Protocol
 
 from omnisend_sdk.export._members import MemberIndex
@@ -28,7 +28,7 @@ from omnisend_sdk.export._members import MemberIndex
 #: The tables and triggers, added to every state when it is opened.
 SNAPSHOT_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS member_snapshot (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
+    part INTEGER PRIMARY KEY,  -- the members in key order, _CHUNK of them a part
     keys BLOB NOT NULL,
     fingerprints BLOB NOT NULL,
     records BLOB NOT NULL,
@@ -52,11 +52,12 @@ CREATE TRIGGER IF NOT EXISTS member_deleted AFTER DELETE ON members
 _COLUMNS: Final = "key, fingerprint, tagged, leaving, record"
 #: Above this share of the members changed, reading the whole table is cheaper than merging.
 _MERGE_SHARE: Final = 0.2
-#: A run's end makes the snapshot again past this share of the members changed since: a load
-#: then merges at most about this many (a few hundredths of a second at a million members),
-#: and a segment that changes 1% a run is rewritten every few runs, not every run.
-_REBUILD_SHARE: Final = 0.05
-#: Members written to the snapshot's BLOBs at a time when it is made again.
+#: A run's end makes the snapshot again once a load would read the table instead (a rebuild
+#: costs about two loads from the table): a segment that changes 1% a run is rewritten about
+#: every tenth run, and a load merges the members changed since (a member changed in place
+#: costs a few µs; one added or gone, a copy of the stretch beside it).
+_REBUILD_SHARE: Final = _MERGE_SHARE
+#: Members a part of the snapshot holds (and read from the table at a time to make it).
 _CHUNK: Final = 65_536
 #: The BLOBs are little-endian, whatever machine wrote them.
 _SWAP: Final = sys.byteorder != "little"
@@ -66,10 +67,6 @@ class _Database(Protocol):
     """A SQLite connection, or the state's wrapper of one."""
 
     def execute(self, sql: str, parameters: Any = ...) -> Any: ...
-
-
-BlobOpener = Callable[[str], sqlite3.Blob]
-"""Opens a column of the snapshot's row for writing, a chunk at a time."""
 
 
 class MemberArrays:
@@ -91,7 +88,14 @@ class MemberArrays:
         self.keys.append(key)
         self.fingerprints.append(fingerprint)
         self.records.append(record)
-        self.flags.append((1 if tagged else 0) | (2 if leaving else 0))
+        self.flags.append(_flags_of(tagged, leaving))
+
+    def set(self, at: int, row: tuple[int, int, int, int, int]) -> None:
+        """Give the member at ``at`` a row of the members table (its key is the same)."""
+        _, fingerprint, tagged, leaving, record = row
+        self.fingerprints[at] = fingerprint
+        self.records[at] = record
+        self.flags[at] = _flags_of(tagged, leaving)
 
     def extend(self, other: MemberArrays, start: int, stop: int) -> None:
         """Add ``other``'s members from ``start`` to ``stop``."""
@@ -100,16 +104,14 @@ class MemberArrays:
         self.records.extend(other.records[start:stop])
         self.flags.extend(other.flags[start:stop])
 
-    def write(self, *blobs: sqlite3.Blob) -> None:
-        """Write the keys, fingerprints, records and flags on at each BLOB's position."""
-        columns = (self.keys, self.fingerprints, self.records)
-        for column, blob in zip(columns, blobs[:3], strict=True):
-            blob.write(_packed(column))
-        blobs[3].write(bytes(self.flags))
-
     def index(self) -> MemberIndex:
         """The index of these members (it takes the arrays over)."""
         return MemberIndex.from_arrays(self.keys, self.fingerprints, self.records, self.flags)
+
+
+def _flags_of(tagged: int, leaving: int) -> int:
+    """A member's flags as the snapshot keeps them (those of :class:`MemberIndex`)."""
+    return (1 if tagged else 0) | (2 if leaving else 0)
 
 
 def load_members(db: _Database) -> MemberArrays:
@@ -127,51 +129,53 @@ def load_members(db: _Database) -> MemberArrays:
     return _merged(snapshot, changed, db)
 
 
-def keep_snapshot(db: _Database, blobs: BlobOpener) -> None:
+def keep_snapshot(db: _Database) -> None:
     """At a run's end, in its transaction: make the snapshot again from the members table when
-    there is none, or when more members changed since than :data:`_REBUILD_SHARE` of them."""
-    (members,) = db.execute("SELECT count(*) FROM members").fetchone()
-    if _read_snapshot_size(db) is not None:
+    there is none, or when more members changed since than :data:`_REBUILD_SHARE` of them. It
+    is written a part of :data:`_CHUNK` members at a time, so memory holds one part."""
+    if _has_snapshot(db):
+        (members,) = db.execute("SELECT count(*) FROM members").fetchone()
         (changed,) = db.execute("SELECT count(*) FROM member_changes").fetchone()
         if changed <= _REBUILD_SHARE * members:
             return
-    db.execute(
-        "INSERT OR REPLACE INTO member_snapshot (id, keys, fingerprints, records, flags) "
-        "VALUES (1, zeroblob(?), zeroblob(?), zeroblob(?), zeroblob(?))",
-        (8 * members, 8 * members, 8 * members, members),
-    )
+    db.execute("DELETE FROM member_snapshot")
     db.execute("DELETE FROM member_changes")
-    rows = db.execute(f"SELECT {_COLUMNS} FROM members ORDER BY key")  # noqa: S608 - fixed text
-    with (
-        blobs("keys") as keys,
-        blobs("fingerprints") as fingerprints,
-        blobs("records") as records,
-        blobs("flags") as flags,
-    ):
-        chunk = MemberArrays()
-        for row in rows:
-            chunk.append(*row)
-            if len(chunk) == _CHUNK:
-                chunk.write(keys, fingerprints, records, flags)
-                chunk = MemberArrays()
-        chunk.write(keys, fingerprints, records, flags)
+    for part, chunk in enumerate(_table_chunks(db)):
+        db.execute(
+            "INSERT INTO member_snapshot (part, keys, fingerprints, records, flags) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (part, *map(_packed, (chunk.keys, chunk.fingerprints, chunk.records)), chunk.flags),
+        )
 
 
 def _read_table(db: _Database) -> MemberArrays:
     members = MemberArrays()
-    append = members.append
-    for key, fingerprint, tagged, leaving, record in db.execute(
-        f"SELECT {_COLUMNS} FROM members ORDER BY key"  # noqa: S608 - fixed text
-    ):
-        append(key, fingerprint, tagged, leaving, record)
+    for chunk in _table_chunks(db):
+        members.extend(chunk, 0, len(chunk))
     return members
 
 
-def _merged(snapshot: MemberArrays, changed: list[int], db: _Database) -> MemberArrays:
-    """The snapshot with the changed members as the table holds them now (gone if deleted).
+def _table_chunks(db: _Database) -> Iterator[MemberArrays]:
+    """The members table in key order, :data:`_CHUNK` members at a time."""
+    rows = iter(db.execute(f"SELECT {_COLUMNS} FROM members ORDER BY key"))  # noqa: S608
+    while found := list(itertools.islice(rows, _CHUNK)):
+        chunk = MemberArrays()
+        # Appended inline: a method call a member would cost as much as reading it.
+        keys, fingerprints = chunk.keys.append, chunk.fingerprints.append
+        records, flags = chunk.records.append, chunk.flags.append
+        for key, fingerprint, tagged, leaving, record in found:
+            keys(key)
+            fingerprints(fingerprint)
+            records(record)
+            flags((1 if tagged else 0) | (2 if leaving else 0))  # _flags_of, inline
+        yield chunk
 
-    A slice of untouched members is copied at a time, in C; only the changed ones are handled
-    one by one.
+
+def _merged(snapshot: MemberArrays, changed: list[int], db: _Database) -> MemberArrays:
+    """The snapshot with the changed members as the table holds them now.
+
+    A member still there is updated in place; only members added or gone change the arrays'
+    shape, and those are merged in by copying the untouched stretches between them, in C.
     """
     now = {
         row[0]: row
@@ -179,41 +183,55 @@ def _merged(snapshot: MemberArrays, changed: list[int], db: _Database) -> Member
             f"SELECT {_COLUMNS} FROM members WHERE key IN (SELECT key FROM member_changes)"  # noqa: S608
         )
     }
-    members = MemberArrays()
-    keys, done = snapshot.keys, 0
+    keys = snapshot.keys
+    # (position, 0 to drop the member there | 1 to add a row before it, the row)
+    reshaped: list[tuple[int, int, tuple[int, int, int, int, int]]] = []
     for key in changed:
-        at = bisect.bisect_left(keys, key, done)
+        at = bisect.bisect_left(keys, key)
+        there = at < len(keys) and keys[at] == key
+        row = now.get(key)
+        if there and row is not None:
+            snapshot.set(at, row)
+        elif there:
+            reshaped.append((at, 0, (key, 0, 0, 0, 0)))
+        elif row is not None:
+            reshaped.append((at, 1, row))
+    if not reshaped:
+        return snapshot
+    members, done = MemberArrays(), 0
+    for at, add, row in sorted(reshaped):
         members.extend(snapshot, done, at)
-        done = at + 1 if at < len(keys) and keys[at] == key else at  # its old entry goes
-        if (row := now.get(key)) is not None:
+        if add:
+            done = max(done, at)
             members.append(*row)
+        else:
+            done = at + 1
     members.extend(snapshot, done, len(keys))
     return members
 
 
-def _read_snapshot_size(db: _Database) -> int | None:
-    """The members the snapshot holds; ``None`` when there is none (or, in a state file not
-    opened since this version, no table for one)."""
-    table = "SELECT 1 FROM sqlite_master WHERE name = 'member_snapshot'"
-    if db.execute(table).fetchone() is None:
-        return None
-    found = db.execute("SELECT length(flags) FROM member_snapshot WHERE id = 1").fetchone()
-    return None if found is None else int(found[0])
+def _has_snapshot(db: _Database) -> bool:
+    """Whether there is a snapshot (a state file not opened since this version has no table
+    for one)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'member_snapshot'").fetchone() is None:
+        return False
+    return db.execute("SELECT 1 FROM member_snapshot LIMIT 1").fetchone() is not None
 
 
 def _read_snapshot(db: _Database) -> MemberArrays | None:
-    if _read_snapshot_size(db) is None:
+    if not _has_snapshot(db):
         return None
-    found = db.execute(
-        "SELECT keys, fingerprints, records, flags FROM member_snapshot WHERE id = 1"
-    ).fetchone()
     members = MemberArrays()
     columns = (members.keys, members.fingerprints, members.records)
-    for column, blob in zip(columns, found[:3], strict=True):
-        column.frombytes(blob)
-        if _SWAP:
+    for *packed, flags in db.execute(
+        "SELECT keys, fingerprints, records, flags FROM member_snapshot ORDER BY part"
+    ):
+        for column, blob in zip(columns, packed, strict=True):
+            column.frombytes(blob)
+        members.flags += flags
+    if _SWAP:
+        for column in columns:
             column.byteswap()
-    members.flags = bytearray(found[3])
     return members
 
 

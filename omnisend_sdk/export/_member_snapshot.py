@@ -2,16 +2,18 @@
 
 Loading the members row by row from SQLite costs about 1.3 µs a member (a tuple and five
 integers made by the sqlite3 module for each): a fifth of a refresh's first pass. So the state
-also keeps the members' index whole, four BLOBs of packed arrays (``member_snapshot``), made at
-the end of a run from the members table; triggers on the table note the key of every member
-written since (``member_changes``). A load reads the BLOBs and merges in the members noted since,
-read again from the table: its cost follows what changed, not the segment.
+also keeps the members' index whole as packed arrays (``member_snapshot``: the keys,
+fingerprints, records and flags of 65,536 members a row), made at the end of a run from the
+members table; triggers on the table note the key of every member written since
+(``member_changes``). A load reads the arrays and merges in the members noted since, read again
+from the table: its cost follows what changed, not the segment (0.07 s for a million members,
+0.26 s with 1% of them changed, against 1.5 to 2.3 s from the table).
 
 The members table stays the truth. The triggers write in the same transaction as the change
 that fires them, so a snapshot never misses a change, and they note nothing while there is no
-snapshot (during a first export). A run's end makes the snapshot again, streamed into the BLOBs
-a chunk at a time (memory stays flat), only when there is none or when enough members changed
-since that merging them costs a load more than reading the table would.
+snapshot (during a first export). A run's end makes the snapshot again, a part at a time
+(memory holds one), only when there is none or when so many members changed since that a load
+would read the table instead.
 """
 
 from __future__ import annotations

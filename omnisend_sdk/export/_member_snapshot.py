@@ -59,8 +59,10 @@ _MERGE_SHARE: Final = 0.2
 #: every tenth run, and a load merges the members changed since (a member changed in place
 #: costs a few µs; one added or gone, a copy of the stretch beside it).
 _REBUILD_SHARE: Final = _MERGE_SHARE
-#: Members a part of the snapshot holds (and read from the table at a time to make it).
+#: Members a part of the snapshot holds, at most.
 _CHUNK: Final = 65_536
+#: Rows of the members table read at a time (tuples of Python integers, 240 bytes a row).
+_FETCH: Final = 4_096
 #: The BLOBs are little-endian, whatever machine wrote them.
 _SWAP: Final = sys.byteorder != "little"
 
@@ -158,18 +160,25 @@ def _read_table(db: _Database) -> MemberArrays:
 
 
 def _table_chunks(db: _Database) -> Iterator[MemberArrays]:
-    """The members table in key order, :data:`_CHUNK` members at a time."""
+    """The members table in key order, :data:`_CHUNK` members at a time (fetched
+    :data:`_FETCH` rows at a time, so that memory holds few of SQLite's rows at once)."""
     rows = iter(db.execute(f"SELECT {_COLUMNS} FROM members ORDER BY key"))  # noqa: S608
-    while found := list(itertools.islice(rows, _CHUNK)):
-        chunk = MemberArrays()
-        # Appended inline: a method call a member would cost as much as reading it.
-        keys, fingerprints = chunk.keys.append, chunk.fingerprints.append
-        records, flags = chunk.records.append, chunk.flags.append
+    chunk = MemberArrays()
+    # Appended inline: a method call a member would cost as much as reading it.
+    keys, fingerprints = chunk.keys.append, chunk.fingerprints.append
+    records, flags = chunk.records.append, chunk.flags.append
+    while found := list(itertools.islice(rows, _FETCH)):
         for key, fingerprint, tagged, leaving, record in found:
             keys(key)
             fingerprints(fingerprint)
             records(record)
             flags((1 if tagged else 0) | (2 if leaving else 0))  # _flags_of, inline
+        if len(chunk.keys) >= _CHUNK:
+            yield chunk
+            chunk = MemberArrays()
+            keys, fingerprints = chunk.keys.append, chunk.fingerprints.append
+            records, flags = chunk.records.append, chunk.flags.append
+    if chunk.keys:
         yield chunk
 
 

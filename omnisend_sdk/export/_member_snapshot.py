@@ -3,7 +3,7 @@
 Loading the members row by row from SQLite costs about 1.3 µs a member (a tuple and five
 integers made by the sqlite3 module for each): a fifth of a refresh's first pass. So the state
 also keeps the members' index whole as packed arrays (``member_snapshot``: the keys,
-fingerprints, records and flags of 65,536 members a row), made at the end of a run from the
+fingerprints, records and flags of about 16,384 members a row), made at the end of a run from the
 members table; triggers on the table note the key of every member written since
 (``member_changes``). A load reads the arrays and merges in the members noted since, read again
 from the table: its cost follows what changed, not the segment (0.07 s for a million members,
@@ -60,7 +60,7 @@ _MERGE_SHARE: Final = 0.2
 #: costs a few µs; one added or gone, a copy of the stretch beside it).
 _REBUILD_SHARE: Final = _MERGE_SHARE
 #: Members a part of the snapshot holds, at most.
-_CHUNK: Final = 65_536
+_CHUNK: Final = 16_384
 #: Rows of the members table read at a time (tuples of Python integers, 240 bytes a row).
 _FETCH: Final = 4_096
 #: The BLOBs are little-endian, whatever machine wrote them.

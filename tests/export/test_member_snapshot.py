@@ -84,7 +84,7 @@ def test_nothing_is_noted_before_there_is_a_snapshot(state: sqlite3.Connection) 
     insert(state, [(random_key(chance), 1, 1, 0, 0) for _ in range(100_000)])
     assert changes(state) == 0  # a first export's members cost the triggers nothing
     assert described(load(state)) == table(state)  # read from the table
-    keep(state)  # made in parts of about 65,536 members
+    keep(state)  # made in parts of about 16,384 members
     assert snapshot_size(state) == 100_000
     assert described(load(state)) == table(state)
     insert(state, [(5, 1, 1, 0, 0)])

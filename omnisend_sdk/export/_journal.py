@@ -46,6 +46,12 @@ import attrs
 from omnisend_sdk import _json
 from omnisend_sdk._privacy import KeyHolder
 from omnisend_sdk._state import FILE_MODE
+from omnisend_sdk.export._member_snapshot import (
+    SNAPSHOT_SCHEMA,
+    keep_snapshot,
+    load_members,
+    without_tags,
+)
 from omnisend_sdk.export._members import MemberIndex, email_key
 from omnisend_sdk.export._storage import StateDatabase, private_file, state_errors
 
@@ -158,7 +164,7 @@ CREATE TABLE IF NOT EXISTS work (
     body BLOB NOT NULL{_added("work")}
 );
 CREATE TABLE IF NOT EXISTS work_issues (row INTEGER NOT NULL, issue TEXT NOT NULL);
-"""
+{SNAPSHOT_SCHEMA}"""
 
 #: Indexes on columns added since the first version: created once the columns exist.
 _ADDED_INDEXES = """
@@ -263,6 +269,15 @@ def _unfolded_run(db: sqlite3.Connection) -> bool:
     return "member" in _columns(db, "rows") and status is not None and status[0] == "running"
 
 
+def _has_run_members(db: sqlite3.Connection | StateDatabase, *, whole: bool = True) -> bool:
+    """Whether rows of a run not finished yet are to join the members (a resumed run's): rows
+    recorded one by one, or (``whole``) batches reconciled whole, every row of which joins."""
+    query = "SELECT 1 FROM rows WHERE member = 1"
+    if whole:
+        query += " UNION ALL SELECT 1 FROM batches WHERE outcome IS NOT NULL"
+    return db.execute(query + " LIMIT 1").fetchone() is not None
+
+
 def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
     """The members an export's state holds, read without changing anything (for dry runs).
 
@@ -278,10 +293,15 @@ def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:
             _add_functions(db)
             kept = db.execute("SELECT value FROM state WHERE key = 'segment_tag'").fetchone()
             same_tag = kept is not None and kept[0] == (segment_tag or "")
+            unfolded = _unfolded_run(db)
+            whole = "outcome" in _columns(db, "batches")
+            if not (unfolded and _has_run_members(db, whole=whole)):
+                members = load_members(db)
+                if not same_tag:
+                    members.flags = without_tags(members.flags)
+                return members.index()
             query, parameters = _members_query(
-                unfolded=_unfolded_run(db),
-                tagging=bool(kept and kept[0]),
-                whole="outcome" in _columns(db, "batches"),
+                unfolded=unfolded, tagging=bool(kept and kept[0]), whole=whole
             )
             return MemberIndex(
                 (key, fingerprint, bool(tagged) and same_tag, bool(leaving), record)
@@ -816,11 +836,13 @@ class Journal:
     # --- members -------------------------------------------------------------------------------
 
     def member_index(self) -> MemberIndex:
-        """The members, loaded for a diff (17 bytes each)."""
-        query, parameters = _members_query(
-            unfolded=self._meta("status") == "running", tagging=self.segment_tag is not None
-        )
-        return MemberIndex(self._db.execute(query, parameters))
+        """The members, loaded for a diff (25 bytes each): from their snapshot and the members
+        written since (see :mod:`omnisend_sdk.export._member_snapshot`); with a resumed run's
+        confirmed rows read as members too, from the tables."""
+        if self._meta("status") == "running" and _has_run_members(self._db):
+            query, parameters = _members_query(unfolded=True, tagging=self.segment_tag is not None)
+            return MemberIndex(self._db.execute(query, parameters))
+        return load_members(self._db).index()
 
     def has_members(self) -> bool:
         """Whether any member is known, staying or leaving: then a run is a refresh."""
@@ -943,6 +965,7 @@ class Journal:
         """The run is complete: a rerun is a refresh."""
         with self._transaction():
             self._fold_into_members(tagging=self.segment_tag is not None)
+            keep_snapshot(self._db)
             self._set_meta("status", "finished")
             self._db.execute("DELETE FROM work")
             self.keep("finished_at", datetime.now(UTC).isoformat())

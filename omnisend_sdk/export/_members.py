@@ -67,6 +67,26 @@ class MemberIndex:
 
         self._by_record: array[int] | None = None  # built on first use: see find_record()
 
+    @classmethod
+    def from_arrays(
+        cls,
+        keys: array[int],
+        fingerprints: array[int],
+        records: array[int],
+        flags: bytearray,
+    ) -> MemberIndex:
+        """The index of members given as arrays in ascending key order (taken over, not
+        copied): flags of 1 for a confirmed tag and 2 for a member leaving, as the members
+        table holds them."""
+        index = cls()
+        index._keys, index._fingerprints, index._records, index._flags = (
+            keys,
+            fingerprints,
+            records,
+            flags,
+        )
+        return index
+
     def __len__(self) -> int:
         return len(self._keys)
 

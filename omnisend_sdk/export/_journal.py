@@ -270,12 +270,10 @@ def _unfolded_run(db: sqlite3.Connection) -> bool:
 
 
 def _has_run_members(db: sqlite3.Connection | StateDatabase, *, whole: bool = True) -> bool:
-    """Whether rows of a run not finished yet are to join the members (a resumed run's): rows
-    recorded one by one, or (``whole``) batches reconciled whole, every row of which joins."""
-    query = "SELECT 1 FROM rows WHERE member = 1"
-    if whole:
-        query += " UNION ALL SELECT 1 FROM batches WHERE outcome IS NOT NULL"
-    return db.execute(query + " LIMIT 1").fetchone() is not None
+    """Whether rows of a run not finished yet are to join the members (a resumed run's): the
+    first of :func:`_run_members`, if any."""
+    query = f"SELECT 1 FROM ({_run_members(whole=whole)}) LIMIT 1"  # noqa: S608 - fixed text
+    return db.execute(query, _run_members_parameters(tagging=False)).fetchone() is not None
 
 
 def read_members(path: Path | None, segment_tag: str | None) -> MemberIndex:

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS member_snapshot (
     keys BLOB NOT NULL,
     fingerprints BLOB NOT NULL,
     records BLOB NOT NULL,
-    flags BLOB NOT NULL  -- tagged | leaving << 1, as the members table holds them
+    flags BLOB NOT NULL  -- MemberIndex.flags_of(tagged, leaving)
 );
 CREATE TABLE IF NOT EXISTS member_changes (key INTEGER PRIMARY KEY);
 CREATE TRIGGER IF NOT EXISTS member_inserted AFTER INSERT ON members
@@ -52,13 +52,12 @@ CREATE TRIGGER IF NOT EXISTS member_deleted AFTER DELETE ON members
 """
 #: The members' columns, as the index is made of them.
 _COLUMNS: Final = "key, fingerprint, tagged, leaving, record"
-#: Above this share of the members changed, reading the whole table is cheaper than merging.
+#: Above this share of the members changed since the snapshot, a load reads the whole table
+#: (cheaper than merging so many), and so a run's end makes the snapshot again (about the cost
+#: of one load from the table): a segment that changes 1% a run is rewritten about every tenth
+#: run, and a load merges the members changed since (a member changed in place costs a few µs;
+#: one added or gone, a copy of the stretch beside it).
 _MERGE_SHARE: Final = 0.2
-#: A run's end makes the snapshot again once a load would read the table instead (a rebuild
-#: costs about two loads from the table): a segment that changes 1% a run is rewritten about
-#: every tenth run, and a load merges the members changed since (a member changed in place
-#: costs a few µs; one added or gone, a copy of the stretch beside it).
-_REBUILD_SHARE: Final = _MERGE_SHARE
 #: Members a part of the snapshot holds, at most.
 _CHUNK: Final = 16_384
 #: Rows of the members table read at a time (tuples of Python integers, 240 bytes a row).
@@ -92,14 +91,14 @@ class MemberArrays:
         self.keys.append(key)
         self.fingerprints.append(fingerprint)
         self.records.append(record)
-        self.flags.append(_flags_of(tagged, leaving))
+        self.flags.append(MemberIndex.flags_of(tagged, leaving))
 
     def set(self, at: int, row: tuple[int, int, int, int, int]) -> None:
         """Give the member at ``at`` a row of the members table (its key is the same)."""
         _, fingerprint, tagged, leaving, record = row
         self.fingerprints[at] = fingerprint
         self.records[at] = record
-        self.flags[at] = _flags_of(tagged, leaving)
+        self.flags[at] = MemberIndex.flags_of(tagged, leaving)
 
     def extend(self, other: MemberArrays, start: int, stop: int) -> None:
         """Add ``other``'s members from ``start`` to ``stop``."""
@@ -111,11 +110,6 @@ class MemberArrays:
     def index(self) -> MemberIndex:
         """The index of these members (it takes the arrays over)."""
         return MemberIndex.from_arrays(self.keys, self.fingerprints, self.records, self.flags)
-
-
-def _flags_of(tagged: int, leaving: int) -> int:
-    """A member's flags as the snapshot keeps them (those of :class:`MemberIndex`)."""
-    return (1 if tagged else 0) | (2 if leaving else 0)
 
 
 def load_members(db: _Database) -> MemberArrays:
@@ -135,12 +129,12 @@ def load_members(db: _Database) -> MemberArrays:
 
 def keep_snapshot(db: _Database) -> None:
     """At a run's end, in its transaction: make the snapshot again from the members table when
-    there is none, or when more members changed since than :data:`_REBUILD_SHARE` of them. It
+    there is none, or when more members changed since than :data:`_MERGE_SHARE` of them. It
     is written a part of :data:`_CHUNK` members at a time, so memory holds one part."""
     if _has_snapshot(db):
         (members,) = db.execute("SELECT count(*) FROM members").fetchone()
         (changed,) = db.execute("SELECT count(*) FROM member_changes").fetchone()
-        if changed <= _REBUILD_SHARE * members:
+        if changed <= _MERGE_SHARE * members:
             return
     db.execute("DELETE FROM member_snapshot")
     db.execute("DELETE FROM member_changes")
@@ -167,12 +161,13 @@ def _table_chunks(db: _Database) -> Iterator[MemberArrays]:
     # Appended inline: a method call a member would cost as much as reading it.
     keys, fingerprints = chunk.keys.append, chunk.fingerprints.append
     records, flags = chunk.records.append, chunk.flags.append
+    tagged_flag, leaving_flag = MemberIndex.TAGGED, MemberIndex.LEAVING
     while found := list(itertools.islice(rows, _FETCH)):
         for key, fingerprint, tagged, leaving, record in found:
             keys(key)
             fingerprints(fingerprint)
             records(record)
-            flags((1 if tagged else 0) | (2 if leaving else 0))  # _flags_of, inline
+            flags((tagged_flag if tagged else 0) | (leaving_flag if leaving else 0))  # flags_of
         if len(chunk.keys) >= _CHUNK:
             yield chunk
             chunk = MemberArrays()
@@ -256,4 +251,5 @@ def _packed(column: array[int]) -> memoryview | bytes:
 
 def without_tags(flags: Iterable[int]) -> bytearray:
     """The flags with no tag confirmed (the members wear another tag than the one asked for)."""
-    return bytearray(flags).translate(bytes(value & ~1 for value in range(256)))
+    untagged = bytes(value & ~MemberIndex.TAGGED for value in range(256))
+    return bytearray(flags).translate(untagged)

@@ -63,7 +63,7 @@ class MemberIndex:
             self._keys.append(key)
             self._fingerprints.append(fingerprint)
             self._records.append(record)
-            self._flags.append((_TAGGED if tagged else 0) | (_LEAVING if leaving else 0))
+            self._flags.append(self.flags_of(tagged, leaving))
 
         self._by_record: array[int] | None = None  # built on first use: see find_record()
 
@@ -76,8 +76,7 @@ class MemberIndex:
         flags: bytearray,
     ) -> MemberIndex:
         """The index of members given as arrays in ascending key order (taken over, not
-        copied): flags of 1 for a confirmed tag and 2 for a member leaving, as the members
-        table holds them."""
+        copied), their flags made by :meth:`flags_of`."""
         index = cls()
         index._keys, index._fingerprints, index._records, index._flags = (
             keys,
@@ -114,6 +113,16 @@ class MemberIndex:
             return _TAGGED | _LEAVING | _EMAIL_SEEN, _TAGGED
         return _EMAIL_SEEN, 0
 
+    @staticmethod
+    def flags_of(tagged: object, leaving: object) -> int:
+        """A member's flags as the members table's ``tagged`` and ``leaving`` say (all a
+        loaded member has; the others are this run's)."""
+        return (_TAGGED if tagged else 0) | (_LEAVING if leaving else 0)
+
+    #: The flag of a member whose segment tag Omnisend accepted.
+    TAGGED: Final = _TAGGED
+    #: The flag of a member who left and still wears the tag.
+    LEAVING: Final = _LEAVING
     #: The flag :meth:`mark_seen` sets.
     SEEN: Final = _SEEN
     #: The flag a run's duplicate check sets on the members whose email it met

@@ -564,6 +564,9 @@ def bench(args: argparse.Namespace) -> None:
             profile_stats = pstats.Stats(profile)
             if args.profile_out:
                 shutil.copyfile(profile, args.profile_out)
+        if args.keep:  # the churned CSV and the state before the refresh, to experiment with
+            shutil.copyfile(csv_path, Path(args.keep) / "segment.csv")
+            shutil.copytree(copy, Path(args.keep) / "state", dirs_exist_ok=True)
 
     print(f"  load average at the end: {_load()}")
     print(
@@ -842,6 +845,12 @@ def main() -> None:
         )
         parser.add_argument("--profile-out", default="", help="keep that profile in this file")
         parser.add_argument(
+            "--keep",
+            default="",
+            help="copy the churned CSV and the state before the refresh into this directory "
+            "(implies --breakdown), for running `_breakdown` on them again",
+        )
+        parser.add_argument(
             "--breakdown",
             action="store_true",
             help="then time the first pass stage by stage without a profiler (implied by "
@@ -849,7 +858,7 @@ def main() -> None:
         )
         args = parser.parse_args()
         args.profile = args.profile or bool(args.profile_out)
-        args.breakdown = args.breakdown or args.profile
+        args.breakdown = args.breakdown or args.profile or bool(args.keep)
         bench(args)
 
 

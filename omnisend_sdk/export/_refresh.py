@@ -309,7 +309,7 @@ class _PlainRows:
         self._room = self._reading.room()
         for item in self._source.runs():
             if isinstance(item, PlainLines):
-                yield from self._plain(*item)
+                yield from self._plain(item)
             else:
                 self._tell()
                 yield item
@@ -322,37 +322,27 @@ class _PlainRows:
             self._reading.known_unchanged(self._known)
             self._known = 0
 
-    def _plain(self, number: int, lines: list[str]) -> Iterator[Row]:
-        """The rows to map of plain lines from line ``number`` on; the others known unchanged.
+    def _plain(self, plain: PlainLines) -> Iterator[Row]:
+        """The rows to map of a run of plain lines; the others known unchanged.
 
         One loop with every step inline (each named where it is done otherwise): a call costs
         as much as a step, and a refresh takes these steps for nearly every row.
         """
-        source, texts, members = self._source, self._texts, self._members
-        columns, delimiter = source.columns, source.delimiter
-        last = len(columns) - 1
-        blank = delimiter * last  # a line of empty fields: no data
-        plain = not any(marker in "".join(lines) for marker in texts.MARKERS)  # none ambiguous
-        values_of = _record_values(columns, delimiter, texts)
-        start, from_bytes = texts.hashed.copy, int.from_bytes
+        source, members, delimiter = self._source, self._members, self._source.delimiter
+        start, from_bytes = self._texts.hashed.copy, int.from_bytes
         table, records = members.record_table()
         mask = len(table) - 1
         flags, seen = members.flags, MemberIndex.SEEN | MemberIndex.EMAIL_SEEN
         need, value = MemberIndex.needs_nothing(tagging=self._tagging)
         first_rows = self._seen.member_rows
         known, room = self._known, self._room
-        for line in lines:
-            text = line.rstrip("\r\n")
-            if text.count(delimiter) != last or text == blank:
-                row = source.plain_row(number, text.split(delimiter))
-            elif known < room:
-                # The record's fingerprint (RecordText.fingerprint).
-                if plain:
-                    hashed = start()
-                    hashed.update(values_of(text).encode())
-                    record = from_bytes(hashed.digest(), "big", signed=True) or 1
-                else:
-                    record = texts.fingerprint(values_of(text))
+        number, lines = plain.number, plain.lines
+        for line, text in zip(lines, _record_texts(plain, source, self._texts), strict=True):
+            if text is not None and known < room:
+                # The record's fingerprint (RecordText.digest).
+                hashed = start()
+                hashed.update(text)
+                record = from_bytes(hashed.digest(), "big", signed=True) or 1
                 # Its member (MemberIndex.find_record).
                 slot = record & mask
                 while found := table[slot]:
@@ -366,9 +356,7 @@ class _PlainRows:
                     known += 1
                     number += 1
                     continue
-                row = Row(number, dict(zip(columns, text.split(delimiter), strict=True)), ())
-            else:
-                row = Row(number, dict(zip(columns, text.split(delimiter), strict=True)), ())
+            row = source.plain_row(number, line.rstrip("\r\n").split(delimiter))
             if row is not None:
                 self._known = known
                 self._tell()
@@ -378,20 +366,62 @@ class _PlainRows:
         self._known, self._room = known, room
 
 
-def _record_values(
-    columns: tuple[str, ...], delimiter: str, texts: RecordText
-) -> Callable[[str], str]:
-    """The text a plain line's record is fingerprinted by (see :class:`RecordText`): the line
-    with its delimiters replaced when the record is every column in order."""
-    separator = texts.SEPARATOR
+def _record_texts(
+    plain: PlainLines, source: CsvSource, texts: RecordText
+) -> Sequence[bytes | None]:
+    """What :class:`RecordText` hashes for the record of each of a run's plain lines, encoded;
+    ``None`` for a line to read as a row (not a whole row of the columns, or blank), and for
+    every line of a run where a value may be ambiguous (holds one of
+    :attr:`RecordText.MARKERS`, which no real segment does: such a run is simply mapped).
+
+    Made a run at a time: what can be done to all of its lines at once (encoding, replacing the
+    delimiters, splitting into lines) is, in C, which leaves a refresh's loop over the lines
+    little more than hashing each. The run's bytes as read are used when they are UTF-8.
+
+    When the record is every column in order, a line's text is the line with its delimiters
+    replaced, and is given even for a line with too few or too many fields, or a blank one: its
+    record cannot be a member's (a member was mapped from a whole row with an email, and no
+    value holds a separator), so the lookup sends it on to be read as a row all the same.
+    """
+    columns, delimiter = source.columns, source.delimiter.encode()
+    data = "".join(plain.lines).encode() if plain.utf8 is None else plain.utf8
+    if any(marker in data for marker in _MARKER_BYTES):
+        return [None] * len(plain.lines)
+    between = texts.SEPARATOR.encode()
     if texts.columns == columns:
-        return lambda text: text.replace(delimiter, separator)
-    pick = itemgetter(*(columns.index(column) for column in texts.columns))
-    if len(texts.columns) == 1:
-        (at,) = (columns.index(column) for column in texts.columns)
-        return lambda text: text.split(delimiter)[at]
-    join = separator.join
-    return lambda text: join(pick(text.split(delimiter)))
+        return _split_lines(data.replace(delimiter, between), len(plain.lines))
+    # The record is some of the columns: each line split apart.
+    width, pick = len(columns), itemgetter(*(columns.index(name) for name in texts.columns))
+    join = between.join if len(texts.columns) > 1 else lambda value: value
+    return [
+        join(pick(fields)) if len(fields) == width and any(fields) else None
+        for fields in (line.split(delimiter) for line in _split_lines(data, len(plain.lines)))
+    ]
+
+
+#: RecordText.MARKERS, encoded.
+_MARKER_BYTES: Final = tuple(marker.encode() for marker in RecordText.MARKERS)
+
+
+def _split_lines(data: bytes, count: int) -> list[bytes]:
+    """The ``count`` lines of ``data`` without their ends (each ``\\n``, ``\\r\\n`` or a lone
+    ``\\r``, as the source ends lines), split the fastest way their ends allow."""
+    if b"\r" not in data:
+        end = b"\n"
+    elif data.endswith(b"\r\n") or not data.endswith((b"\r", b"\n")):
+        end = b"\r\n"  # tried: right when every line but an unended last one ends so
+    else:
+        end = b""
+    if end:
+        found = data.split(end)
+        if data.endswith(end):
+            found.pop()  # the nothing after the last line end
+        if len(found) == count:  # as many pieces as lines: every line ended with `end`
+            return found
+    found = data.splitlines()  # other line ends, or a mix
+    if len(found) != count:  # never: the source split the lines at the same ends
+        raise AssertionError(f"a run of {count} plain lines split into {len(found)}")
+    return found
 
 
 def check_shrink(settings: ExportSettings, members: MemberIndex, read: ReadResult) -> None:

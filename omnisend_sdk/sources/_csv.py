@@ -44,7 +44,7 @@ from typing import IO, TYPE_CHECKING, Final, Literal, NamedTuple, TypeAlias
 from omnisend_sdk._constants import CSV_FALLBACK_ENCODING, CSV_SNIFF_BYTES
 from omnisend_sdk.mapping import Row, RowIssue
 from omnisend_sdk.sources._base import FileSource, SourceError, open_file, source_issue
-from omnisend_sdk.sources._lines import DecodedLines
+from omnisend_sdk.sources._lines import DecodedBlock, DecodedLines
 
 if TYPE_CHECKING:
     from _csv import Reader
@@ -191,11 +191,13 @@ class CsvSource(FileSource):
         with self._open() as file:
             for item in self._records(file, width).runs():
                 if isinstance(item, PlainLines):
-                    number, lines = item
+                    number, lines = item.number, item.lines
                     if number > header_lines:
                         yield item
-                    elif number + len(lines) > header_lines + 1:
-                        yield PlainLines(header_lines + 1, lines[header_lines + 1 - number :])
+                    elif number + len(lines) > header_lines + 1:  # the data after the header
+                        data = lines[header_lines + 1 - number :]
+                        utf8 = None if item.utf8 is None else "".join(data).encode()
+                        yield PlainLines(header_lines + 1, data, utf8)
                     continue
                 number, fields, issues = item
                 if number <= header_lines:
@@ -229,10 +231,13 @@ class PlainLines(NamedTuple):
     Attributes:
         number: The first line's number.
         lines: The lines, each with its line end.
+        utf8: The lines in UTF-8 as read, when the file is read as UTF-8 (what encoding them
+            again would give, without doing it); otherwise ``None``.
     """
 
     number: int
     lines: list[str]
+    utf8: bytes | None = None
 
     def split(self, delimiter: str) -> Iterator[tuple[int, list[str]]]:
         """Each line's number and fields."""
@@ -343,7 +348,7 @@ class _Records:
             count = _plain_count(lines, at, first, notes) if plain else 0
             if count:
                 self.end = first + count - 1
-                yield PlainLines(first, lines if count == len(lines) else lines[at : at + count])
+                yield _plain_lines(first, lines, at, count)
                 at, first, reader = at + count, first + count, None
                 continue
             blocks.start = first
@@ -459,6 +464,16 @@ class _Records:
         return issues, bool(bad_lines)
 
 
+def _plain_lines(first: int, lines: list[str], at: int, count: int) -> PlainLines:
+    """The ``count`` plain lines from ``lines[at]`` (line ``first``) on, with their bytes when
+    ``lines`` is a block read as UTF-8."""
+    block = lines if isinstance(lines, DecodedBlock) else None
+    if at == 0 and count == len(lines):
+        return PlainLines(first, lines, None if block is None else block.utf8)
+    utf8 = None if block is None or block.utf8_lines is None else block.utf8_lines[at : at + count]
+    return PlainLines(first, lines[at : at + count], None if utf8 is None else b"".join(utf8))
+
+
 def _plain_count(lines: list[str], at: int, first: int, notes: DecodedLines) -> int:
     """How many lines from ``lines[at]`` (line ``first``) on are plain: each a whole row that the
     csv module would read as ``line.rstrip("\\r\\n").split(delimiter)``.
@@ -468,10 +483,15 @@ def _plain_count(lines: list[str], at: int, first: int, notes: DecodedLines) -> 
     """
     limit = csv.field_size_limit()
     noted = notes.fallback_lines or notes.bad_lines  # on this block's lines: none read yet
-    if not at and not noted:
-        text = "".join(lines)  # the whole block at once, in C
-        if '"' not in text and "\0" not in text and len(text) <= limit:
-            return len(lines)
+    if not at and not noted:  # the whole block at once, in C
+        utf8 = lines.utf8 if isinstance(lines, DecodedBlock) else None
+        if utf8 is not None:  # its bytes: searched faster than its text, and never copied
+            if b'"' not in utf8 and b"\0" not in utf8 and len(utf8) <= limit:
+                return len(lines)  # (bytes are at least as many as characters)
+        else:
+            text = "".join(lines)
+            if '"' not in text and "\0" not in text and len(text) <= limit:
+                return len(lines)
     marked = {*notes.fallback_lines, *notes.bad_lines}
     count = 0
     for line in itertools.islice(lines, at, None):

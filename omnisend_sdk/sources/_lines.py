@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import io
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Final
 
 from omnisend_sdk.sources._base import SourceError
@@ -53,6 +53,25 @@ def split_blocks(file: IO[bytes]) -> Iterator[bytes]:
         yield b"".join(unfinished)
 
 
+class DecodedBlock(list[str]):
+    """A block of lines, decoded, and its bytes when those are the lines in UTF-8.
+
+    When every line was read as UTF-8, the bytes are what encoding the lines again would give:
+    a reader can search or hash them without doing it.
+
+    Attributes:
+        utf8: The block's bytes, or ``None`` when a line was not read as UTF-8.
+        utf8_lines: The same, line by line (each with its end).
+    """
+
+    __slots__ = ("utf8", "utf8_lines")
+
+    def __init__(self, lines: Iterable[str], utf8: bytes | None, utf8_lines: list[bytes]) -> None:
+        super().__init__(lines)
+        self.utf8 = utf8
+        self.utf8_lines = utf8_lines if utf8 is not None else None
+
+
 class DecodedLines:
     """A byte stream's lines as text, each decoded on its own, numbered from 1.
 
@@ -81,7 +100,8 @@ class DecodedLines:
         self.bad_lines: list[int] = []
 
     def blocks(self) -> Iterator[list[str]]:
-        """The lines, each with its line end, a block at a time.
+        """The lines, each with its line end, a block at a time (a :class:`DecodedBlock` when
+        the file is not UTF-16 or UTF-32).
 
         Raises:
             SourceError: A UTF-16 or UTF-32 file (named by ``encoding``) holds bytes that are
@@ -95,17 +115,22 @@ class DecodedLines:
         """Remove and return the notes on lines up to ``last``: (fallback lines, bad lines)."""
         return _take(self.fallback_lines, last), _take(self.bad_lines, last)
 
-    def _narrow_blocks(self) -> Iterator[list[str]]:
+    def _narrow_blocks(self) -> Iterator[DecodedBlock]:
         decode = _decoder(self.encoding)
+        utf8 = codecs.lookup(self.encoding).name == "utf-8"
         number = 1  # of the block's first line
         for raw in split_blocks(self._file):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]  # noqa: PLW2901 - it names the encoding
             lines = raw.splitlines(keepends=True)
             try:
-                texts = list(map(decode, lines))
+                texts = DecodedBlock(map(decode, lines), raw if utf8 else None, lines)
             except UnicodeDecodeError:
-                texts = [self._decode(at, line) for at, line in enumerate(lines, start=number)]
+                texts = DecodedBlock(
+                    (self._decode(at, line) for at, line in enumerate(lines, start=number)),
+                    None,
+                    lines,
+                )
             number += len(texts)
             yield texts
 

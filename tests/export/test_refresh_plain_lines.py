@@ -8,17 +8,20 @@ issues and their row numbers, duplicates (first wins), the cap, the work list, t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from omnisend_sdk import _json
 from omnisend_sdk._constants import DEFAULT_API_VERSION
 from omnisend_sdk.export._journal import WorkRow
 from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
-from omnisend_sdk.export._refresh import ReadResult, _export_rows, diff_source
+from omnisend_sdk.export._refresh import ReadResult, _export_rows, _split_lines, diff_source
 from omnisend_sdk.export._settings import ExportSettings
 from omnisend_sdk.mapping import ContactMapping, InMemorySeenEmails, Row, RowMapper
 from omnisend_sdk.sources import CsvSource
@@ -28,6 +31,7 @@ MAPPING = ContactMapping(email="Email", first_name="First", last_name="Last", co
 SOME = ContactMapping(email="Email", last_name="First", custom_properties={"Notes": "notes"})
 
 HEADER = "Notes,Email,First,Last,Country"
+ENDS = ["\n", "\r\n", "\r"]
 
 
 def line(i: int, *, first: str | None = None, email: str | None = None, notes: str = "n") -> str:
@@ -64,9 +68,18 @@ AFTER = [
 ]
 
 
-def write(path: Path, lines: list[str], ending: str = "\n") -> Path:
-    data = ending.join(lines) + ending
-    path.write_bytes(data.encode("utf-8").replace("caf\xe9".encode(), b"caf\xe9"))
+def write(path: Path, lines: list[str], ending: str = "\n", encoding: str = "utf-8") -> Path:
+    """``lines`` in a file, each ended with ``ending`` ("mixed": each of the three in turn); in
+    UTF-8, ``caf\xe9`` written in cp1252 (a line the source reads with its fallback)."""
+    if ending == "mixed":
+        ends = itertools.cycle(["\n", "\r\n", "\r"])
+        data = "".join(line + next(ends) for line in lines)
+    else:
+        data = ending.join(lines) + ending
+    encoded = data.encode(encoding)
+    if encoding == "utf-8":
+        encoded = encoded.replace("caf\xe9".encode(), b"caf\xe9")
+    path.write_bytes(encoded)
     return path
 
 
@@ -148,7 +161,9 @@ def first_pass(
     [{}, {"max_profiles": 7, "on_limit": "truncate"}, {"max_profiles": 30, "on_limit": "fail"}],
     ids=["no cap", "cap 7", "cap 30"],
 )
-@pytest.mark.parametrize("ending", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize(
+    "ending", ["\n", "\r\n", "\r", "mixed"], ids=["lf", "crlf", "cr", "mixed ends"]
+)
 def test_plain_lines_decide_as_rows_do(
     tmp_path: Path,
     mapping: ContactMapping,
@@ -163,6 +178,25 @@ def test_plain_lines_decide_as_rows_do(
 
     assert fast == rows
     assert fast[1]["unchanged"] > 20 or limits
+
+
+@pytest.mark.parametrize("mapping", [MAPPING, SOME], ids=["every column", "some columns"])
+def test_a_file_in_another_encoding_decides_as_rows_do(
+    tmp_path: Path, mapping: ContactMapping
+) -> None:
+    # Its lines' bytes are not what the records are hashed as: they are encoded again.
+    before = [HEADER, *(line(i, first=f"Jos\xe9{i}") for i in range(40))]
+    # Rows 0 to 3 and 5 to 8 and 10 to 28 unchanged, 4 changed, 100 new.
+    after = [*before[:5], line(4, first="Ren\xe9e"), *before[6:10], line(100, first="\xc5sa")]
+    after += before[11:30]
+    members = members_of(write(tmp_path / "before.csv", before), mapping)
+    source = CsvSource(write(tmp_path / "after.csv", after, encoding="cp1252"), encoding="cp1252")
+
+    fast = first_pass(source, mapping, members)
+    rows = first_pass(RowByRow(source), mapping, members)
+
+    assert fast == rows
+    assert fast[1] == {"new": 1, "changed": 1, "unchanged": 27}
 
 
 def test_the_counts_of_a_refresh_over_plain_lines(tmp_path: Path) -> None:
@@ -218,3 +252,24 @@ def test_known_plain_lines_are_never_mapped(
     # ambiguous value, the members whose tag is not confirmed (lines 21 and 27); the quoted
     # line (13) is known all the same, from its row.
     assert mapped == [3, 8, 9, 10, 12, 16, 17, 18, 19, 21, 27, 37, 38, 45]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n")),
+            st.sampled_from(ENDS),
+        ),
+        max_size=8,
+    ),
+    st.booleans(),
+)
+def test_lines_split_where_the_source_ends_them(
+    lines: list[tuple[str, str]], unended: bool
+) -> None:
+    if unended and lines and lines[-1][0]:
+        lines[-1] = (lines[-1][0], "")  # the file's last line, without an end
+    data = "".join(text + end for text, end in lines).encode()
+    assume(len(data.splitlines()) == len(lines))  # not a \r, then an empty line's \n: one end
+
+    assert _split_lines(data, len(lines)) == [text.encode() for text, _ in lines]

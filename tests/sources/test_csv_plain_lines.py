@@ -110,6 +110,32 @@ def test_rows_read_as_the_csv_module_reads_them(text: str) -> None:
     assert source_of(text.encode()).count_rows() == len(rows)
 
 
+@pytest.mark.parametrize("text", CASES.values(), ids=CASES.keys())
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["", "bom"])
+def test_plain_lines_carry_their_bytes_as_read(text: str, bom: bytes) -> None:
+    # Readers hash a run's bytes instead of encoding its lines again: they must be the same.
+    data = bom + ("caf\xe9,x,y\n" + text).encode()
+    runs = [item for item in source_of(data).runs() if isinstance(item, PlainLines)]
+
+    assert runs
+    for item in runs:
+        assert item.utf8 == "".join(item.lines).encode()
+
+
+def test_plain_lines_have_no_bytes_unless_read_as_utf8() -> None:
+    text = "a,b\n1,caf\xe9\n2,3\n"
+    cp1252 = source_of(text.encode("cp1252"), encoding="cp1252")
+    fallback = source_of(text.encode("cp1252"))  # the first line UTF-8, the next not
+    blocks = source_of(("a,b\n" + "1,2\n" * 10_000 + "3,caf\xe9\n").encode("cp1252"))
+
+    assert [item.utf8 for item in cp1252.runs() if isinstance(item, PlainLines)] == [None]
+    assert not any(isinstance(item, PlainLines) and item.utf8 for item in fallback.runs())
+    runs = [item for item in blocks.runs() if isinstance(item, PlainLines)]
+    assert len(runs) > 2  # lines of many blocks; the last one's lines not all UTF-8
+    assert [item.utf8 is None for item in runs] == [False] * (len(runs) - 1) + [True]
+    assert sum(len(item.lines) for item in runs) == 10_000  # the cp1252 line is not plain
+
+
 @pytest.mark.parametrize("delimiter", [";", "\t", "|", " "])
 def test_other_delimiters(delimiter: str) -> None:
     text = f'a{delimiter}b\n1{delimiter}2\n"3{delimiter}x"{delimiter}4\n5{delimiter}6\n'

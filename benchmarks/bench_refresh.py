@@ -219,9 +219,13 @@ def settle(server: EmulatorServer, *, quiet: float = 1.0, limit: float = 120.0) 
     emulator seconds later, batches finished) would otherwise run on the other CPU during the
     refresh and slow it, which a refresh run on its schedule, hours later, never meets.
 
+    The files just written (the churned CSV, the state) are flushed to disk first, for the same
+    reason: the kernel writes them back on another CPU within half a minute otherwise.
+
     Returns the seconds waited.
     """
     began = time.perf_counter()
+    os.sync()
     used = server.cpu_seconds()
     while time.perf_counter() - began < limit:
         time.sleep(quiet)

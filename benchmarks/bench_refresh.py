@@ -435,6 +435,40 @@ def breakdown_main(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(results), flush=True)
 
 
+def _as_parquet(csv_path: Path) -> Path:
+    """The CSV segment as a Parquet file beside it, every column text (as the CSV reads it).
+
+    Converted in a child process: pyarrow would take this process to 160 MB, and a child
+    process's peak RSS starts from its parent's (Linux keeps it across exec).
+    """
+    path = csv_path.with_suffix(".parquet")
+    began = time.perf_counter()
+    command = [sys.executable, __file__, "_parquet", "--csv", str(csv_path), "--out", str(path)]
+    rows = _child_result("parquet", command)
+    print(
+        f"  {path.name}: {rows:,} rows, {path.stat().st_size / 1e6:.0f} MB "
+        f"(converted in {time.perf_counter() - began:.1f} s)"
+    )
+    return path
+
+
+def parquet_main(args: argparse.Namespace) -> None:
+    """The child of ``--parquet``: the CSV file written as Parquet, a record batch at a time."""
+    from pyarrow import csv, parquet  # noqa: PLC0415 - only here
+
+    with Path(args.csv).open("rb") as file:
+        header = file.readline().decode().rstrip("\r\n").split(",")
+    reader = csv.open_csv(
+        args.csv,
+        convert_options=csv.ConvertOptions(column_types=dict.fromkeys(header, "string")),
+        read_options=csv.ReadOptions(block_size=1 << 22),
+    )
+    with parquet.ParquetWriter(args.out, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+    print("RESULT " + json.dumps(parquet.ParquetFile(args.out).metadata.num_rows), flush=True)
+
+
 def run_child(
     mode: str, url: str, csv_path: Path, state_dir: str, args: argparse.Namespace, profile: str = ""
 ) -> dict[str, Any]:
@@ -534,8 +568,9 @@ def bench(args: argparse.Namespace) -> None:
             f"\n  segment.csv: {written:,} rows, {csv_path.stat().st_size / 1e6:.0f} MB "
             f"(written in {time.perf_counter() - began:.1f} s)"
         )
+        segment = _as_parquet(csv_path) if args.parquet else csv_path
         before = server.snapshot()
-        full = run_child("export", server.url, csv_path, state_dir, args)
+        full = run_child("export", server.url, segment, state_dir, args)
         after_full = server.snapshot()
 
         began = time.perf_counter()
@@ -544,18 +579,19 @@ def bench(args: argparse.Namespace) -> None:
             f"  churned segment.csv: {written:,} rows, {csv_path.stat().st_size / 1e6:.0f} MB "
             f"(written in {time.perf_counter() - began:.1f} s)"
         )
+        segment = _as_parquet(csv_path) if args.parquet else csv_path
         copy = state_dir + "-copy"  # the state before the refresh, for the extra passes
         if args.profile or args.breakdown:
             shutil.copytree(state_dir, copy)
         settled = settle(server)
         emulator_cpu = server.cpu_seconds()
-        refresh = run_child("refresh", server.url, csv_path, state_dir, args)
+        refresh = run_child("refresh", server.url, segment, state_dir, args)
         emulator_cpu = server.cpu_seconds() - emulator_cpu
         after_refresh = server.snapshot()
         # The next scheduled run: the same file again, every member unchanged. It loads the
         # members through the snapshot the first refresh left (see _member_snapshot.py).
         settle(server)
-        again = run_child("refresh", server.url, csv_path, state_dir, args)
+        again = run_child("refresh", server.url, segment, state_dir, args)
         breakdown = None
         if args.breakdown:  # reads the copy of the state, changes nothing
             command = [sys.executable, __file__, "_breakdown", "--csv", str(csv_path)]
@@ -824,12 +860,16 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=1000.0)
     mode = (
         sys.argv.pop(1)
-        if len(sys.argv) > 1 and sys.argv[1] in ("_serve", "_run", "_breakdown")
+        if len(sys.argv) > 1 and sys.argv[1] in ("_serve", "_run", "_breakdown", "_parquet")
         else ""
     )
     if mode == "_serve":  # the emulator's process
         parser.add_argument("--tag", required=True)
         serve_main(parser.parse_args())
+    elif mode == "_parquet":  # the CSV segment as Parquet
+        parser.add_argument("--csv", required=True)
+        parser.add_argument("--out", required=True)
+        parquet_main(parser.parse_args())
     elif mode == "_breakdown":  # the first pass stage by stage
         parser.add_argument("--csv", required=True)
         parser.add_argument("--state-dir", required=True)
@@ -848,6 +888,12 @@ def main() -> None:
             "under cProfile, and print its top costs",
         )
         parser.add_argument("--profile-out", default="", help="keep that profile in this file")
+        parser.add_argument(
+            "--parquet",
+            action="store_true",
+            help="export and refresh the segment as a Parquet file (every column text) instead of "
+            "the CSV file (--breakdown and --profile still read the CSV)",
+        )
         parser.add_argument(
             "--keep",
             default="",

@@ -12,8 +12,9 @@ Most rows of a refresh are unchanged, and mapping a row costs several times read
 member keeps the fingerprint of the source record it was mapped from; a row whose record is the
 same (and whose member needs nothing) is known unchanged without being mapped again
 (:class:`KnownRow`). Every other row is mapped, and the unchanged ones teach the members their
-record for the next run. A CSV file's plain lines are known so without even being made rows
-(:class:`_PlainRows`), which is most of a refresh's rows.
+record for the next run. A CSV file's plain lines and an Arrow source's record batches are known
+so without even being made rows (:mod:`omnisend_sdk.export._known_rows`), which is most of a
+refresh's rows.
 
 Members the source no longer holds **left**. Before anything is sent the shrink guard looks at the
 numbers: an empty source, or more leavers than ``max_exit_share`` of the members, refuses the
@@ -25,7 +26,6 @@ second read of the source, and a rerun after a crash finishes the same refresh.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from operator import itemgetter
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
@@ -37,6 +37,7 @@ from omnisend_sdk.export._admission import Admission
 from omnisend_sdk.export._batcher import Batcher, PendingItem, PreparedRow
 from omnisend_sdk.export._engine import EngineResult
 from omnisend_sdk.export._journal import Journal, WorkRow
+from omnisend_sdk.export._known_rows import known_rows
 from omnisend_sdk.export._limits import ExportLimitError, ExportLimits
 from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
 from omnisend_sdk.export._reconcile import issue_from_dict, issue_to_dict
@@ -46,15 +47,12 @@ from omnisend_sdk.mapping import (
     ContactMapping,
     MappedRow,
     RecordFingerprints,
-    RecordText,
-    Row,
     RowMapper,
     RowSource,
     SeenEmails,
     map_rows,
-    record_text,
 )
-from omnisend_sdk.sources import CsvSource, PlainLines, count_rows
+from omnisend_sdk.sources import count_rows
 
 Change: TypeAlias = Literal["new", "changed", "unchanged"]
 
@@ -229,12 +227,20 @@ def diff_source(
     records = RecordFingerprints(api_version, known, _record_order(source))
     limits = settings.limits
     reading = _Reading(Admission(limits), diff, api_version, work=work, limits=limits)
-    plain = (
-        _PlainRows.of(source, mapping, api_version, seen, reading, tagging=tagging)
-        if len(members) and not settings.full
-        else None
+    known_on_sight = (
+        None
+        if settings.full
+        else known_rows(
+            source,
+            mapping,
+            api_version,
+            members=members,
+            seen=seen,
+            reading=reading,
+            tagging=tagging,
+        )
     )
-    for mapped in mapped_rows(mapping, plain or source, seen, records):
+    for mapped in mapped_rows(mapping, known_on_sight or source, seen, records):
         reading.add(mapped)
     read = reading.result()
     if len(members):
@@ -242,186 +248,6 @@ def diff_source(
         read.tally.refresh = True
         read.tally.exited = len(read.left)
     return read
-
-
-@attrs.define
-class _PlainRows:
-    """A CSV source's rows less those its plain lines (see :meth:`CsvSource.runs`) show to be
-    unchanged members: the rows a refresh's first pass must map.
-
-    Most rows of a refresh are unchanged, and reading one as a row (a dict of its fields) costs
-    more than all the rest of knowing it. So a plain line is split and its record fingerprinted
-    here, and when a member was mapped from that record and needs nothing (what
-    :meth:`Diff.known` asks), the row is counted unchanged on the spot: it is the member's first
-    row in the source, and admission has room for it. Every other row goes on to the mapper,
-    which asks :meth:`Diff.known` again and maps it when that says no.
-    """
-
-    _source: CsvSource
-    _texts: RecordText
-    _members: MemberIndex
-    _seen: SeenEmailKeys
-    _reading: _Reading
-    _tagging: bool
-    # Where the pass stands between runs of lines: rows known unchanged, not yet told, and the
-    # room admission had when last asked.
-    _known: int = 0
-    _room: int = 0
-
-    @classmethod
-    def of(
-        cls,
-        source: RowSource,
-        mapping: ContactMapping,
-        api_version: ApiVersion,
-        seen: SeenEmailKeys,
-        reading: _Reading,
-        *,
-        tagging: bool,
-    ) -> _PlainRows | None:
-        """The rows to map of a CSV source, or ``None`` for a source or mapping without plain
-        lines to know rows by (the source is read as it is)."""
-        if not isinstance(source, CsvSource) or not source.columns or mapping.duplicates != "first":
-            return None
-        mapper = RowMapper.bind(mapping, source.columns)
-        texts = record_text(mapper, api_version, _record_order(source))
-        if texts is None:
-            return None
-        return cls(source, texts, reading.diff.members, seen, reading, tagging=tagging)
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The source's columns."""
-        return self._source.columns
-
-    @property
-    def row_count(self) -> int | None:
-        """Not known."""
-        return None
-
-    @property
-    def reiterable(self) -> bool:
-        """Read once."""
-        return False
-
-    def __iter__(self) -> Iterator[Row]:
-        self._known = 0
-        self._room = self._reading.room()
-        for item in self._source.runs():
-            if isinstance(item, PlainLines):
-                yield from self._plain(item)
-            else:
-                self._tell()
-                yield item
-                self._room = self._reading.room()
-        self._tell()
-
-    def _tell(self) -> None:
-        """Tell the reading of the rows known unchanged since it was last told."""
-        if self._known:
-            self._reading.known_unchanged(self._known)
-            self._known = 0
-
-    def _plain(self, plain: PlainLines) -> Iterator[Row]:
-        """The rows to map of a run of plain lines; the others known unchanged.
-
-        One loop with every step inline (each named where it is done otherwise): a call costs
-        as much as a step, and a refresh takes these steps for nearly every row.
-        """
-        source, members, delimiter = self._source, self._members, self._source.delimiter
-        start, from_bytes = self._texts.hashed.copy, int.from_bytes
-        table, records = members.record_table()
-        mask = len(table) - 1
-        flags, seen = members.flags, MemberIndex.SEEN | MemberIndex.EMAIL_SEEN
-        need, value = MemberIndex.needs_nothing(tagging=self._tagging)
-        first_rows = self._seen.member_rows
-        known, room = self._known, self._room
-        number, lines = plain.number, plain.lines
-        for line, text in zip(lines, _record_texts(plain, source, self._texts), strict=True):
-            if text is not None and known < room:
-                # The record's fingerprint (RecordText.digest).
-                hashed = start()
-                hashed.update(text)
-                record = from_bytes(hashed.digest(), "big", signed=True) or 1
-                # Its member (MemberIndex.find_record).
-                slot = record & mask
-                while found := table[slot]:
-                    if records[found - 1] == record:
-                        break
-                    slot = (slot + 1) & mask
-                position = found - 1
-                if found and flags[position] & need == value:  # its email not seen either
-                    first_rows[position] = number + 1  # SeenEmailKeys.first_row_of_member
-                    flags[position] |= seen  # that, and MemberIndex.mark_seen
-                    known += 1
-                    number += 1
-                    continue
-            row = source.plain_row(number, line.rstrip("\r\n").split(delimiter))
-            if row is not None:
-                self._known = known
-                self._tell()
-                yield row
-                known, room = 0, self._reading.room()
-            number += 1
-        self._known, self._room = known, room
-
-
-def _record_texts(
-    plain: PlainLines, source: CsvSource, texts: RecordText
-) -> Sequence[bytes | None]:
-    """What :class:`RecordText` hashes for the record of each of a run's plain lines, encoded;
-    ``None`` for a line to read as a row (not a whole row of the columns, or blank), and for
-    every line of a run where a value may be ambiguous (holds one of
-    :attr:`RecordText.MARKERS`, which no real segment does: such a run is simply mapped).
-
-    Made a run at a time: what can be done to all of its lines at once (encoding, replacing the
-    delimiters, splitting into lines) is, in C, which leaves a refresh's loop over the lines
-    little more than hashing each. The run's bytes as read are used when they are UTF-8.
-
-    When the record is every column in order, a line's text is the line with its delimiters
-    replaced, and is given even for a line with too few or too many fields, or a blank one: its
-    record cannot be a member's (a member was mapped from a whole row with an email, and no
-    value holds a separator), so the lookup sends it on to be read as a row all the same.
-    """
-    columns, delimiter = source.columns, source.delimiter.encode()
-    data = "".join(plain.lines).encode() if plain.utf8 is None else plain.utf8
-    if any(marker in data for marker in _MARKER_BYTES):
-        return [None] * len(plain.lines)
-    between = texts.SEPARATOR.encode()
-    if texts.columns == columns:
-        return _split_lines(data.replace(delimiter, between), len(plain.lines))
-    # The record is some of the columns: each line split apart.
-    width, pick = len(columns), itemgetter(*(columns.index(name) for name in texts.columns))
-    join = between.join if len(texts.columns) > 1 else lambda value: value
-    return [
-        join(pick(fields)) if len(fields) == width and any(fields) else None
-        for fields in (line.split(delimiter) for line in _split_lines(data, len(plain.lines)))
-    ]
-
-
-#: RecordText.MARKERS, encoded.
-_MARKER_BYTES: Final = tuple(marker.encode() for marker in RecordText.MARKERS)
-
-
-def _split_lines(data: bytes, count: int) -> list[bytes]:
-    """The ``count`` lines of ``data`` without their ends (each ``\\n``, ``\\r\\n`` or a lone
-    ``\\r``, as the source ends lines), split the fastest way their ends allow."""
-    if b"\r" not in data:
-        end = b"\n"
-    elif data.endswith(b"\r\n") or not data.endswith((b"\r", b"\n")):
-        end = b"\r\n"  # tried: right when every line but an unended last one ends so
-    else:
-        end = b""
-    if end:
-        found = data.split(end)
-        if data.endswith(end):
-            found.pop()  # the nothing after the last line end
-        if len(found) == count:  # as many pieces as lines: every line ended with `end`
-            return found
-    found = data.splitlines()  # other line ends, or a mix
-    if len(found) != count:  # never: the source split the lines at the same ends
-        raise AssertionError(f"a run of {count} plain lines split into {len(found)}")
-    return found
 
 
 def check_shrink(settings: ExportSettings, members: MemberIndex, read: ReadResult) -> None:
@@ -696,7 +522,7 @@ def _export_rows(
 def _record_order(source: RowSource) -> tuple[str, ...]:
     """The order of the values in a record's fingerprint: the source's. An export and the
     refreshes after it must take the same, and a CSV line holds them so (see
-    :class:`_PlainRows`)."""
+    :mod:`omnisend_sdk.export._known_rows`)."""
     return source.columns
 
 

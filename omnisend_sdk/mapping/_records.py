@@ -69,6 +69,10 @@ class RecordText:
     """
 
     SEPARATOR: ClassVar[str] = _BETWEEN
+    #: A missing value's text, and the mark before a number's (in a row of other values than
+    #: text: see :func:`record_fingerprinter`).
+    MISSING: ClassVar[str] = _MISSING
+    NUMBER: ClassVar[str] = _NUMBER
     #: Text holding one of these may be ambiguous: see :meth:`fingerprint`.
     MARKERS: ClassVar[str] = _BETWEEN + _MISSING + _NUMBER
 

@@ -9,6 +9,7 @@ rather than giving no rows. Sources only read; they never write, and never close
 caller passed in.
 """
 
+from omnisend_sdk.sources._arrow import batch_dicts
 from omnisend_sdk.sources._base import SourceError
 from omnisend_sdk.sources._csv import CsvSource, PlainLines
 from omnisend_sdk.sources._database import masked_url, query_rows
@@ -32,6 +33,7 @@ __all__ = [
     "PlainLines",
     "RelationSource",
     "SourceError",
+    "batch_dicts",
     "count_rows",
     "masked_url",
     "open_source",

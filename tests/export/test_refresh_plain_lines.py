@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from omnisend_sdk import _json
 from omnisend_sdk._constants import DEFAULT_API_VERSION
 from omnisend_sdk.export._journal import WorkRow
+from omnisend_sdk.export._known_rows import split_lines
 from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
-from omnisend_sdk.export._refresh import ReadResult, _export_rows, _split_lines, diff_source
+from omnisend_sdk.export._refresh import ReadResult, _export_rows, diff_source
 from omnisend_sdk.export._settings import ExportSettings
 from omnisend_sdk.mapping import ContactMapping, InMemorySeenEmails, Row, RowMapper
 from omnisend_sdk.sources import CsvSource
@@ -84,11 +85,12 @@ def write(path: Path, lines: list[str], ending: str = "\n", encoding: str = "utf
 
 
 def members_of(
-    path: Path, mapping: ContactMapping, *, untagged: int = 10_000, leaving: int = 10_000
+    path: Path | Any, mapping: ContactMapping, *, untagged: int = 10_000, leaving: int = 10_000
 ) -> list[tuple[int, int, bool, bool, int]]:
-    """What an export of ``path`` leaves (members numbered from 0: ``untagged`` never had its
-    tag confirmed, ``leaving`` left before and is still to be untagged)."""
-    source = CsvSource(path)
+    """What an export of ``path`` (a CSV file, or any source) leaves (members numbered from 0:
+    ``untagged`` never had its tag confirmed, ``leaving`` left before and is still to be
+    untagged)."""
+    source = CsvSource(path) if isinstance(path, Path) else path
     members = []
     for position, mapped in enumerate(
         _export_rows(mapping, source, InMemorySeenEmails(), DEFAULT_API_VERSION)
@@ -272,4 +274,4 @@ def test_lines_split_where_the_source_ends_them(
     data = "".join(text + end for text, end in lines).encode()
     assume(len(data.splitlines()) == len(lines))  # not a \r, then an empty line's \n: one end
 
-    assert _split_lines(data, len(lines)) == [text.encode() for text, _ in lines]
+    assert split_lines(data, len(lines)) == [text.encode() for text, _ in lines]

@@ -18,6 +18,7 @@ every value is taken in the same order and a value holding a separator is never 
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, Final, Protocol
@@ -81,7 +82,7 @@ def known_rows(
 
 
 @attrs.define
-class KnownRows:
+class KnownRows(ABC):
     """A source's rows less those known unchanged: a row source for the mapper, read once."""
 
     _source: Any
@@ -111,8 +112,9 @@ class KnownRows:
         """Read once."""
         return False
 
+    @abstractmethod
     def __iter__(self) -> Iterator[Row]:
-        raise NotImplementedError
+        """The rows to map, in source order; the others told to the reading as they pass."""
 
     def _tell(self) -> None:
         """Tell the reading of the rows known unchanged since it was last told."""

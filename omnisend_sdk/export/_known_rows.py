@@ -71,7 +71,7 @@ def known_rows(
     """
     if not source.columns or mapping.duplicates != "first" or not len(members):
         return None
-    texts = record_text(RowMapper.bind(mapping, source.columns), context, source.columns)
+    texts = record_text(RowMapper.bind(mapping, source.columns), context, record_order(source))
     if texts is None:
         return None
     if isinstance(source, CsvSource):
@@ -79,6 +79,12 @@ def known_rows(
     if callable(getattr(source, "arrow_batches", None)):
         return ArrowBatchRows(source, texts, members, seen, reading, tagging=tagging)
     return None
+
+
+def record_order(source: RowSource) -> tuple[str, ...]:
+    """The order of the values in a record's fingerprint: the source's. An export and the
+    refreshes after it must take the same, and a CSV line holds them so."""
+    return source.columns
 
 
 @attrs.define

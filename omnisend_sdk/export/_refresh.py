@@ -37,7 +37,7 @@ from omnisend_sdk.export._admission import Admission
 from omnisend_sdk.export._batcher import Batcher, PendingItem, PreparedRow
 from omnisend_sdk.export._engine import EngineResult
 from omnisend_sdk.export._journal import Journal, WorkRow
-from omnisend_sdk.export._known_rows import known_rows
+from omnisend_sdk.export._known_rows import known_rows, record_order
 from omnisend_sdk.export._limits import ExportLimitError, ExportLimits
 from omnisend_sdk.export._members import MemberIndex, body_fingerprint, email_key
 from omnisend_sdk.export._reconcile import issue_from_dict, issue_to_dict
@@ -224,7 +224,7 @@ def diff_source(
     seen = SeenEmailKeys(members=members)
     diff = Diff(members, tagging=tagging, full=settings.full, seen=seen)
     known = diff.known if len(members) else None
-    records = RecordFingerprints(api_version, known, _record_order(source))
+    records = RecordFingerprints(api_version, known, record_order(source))
     limits = settings.limits
     reading = _Reading(Admission(limits), diff, api_version, work=work, limits=limits)
     known_on_sight = (
@@ -515,15 +515,8 @@ def _export_rows(
     mapping: ContactMapping, source: RowSource, seen: SeenEmails, api_version: ApiVersion
 ) -> Iterator[MappedRow]:
     """An export's rows: mapped, with their records' fingerprints for the members."""
-    records = RecordFingerprints(api_version, columns=_record_order(source))
+    records = RecordFingerprints(api_version, columns=record_order(source))
     return mapped_rows(mapping, source, seen, records)
-
-
-def _record_order(source: RowSource) -> tuple[str, ...]:
-    """The order of the values in a record's fingerprint: the source's. An export and the
-    refreshes after it must take the same, and a CSV line holds them so (see
-    :mod:`omnisend_sdk.export._known_rows`)."""
-    return source.columns
 
 
 def _work_input(journal: Journal, tally: EngineResult) -> RunInput:

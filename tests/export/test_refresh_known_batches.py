@@ -19,14 +19,10 @@ from omnisend_sdk.export._known_rows import batch_texts
 from omnisend_sdk.export._refresh import Diff
 from omnisend_sdk.mapping import ContactMapping, RowMapper
 from omnisend_sdk.sources import ParquetSource, RelationSource, open_source
-from tests.export.test_refresh_plain_lines import RowByRow, first_pass, members_of
+from tests.export.test_refresh_plain_lines import MAPPING, SOME, RowByRow, first_pass, members_of
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
-
-MAPPING = ContactMapping(email="Email", first_name="First", last_name="Last", country="Country")
-#: Reads some columns only, in another order than the source's.
-SOME = ContactMapping(email="Email", last_name="First", custom_properties={"Notes": "notes"})
 
 COLUMNS = ("Notes", "Email", "First", "Last", "Country")
 

@@ -145,27 +145,29 @@ class KnownRows(ABC):
         flags, seen = members.flags, MemberIndex.SEEN | MemberIndex.EMAIL_SEEN
         need, value = MemberIndex.needs_nothing(tagging=self._tagging)
         first_rows = self._seen.member_rows
-        known, room = self._known, self._room
-        for index, text in enumerate(texts):
+        known, room, first = self._known, self._room, number
+        for text in texts:
             if text is not None and known < room:
-                # The record's fingerprint (RecordText.digest).
+                # The record's fingerprint (RecordText.digest), unsigned: compared with the
+                # records' bits read unsigned (the same bits, without a keyword to parse).
                 hashed = start()
                 hashed.update(text)
-                record = from_bytes(hashed.digest(), "big", signed=True) or 1
+                record = from_bytes(hashed.digest()) or 1
                 # Its member (MemberIndex.find_record).
                 slot = record & mask
                 while found := table[slot]:
                     if records[found - 1] == record:
                         break
                     slot = (slot + 1) & mask
-                position = found - 1
-                if found and flags[position] & need == value:  # its email not seen either
-                    first_rows[position] = number + 1  # SeenEmailKeys.first_row_of_member
-                    flags[position] |= seen  # that, and MemberIndex.mark_seen
-                    known += 1
-                    number += 1
-                    continue
-            row = row_at(index, number)
+                if found:
+                    position = found - 1
+                    if flags[position] & need == value:  # its email not seen either
+                        number += 1
+                        first_rows[position] = number  # SeenEmailKeys.first_row_of_member
+                        flags[position] |= seen  # that, and MemberIndex.mark_seen
+                        known += 1
+                        continue
+            row = row_at(number - first, number)
             if row is not None:
                 self._known = known
                 self._tell()

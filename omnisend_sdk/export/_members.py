@@ -93,11 +93,17 @@ class MemberIndex:
         """The member's email key."""
         return self._keys[position]
 
-    def record_table(self) -> tuple[array[int], array[int]]:
+    def record_table(self) -> tuple[array[int], memoryview]:
         """The table :meth:`find_record` searches and the records it holds, for a loop that
         searches it inline: ``table[slot]`` is a position + 1 (0: an empty slot), the first
-        slot tried is ``record & (len(table) - 1)``, the next one the slot after (wrapping)."""
-        return self._by_record or self._index_records(), self._records
+        slot tried is ``record & (len(table) - 1)``, the next one the slot after (wrapping).
+
+        The records are read as unsigned numbers (the same 64 bits): such a loop can take a
+        digest with ``int.from_bytes(digest)``, whose keyword ``signed=True`` alone cost a
+        refresh about 2% of its first pass.
+        """
+        unsigned = memoryview(self._records).cast("B").cast("Q")
+        return self._by_record or self._index_records(), unsigned
 
     @property
     def flags(self) -> bytearray:
@@ -147,12 +153,12 @@ class MemberIndex:
     def _index_records(self) -> array[int]:
         table = array("I", [0]) * (1 << max(4, (2 * len(self._records)).bit_length()))
         mask = len(table) - 1
-        for position, record in enumerate(self._records):
+        for number, record in enumerate(self._records, start=1):  # a position + 1
             if record:
                 slot = record & mask
                 while table[slot]:
                     slot = (slot + 1) & mask
-                table[slot] = position + 1  # 0 marks an empty slot
+                table[slot] = number  # 0 marks an empty slot
         self._by_record = table
         return table
 

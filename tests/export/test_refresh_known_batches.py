@@ -70,7 +70,7 @@ def parquet(path: Path, rows: list[dict], types: dict[str, Any] | None = None) -
     return path
 
 
-@pytest.mark.parametrize("mapping", [MAPPING, SOME], ids=["every column", "some columns"])
+@pytest.mark.parametrize("mapping", [MAPPING, SOME], ids=["most columns", "some columns"])
 @pytest.mark.parametrize("segment_tag", ["Seg", None], ids=["tagged", "untagged"])
 @pytest.mark.parametrize(
     "limits",

@@ -30,6 +30,14 @@ from omnisend_sdk.sources import CsvSource
 MAPPING = ContactMapping(email="Email", first_name="First", last_name="Last", country="Country")
 #: Reads some columns only, in another order than the file's.
 SOME = ContactMapping(email="Email", last_name="First", custom_properties={"Notes": "notes"})
+#: Reads every column: a record is a whole line (its fields read from the record's text).
+EVERY = ContactMapping(
+    email="Email",
+    first_name="First",
+    last_name="Last",
+    country="Country",
+    custom_properties={"Notes": "notes"},
+)
 
 HEADER = "Notes,Email,First,Last,Country"
 ENDS = ["\n", "\r\n", "\r"]
@@ -156,7 +164,9 @@ def first_pass(
     )
 
 
-@pytest.mark.parametrize("mapping", [MAPPING, SOME], ids=["every column", "some columns"])
+@pytest.mark.parametrize(
+    "mapping", [MAPPING, SOME, EVERY], ids=["most columns", "some columns", "every column"]
+)
 @pytest.mark.parametrize("segment_tag", ["Seg", None], ids=["tagged", "untagged"])
 @pytest.mark.parametrize(
     "limits",
@@ -182,7 +192,34 @@ def test_plain_lines_decide_as_rows_do(
     assert fast[1]["unchanged"] > 20 or limits
 
 
-@pytest.mark.parametrize("mapping", [MAPPING, SOME], ids=["every column", "some columns"])
+@pytest.mark.parametrize(
+    "mapping", [MAPPING, SOME, EVERY], ids=["most columns", "some columns", "every column"]
+)
+@pytest.mark.parametrize(
+    "ending", ["\n", "\r\n", "\r", "mixed"], ids=["lf", "crlf", "cr", "mixed ends"]
+)
+def test_plain_lines_past_the_first_block_decide_as_rows_do(
+    tmp_path: Path, mapping: ContactMapping, ending: str
+) -> None:
+    # Runs of lines of later blocks than the header's (a block is 16 KiB): AFTER's rows in them,
+    # some runs cut short by its quoted lines.
+    padding = [line(i) for i in range(1_000, 1_600)]  # about 30 KB: two blocks and more
+    before = [HEADER, *padding, *BEFORE[1:]]
+    after = [HEADER, *padding, *AFTER[1:], *padding[:300]]  # ...and each twice: duplicates
+    members = members_of(write(tmp_path / "before.csv", before), mapping, untagged=614)
+    source = CsvSource(write(tmp_path / "after.csv", after, ending))
+
+    fast = first_pass(source, mapping, members)
+    rows = first_pass(RowByRow(source), mapping, members)
+
+    assert fast == rows
+    assert fast[1]["unchanged"] > 600
+    assert fast[0][2] >= 300  # the padding's second lines: duplicates
+
+
+@pytest.mark.parametrize(
+    "mapping", [MAPPING, SOME, EVERY], ids=["most columns", "some columns", "every column"]
+)
 def test_a_file_in_another_encoding_decides_as_rows_do(
     tmp_path: Path, mapping: ContactMapping
 ) -> None:

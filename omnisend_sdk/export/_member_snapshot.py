@@ -52,6 +52,14 @@ CREATE TRIGGER IF NOT EXISTS member_deleted AFTER DELETE ON members
 """
 #: The members' columns, as the index is made of them.
 _COLUMNS: Final = "key, fingerprint, tagged, leaving, record"
+#: The members in key order as the snapshot holds them, flags made as
+#: :meth:`MemberIndex.flags_of` makes them.
+_TABLE_QUERY: Final = (
+    "SELECT key, fingerprint, record, "
+    "(CASE WHEN tagged THEN :tagged ELSE 0 END) | (CASE WHEN leaving THEN :leaving ELSE 0 END) "
+    "FROM members ORDER BY key"
+)
+_FLAG_PARAMETERS: Final = {"tagged": MemberIndex.TAGGED, "leaving": MemberIndex.LEAVING}
 #: Above this share of the members changed since the snapshot, a load reads the whole table
 #: (cheaper than merging so many), and so a run's end makes the snapshot again (about the cost
 #: of one load from the table): a segment that changes 1% a run is rewritten about every tenth
@@ -155,24 +163,23 @@ def _read_table(db: _Database) -> MemberArrays:
 
 def _table_chunks(db: _Database) -> Iterator[MemberArrays]:
     """The members table in key order, :data:`_CHUNK` members at a time (fetched
-    :data:`_FETCH` rows at a time, so that memory holds few of SQLite's rows at once)."""
-    rows = iter(db.execute(f"SELECT {_COLUMNS} FROM members ORDER BY key"))  # noqa: S608
+    :data:`_FETCH` rows at a time, so that memory holds few of SQLite's rows at once).
+
+    SQLite works out each member's flags, and each fetch is turned into arrays a column at a
+    time (``zip`` and the ``array`` constructor, in C): a Python step a member cost more than
+    reading it.
+    """
+    rows = iter(db.execute(_TABLE_QUERY, _FLAG_PARAMETERS))
     chunk = MemberArrays()
-    # Appended inline: a method call a member would cost as much as reading it.
-    keys, fingerprints = chunk.keys.append, chunk.fingerprints.append
-    records, flags = chunk.records.append, chunk.flags.append
-    tagged_flag, leaving_flag = MemberIndex.TAGGED, MemberIndex.LEAVING
     while found := list(itertools.islice(rows, _FETCH)):
-        for key, fingerprint, tagged, leaving, record in found:
-            keys(key)
-            fingerprints(fingerprint)
-            records(record)
-            flags((tagged_flag if tagged else 0) | (leaving_flag if leaving else 0))  # flags_of
+        keys, fingerprints, records, flags = zip(*found, strict=True)
+        chunk.keys += array("q", keys)
+        chunk.fingerprints += array("q", fingerprints)
+        chunk.records += array("q", records)
+        chunk.flags += bytes(flags)
         if len(chunk.keys) >= _CHUNK:
             yield chunk
             chunk = MemberArrays()
-            keys, fingerprints = chunk.keys.append, chunk.fingerprints.append
-            records, flags = chunk.records.append, chunk.flags.append
     if chunk.keys:
         yield chunk
 

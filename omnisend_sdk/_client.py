@@ -313,24 +313,28 @@ class OmnisendClient(_ClientCore[httpx.Client, httpx.Response]):
     Args:
         api_key: An Omnisend API key with contacts read and write permissions (and segments
             read and write for ``client.segments``).
-        base_url: Where the API lives; defaults to Omnisend's URL for ``api_version``.
-            Must be https, except a loopback address (an emulator).
-        api_version: ``"2026-03-15"`` (default) or ``"v3"``.
-        timeout: Seconds per phase of a request (connecting, sending, each wait for data;
-            Omnisend recommends 10), or an ``httpx.Timeout``.
-        deadline: Seconds one attempt may take in all, from connecting to the last byte of the
-            answer; past it the attempt fails with ``APITimeoutError`` and is retried like any
-            timeout. Defaults to three times the longest phase of ``timeout`` (30 s); ``math.inf``
-            turns it off. With your own ``http_client`` it is checked between chunks of the
-            answer only, so a server slow to send the headers is bounded by ``timeout`` alone.
-        max_response_bytes: The largest answer read (16 MiB); a success answer past it raises
-            ``UnexpectedResponseError`` without being read whole.
-        retry: When and how long to retry; ``RetryPolicy.disabled()`` sends each request once.
-        rate_limiter: Paces requests to the brand's limits; share one between clients of the
-            same store.
         http_client: Your own ``httpx.Client`` (any transport); it is left open on ``close()``.
         sleep: How the client waits; inject a fake for tests in simulated time.
-        user_agent: Prepended to the SDK's User-Agent, to name your integration.
+
+    Keyword Args:
+        base_url (str | None): Where the API lives; defaults to Omnisend's URL for
+            ``api_version``. Must be https, except a loopback address (an emulator).
+        api_version (str): ``"2026-03-15"`` (default) or ``"v3"``.
+        timeout (float | httpx.Timeout): Seconds per phase of a request (connecting, sending,
+            each wait for data; Omnisend recommends 10), or an ``httpx.Timeout``.
+        deadline (float | None): Seconds one attempt may take in all, from connecting to the
+            last byte of the answer; past it the attempt fails with ``APITimeoutError`` and is
+            retried like any timeout. Defaults to three times the longest phase of ``timeout``
+            (30 s); ``math.inf`` turns it off. With your own ``http_client`` it is checked
+            between chunks of the answer only, so a server slow to send the headers is bounded
+            by ``timeout`` alone.
+        max_response_bytes (int): The largest answer read (16 MiB); a success answer past it
+            raises ``UnexpectedResponseError`` without being read whole.
+        retry (RetryPolicy): When and how long to retry; ``RetryPolicy.disabled()`` sends each
+            request once.
+        rate_limiter (RateLimiter | None): Paces requests to the brand's limits; share one
+            between clients of the same store.
+        user_agent (str | None): Prepended to the SDK's User-Agent, to name your integration.
     """
 
     def __init__(

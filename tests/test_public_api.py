@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import omnisend_sdk
 from omnisend_sdk import export
+from omnisend_sdk._client import ClientOptions
 
 
 def test_all_is_sorted_and_unique() -> None:
@@ -49,3 +52,16 @@ def test_renamed_export_names_still_import_with_a_warning(old: str, new: str) ->
 def test_unknown_export_names_still_raise() -> None:
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         export.Nope  # noqa: B018
+
+
+def test_the_clients_docstring_gives_every_setting_with_its_declared_type() -> None:
+    """The settings come through ``**options: Unpack[ClientOptions]``, which the reference cannot
+    see: the docstring's Keyword Args section names each, with the type ClientOptions declares."""
+    doc = omnisend_sdk.OmnisendClient.__doc__ or ""
+    section = doc.split("Keyword Args:", 1)[1]
+    documented = dict(re.findall(r"^        (\w+) \(([^)]*)\):", section, re.MULTILINE))
+    declared = {
+        name: getattr(kind, "__forward_arg__", kind)  # the module's annotations are strings
+        for name, kind in ClientOptions.__annotations__.items()
+    }
+    assert documented == declared

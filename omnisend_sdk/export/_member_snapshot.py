@@ -50,14 +50,12 @@ CREATE TRIGGER IF NOT EXISTS member_deleted AFTER DELETE ON members
     WHEN EXISTS (SELECT 1 FROM member_snapshot)
     BEGIN INSERT OR IGNORE INTO member_changes VALUES (OLD.key); END;
 """
-#: The members' columns, as the index is made of them.
-_COLUMNS: Final = "key, fingerprint, tagged, leaving, record"
-#: The members in key order as the snapshot holds them, flags made as
-#: :meth:`MemberIndex.flags_of` makes them.
-_TABLE_QUERY: Final = (
+#: A member as the index holds it, ``(key, fingerprint, record, flags)``: SQLite makes the flags
+#: as :meth:`MemberIndex.flags_of` does (a Python step a member cost more than reading it).
+_MEMBER: Final = (
     "SELECT key, fingerprint, record, "
     "(CASE WHEN tagged THEN :tagged ELSE 0 END) | (CASE WHEN leaving THEN :leaving ELSE 0 END) "
-    "FROM members ORDER BY key"
+    "FROM members"
 )
 _FLAG_PARAMETERS: Final = {"tagged": MemberIndex.TAGGED, "leaving": MemberIndex.LEAVING}
 #: Above this share of the members changed since the snapshot, a load reads the whole table
@@ -94,19 +92,17 @@ class MemberArrays:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def append(self, key: int, fingerprint: int, tagged: int, leaving: int, record: int) -> None:
+    def append(self, key: int, fingerprint: int, record: int, flags: int) -> None:
         """Add a member after the others (its key the largest yet)."""
         self.keys.append(key)
         self.fingerprints.append(fingerprint)
         self.records.append(record)
-        self.flags.append(MemberIndex.flags_of(tagged, leaving))
+        self.flags.append(flags)
 
-    def set(self, at: int, row: tuple[int, int, int, int, int]) -> None:
-        """Give the member at ``at`` a row of the members table (its key is the same)."""
-        _, fingerprint, tagged, leaving, record = row
-        self.fingerprints[at] = fingerprint
-        self.records[at] = record
-        self.flags[at] = MemberIndex.flags_of(tagged, leaving)
+    def set(self, at: int, member: tuple[int, int, int, int]) -> None:
+        """Give the member at ``at`` what the members table holds for it now (its key is the
+        same): ``(key, fingerprint, record, flags)``, as :data:`_MEMBER` reads it."""
+        _, self.fingerprints[at], self.records[at], self.flags[at] = member
 
     def extend(self, other: MemberArrays, start: int, stop: int) -> None:
         """Add ``other``'s members from ``start`` to ``stop``."""
@@ -165,11 +161,10 @@ def _table_chunks(db: _Database) -> Iterator[MemberArrays]:
     """The members table in key order, :data:`_CHUNK` members at a time (fetched
     :data:`_FETCH` rows at a time, so that memory holds few of SQLite's rows at once).
 
-    SQLite works out each member's flags, and each fetch is turned into arrays a column at a
-    time (``zip`` and the ``array`` constructor, in C): a Python step a member cost more than
-    reading it.
+    Each fetch is turned into arrays a column at a time (``zip`` and the ``array`` constructor,
+    in C): a Python step a member cost more than reading it.
     """
-    rows = iter(db.execute(_TABLE_QUERY, _FLAG_PARAMETERS))
+    rows = iter(db.execute(_MEMBER + " ORDER BY key", _FLAG_PARAMETERS))
     chunk = MemberArrays()
     while found := list(itertools.islice(rows, _FETCH)):
         keys, fingerprints, records, flags = zip(*found, strict=True)
@@ -193,12 +188,13 @@ def _merged(snapshot: MemberArrays, changed: list[int], db: _Database) -> Member
     now = {
         row[0]: row
         for row in db.execute(
-            f"SELECT {_COLUMNS} FROM members WHERE key IN (SELECT key FROM member_changes)"  # noqa: S608
+            _MEMBER + " WHERE key IN (SELECT key FROM member_changes)",  # noqa: S608 - fixed text
+            _FLAG_PARAMETERS,
         )
     }
     keys = snapshot.keys
     # (position, 0 to drop the member there | 1 to add a row before it, the row)
-    reshaped: list[tuple[int, int, tuple[int, int, int, int, int]]] = []
+    reshaped: list[tuple[int, int, tuple[int, int, int, int]]] = []
     for key in changed:
         at = bisect.bisect_left(keys, key)
         there = at < len(keys) and keys[at] == key
@@ -206,7 +202,7 @@ def _merged(snapshot: MemberArrays, changed: list[int], db: _Database) -> Member
         if there and row is not None:
             snapshot.set(at, row)
         elif there:
-            reshaped.append((at, 0, (key, 0, 0, 0, 0)))
+            reshaped.append((at, 0, (key, 0, 0, 0)))
         elif row is not None:
             reshaped.append((at, 1, row))
     if not reshaped:

@@ -155,31 +155,36 @@ def config_of(settings: str) -> dict[str, str]:
     return {name.strip(): value.strip() for name, value in pairs}
 
 
+def status_mb(field: str) -> float | None:
+    """A size in kB from ``/proc/self/status`` (``VmHWM``, ``RssFile``...), in MB; ``None``
+    where there is no such file (not Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set size so far, in MB.
 
     ``VmHWM`` rather than ``ru_maxrss``: Linux carries ``ru_maxrss`` over from the parent across
     fork and exec, so a child started by a big parent would report the parent's size.
     """
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux
+    peak = status_mb("VmHWM")
+    if peak is None:  # not Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak
 
 
 def file_backed_mb() -> float | None:
     """This process's resident pages mapped from files, in MB (``RssFile``: the code and data
     of Python and the libraries loaded, which processes share), or ``None`` off Linux. Memory
     stays flat while a source is read, so at the end it is the file-backed part of the peak."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("RssFile:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+    return status_mb("RssFile")
 
 
 def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -19,6 +19,7 @@ would read the table instead.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import sys
 from array import array
@@ -27,6 +28,22 @@ from typing import Any, Final, Protocol
 
 from omnisend_sdk.export._members import MemberIndex
 
+#: The triggers that note the key of every member written while there is a snapshot.
+_TRIGGERS: Final = (
+    """CREATE TRIGGER IF NOT EXISTS member_inserted AFTER INSERT ON members
+    WHEN EXISTS (SELECT 1 FROM member_snapshot)
+    BEGIN INSERT OR IGNORE INTO member_changes VALUES (NEW.key); END""",
+    """CREATE TRIGGER IF NOT EXISTS member_updated AFTER UPDATE ON members
+    WHEN EXISTS (SELECT 1 FROM member_snapshot)
+    BEGIN
+        INSERT OR IGNORE INTO member_changes VALUES (OLD.key);
+        INSERT OR IGNORE INTO member_changes VALUES (NEW.key);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS member_deleted AFTER DELETE ON members
+    WHEN EXISTS (SELECT 1 FROM member_snapshot)
+    BEGIN INSERT OR IGNORE INTO member_changes VALUES (OLD.key); END""",
+)
+_TRIGGER_NAMES: Final = ("member_inserted", "member_updated", "member_deleted")
 #: The tables and triggers, added to every state when it is opened.
 SNAPSHOT_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS member_snapshot (
@@ -37,19 +54,7 @@ CREATE TABLE IF NOT EXISTS member_snapshot (
     flags BLOB NOT NULL  -- MemberIndex.flags_of(tagged, leaving)
 );
 CREATE TABLE IF NOT EXISTS member_changes (key INTEGER PRIMARY KEY);
-CREATE TRIGGER IF NOT EXISTS member_inserted AFTER INSERT ON members
-    WHEN EXISTS (SELECT 1 FROM member_snapshot)
-    BEGIN INSERT OR IGNORE INTO member_changes VALUES (NEW.key); END;
-CREATE TRIGGER IF NOT EXISTS member_updated AFTER UPDATE ON members
-    WHEN EXISTS (SELECT 1 FROM member_snapshot)
-    BEGIN
-        INSERT OR IGNORE INTO member_changes VALUES (OLD.key);
-        INSERT OR IGNORE INTO member_changes VALUES (NEW.key);
-    END;
-CREATE TRIGGER IF NOT EXISTS member_deleted AFTER DELETE ON members
-    WHEN EXISTS (SELECT 1 FROM member_snapshot)
-    BEGIN INSERT OR IGNORE INTO member_changes VALUES (OLD.key); END;
-"""
+""" + "".join(f"{trigger};\n" for trigger in _TRIGGERS)
 #: A member as the index holds it, ``(key, fingerprint, record, flags)``: SQLite makes the flags
 #: as :meth:`MemberIndex.flags_of` does (a Python step a member cost more than reading it).
 _MEMBER: Final = (
@@ -148,6 +153,22 @@ def keep_snapshot(db: _Database) -> None:
             "VALUES (?, ?, ?, ?, ?)",
             (part, *map(_packed, (chunk.keys, chunk.fingerprints, chunk.records)), chunk.flags),
         )
+
+
+@contextlib.contextmanager
+def unnoted_while_no_snapshot(db: _Database) -> Iterator[None]:
+    """Write the members, in the caller's transaction, without the triggers when there is no
+    snapshot for them to keep up (a first export's end): a trigger costs a quarter of each
+    write even when its condition is false (3,300 instructions of 13,300 for a row folded in).
+    They are made again before the transaction ends, so a rollback undoes both."""
+    if _has_snapshot(db):
+        yield
+        return
+    for name in _TRIGGER_NAMES:
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    yield
+    for trigger in _TRIGGERS:
+        db.execute(trigger)
 
 
 def _read_table(db: _Database) -> MemberArrays:

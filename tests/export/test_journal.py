@@ -392,3 +392,81 @@ def test_a_journal_the_version_before_left_unfinished_resumes_exactly(tmp_path: 
     assert len(index) == 4  # the failed row is no member
     assert members_seen(index, range(0, 2)) == [(100, True), (101, True)]
     assert members_seen(index, range(3, 5)) == [(103, True), (104, True)]
+
+
+def staged_contacts(path: Path) -> list[tuple[int, int, int]]:
+    """``(seq, place, key)`` of each contact the journal staged as a member (read-only)."""
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        found = db.execute("SELECT seq, place, key FROM run_members ORDER BY seq, place")
+        return [tuple(row) for row in found]  # type: ignore[misc]
+    finally:
+        db.close()
+
+
+def test_whole_batches_stage_their_contacts_as_they_are_reconciled(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, "k", segment_tag="VIP")
+    clean = sent_batch(journal, range(0, 3))
+    mixed = sent_batch(journal, range(3, 5))
+    dropped = sent_batch(journal, range(5, 7))
+    assert staged_contacts(path) == []  # nothing is a member before Omnisend confirms it
+
+    journal.batch_reconciled(clean, [DoneRow(n, person(n), "created") for n in (2, 0, 1)])
+    journal.batch_reconciled(
+        mixed, [DoneRow(3, person(3), "created"), DoneRow(4, person(4), "failed", {"row": 4})]
+    )
+    journal.batch_dropped(dropped)
+
+    # In the order the batch carried them, at their place in its tag digits; a mixed batch's
+    # rows are recorded one by one instead.
+    assert staged_contacts(path) == [(clean, n, email_key(person(n))) for n in range(3)]
+    journal.rows_tagged(journal.claim_untagged(1))  # row 0's tag confirmed
+    journal.finish()
+    journal.close()
+    index = read_members(path, "VIP")
+    assert len(index) == 4
+    assert members_seen(index, range(4)) == [(100, True), (101, False), (102, False), (103, False)]
+
+    Journal(path, "k", segment_tag="VIP").close()  # the next run starts with none staged
+    assert staged_contacts(path) == []
+
+
+def test_a_journal_of_the_version_before_staging_resumes_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, "k", segment_tag="VIP")
+    clean = sent_batch(journal, range(0, 3))
+    untagged = sent_batch(journal, range(3, 5), tag=False)  # wore the tag already
+    in_flight = sent_batch(journal, range(5, 7))
+    journal.batch_reconciled(clean, [DoneRow(n, person(n), "upserted") for n in range(3)])
+    journal.batch_reconciled(untagged, [DoneRow(n, person(n), "updated") for n in (3, 4)])
+    journal.rows_tagged(journal.claim_untagged(2))  # rows 0 and 1
+    journal.close()
+    # As that version left it: whole batches' contacts only in each batch's JSON.
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE run_members")
+    db.commit()
+    db.close()
+    expected = [(100, True), (101, True), (102, False), (103, True), (104, True)]
+    # Read before this version opens it (a dry run), from the JSON.
+    assert members_seen(read_members(path, "VIP"), range(5)) == expected
+
+    resumed = Journal(path, "k", segment_tag="VIP")
+
+    assert resumed.resumed
+    staged = [(clean, n, email_key(person(n))) for n in range(3)]
+    staged += [(untagged, n - 3, email_key(person(n))) for n in (3, 4)]
+    assert staged_contacts(path) == staged  # staged once, when this version first opened it
+    assert members_seen(resumed.member_index(), range(5)) == expected
+    assert [b.seq for b in resumed.unresolved_batches()] == [in_flight]
+    resumed.close()
+    resumed = Journal(path, "k", segment_tag="VIP")
+    assert staged_contacts(path) == staged  # never twice
+    resumed.batch_reconciled(in_flight, [DoneRow(n, person(n), "created") for n in (5, 6)])
+    resumed.rows_tagged(resumed.claim_untagged(10))
+    resumed.finish()
+    resumed.close()
+
+    index = read_members(path, "VIP")
+    assert len(index) == 7
+    assert members_seen(index, range(7)) == [(100 + n, True) for n in range(7)]

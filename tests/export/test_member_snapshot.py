@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from omnisend_sdk.export._journal import BatchRow, DoneRow, Journal, read_members
-from omnisend_sdk.export._member_snapshot import MemberArrays, keep_snapshot, load_members
+from omnisend_sdk.export._member_snapshot import (
+    MemberArrays,
+    keep_snapshot,
+    load_members,
+    unnoted_while_no_snapshot,
+)
 from omnisend_sdk.export._members import MemberIndex, email_key
 
 KeyRow = tuple[int, int, int, int, int]
@@ -147,6 +152,39 @@ def test_a_change_rolled_back_is_not_noted(state: sqlite3.Connection) -> None:
     state.execute("ROLLBACK")
     assert changes(state) == 0
     assert described(load(state)) == table(state)
+
+
+def triggers(db: sqlite3.Connection) -> list[str]:
+    found = db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+    return [name for (name,) in found]
+
+
+def test_members_written_with_no_snapshot_leave_the_triggers_as_they_were(
+    state: sqlite3.Connection,
+) -> None:
+    every = ["member_deleted", "member_inserted", "member_updated"]
+    state.execute("BEGIN")
+    with unnoted_while_no_snapshot(state):
+        assert triggers(state) == []  # set aside: there is nothing to keep up
+        state.execute("INSERT INTO members (key, email, fingerprint, tagged) VALUES (1, 'x', 1, 1)")
+    state.execute("COMMIT")
+    assert triggers(state) == every
+
+    state.execute("BEGIN")
+    with pytest.raises(sqlite3.IntegrityError), unnoted_while_no_snapshot(state):
+        state.execute("INSERT INTO members (key, email, fingerprint, tagged) VALUES (1, 'y', 2, 1)")
+    state.execute("ROLLBACK")  # the run's end failed: its transaction goes, triggers and all
+    assert triggers(state) == every
+    assert table(state) == [(1, 1, 1, 0, 0)]
+
+    keep(state)
+    state.execute("BEGIN")
+    with unnoted_while_no_snapshot(state):  # a snapshot to keep up: every write is noted
+        state.execute("UPDATE members SET fingerprint = 3")
+        assert triggers(state) == every
+    state.execute("COMMIT")
+    assert changes(state) == 1
+    assert described(load(state)) == table(state) == [(1, 3, 1, 0, 0)]
 
 
 def test_a_load_changes_nothing(state: sqlite3.Connection) -> None:

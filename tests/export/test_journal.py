@@ -470,3 +470,15 @@ def test_a_journal_of_the_version_before_staging_resumes_exactly(tmp_path: Path)
     index = read_members(path, "VIP")
     assert len(index) == 7
     assert members_seen(index, range(7)) == [(100 + n, True) for n in range(7)]
+
+
+def test_a_batch_larger_than_one_staging_statement_is_staged_whole(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, "k")
+    seq = sent_batch(journal, range(2_345))  # more contacts than a statement stages
+    journal.batch_reconciled(seq, [DoneRow(n, person(n), "created") for n in range(2_345)])
+
+    assert staged_contacts(path) == [(seq, n, email_key(person(n))) for n in range(2_345)]
+    journal.finish()
+    journal.close()
+    assert len(read_members(path, None)) == 2_345

@@ -98,11 +98,15 @@ _OUTCOMES: tuple[RowOutcome, ...] = get_args(RowOutcome)
 #:   row in the order of its ``rows``, and how many of them wait for a tag call. ``NULL``
 #:   outcome: its rows are recorded one by one, as every earlier version recorded them, so a
 #:   journal an earlier version left unfinished resumes as it is.
+#: - A batch's ``staged``: 1 once its contacts are in ``run_members`` (see
+#:   :data:`_STAGED_SCHEMA`). A whole batch with 0 was reconciled by a version that does not
+#:   stage; it is staged from its JSON when this version opens the file.
 _ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "batches": (
         ("outcome", "TEXT"),
         ("tags", "TEXT"),
         ("to_tag", "INTEGER NOT NULL DEFAULT 0"),
+        ("staged", "INTEGER NOT NULL DEFAULT 0"),
     ),
     "rows": (
         ("key", "INTEGER"),
@@ -210,21 +214,31 @@ _RUN_MEMBERS_STAGED = (
     "IN (:tagged, :not_needed) AND :tagging AS tagged, 0 AS leaving, m.record "
     "FROM run_members AS m JOIN batches AS b USING (seq)"
 )
-#: The contacts of whole batches as ``run_members`` holds them, read from the batches' JSON
-#: (each element of a batch's ``rows`` is a :class:`BatchRow` as a JSON array): to stage the
-#: batches a version before the staging reconciled, and to read such a file without changing it.
-_WHOLE_BATCH_CONTACTS = (
-    "SELECT seq, place, coalesce(key, email_key(email)) AS key, email, fingerprint, record FROM ("
-    "SELECT b.seq, r.key AS place, json_extract(r.value, '$[5]') AS key, "
-    "json_extract(r.value, '$[1]') AS email, "
-    "coalesce(json_extract(r.value, '$[2]'), 0) AS fingerprint, "
-    "coalesce(json_extract(r.value, '$[4]'), 0) AS record "
-    "FROM batches AS b JOIN batch_rows AS c USING (seq), json_each(c.rows) AS r "
-    "WHERE b.outcome IS NOT NULL)"
-)
-_RUN_MEMBERS_IN_JSON = _RUN_MEMBERS_STAGED.replace(
-    "FROM run_members AS m", f"FROM ({_WHOLE_BATCH_CONTACTS}) AS m"
-)
+#: Whole batches, and those of them not staged yet (conditions on a batch ``b``).
+_WHOLE = "b.outcome IS NOT NULL"
+_UNSTAGED = "b.outcome IS NOT NULL AND b.staged = 0"
+
+
+def _contacts_in_json(batches: str) -> str:
+    """The contacts of the whole ``batches`` as ``run_members`` holds them, read from the
+    batches' JSON (each element of a batch's ``rows`` is a :class:`BatchRow` as a JSON array):
+    to stage batches a version that does not stage reconciled, or to read them without
+    changing the file."""
+    return (
+        "SELECT seq, place, coalesce(key, email_key(email)) AS key, email, fingerprint, record "  # noqa: S608 - fixed text
+        "FROM (SELECT b.seq, r.key AS place, json_extract(r.value, '$[5]') AS key, "
+        "json_extract(r.value, '$[1]') AS email, "
+        "coalesce(json_extract(r.value, '$[2]'), 0) AS fingerprint, "
+        "coalesce(json_extract(r.value, '$[4]'), 0) AS record "
+        "FROM batches AS b JOIN batch_rows AS c USING (seq), json_each(c.rows) AS r "
+        f"WHERE {batches})"
+    )
+
+
+def _members_in_json(batches: str) -> str:
+    """:data:`_RUN_MEMBERS_STAGED`, for contacts read from the JSON of the whole ``batches``."""
+    staged = "FROM run_members AS m"
+    return _RUN_MEMBERS_STAGED.replace(staged, f"FROM ({_contacts_in_json(batches)}) AS m")
 
 
 def _run_members(whole: str | None = _RUN_MEMBERS_STAGED) -> str:
@@ -236,12 +250,13 @@ def _run_members(whole: str | None = _RUN_MEMBERS_STAGED) -> str:
 
 
 def _whole_batches_members(db: sqlite3.Connection) -> str | None:
-    """The query of the whole batches' members for a file read without changing it: staged, in
-    each batch's JSON (the version before staging), or none (no version with whole batches
-    opened it)."""
-    if _has_table(db, "run_members"):
-        return _RUN_MEMBERS_STAGED
-    return _RUN_MEMBERS_IN_JSON if "outcome" in _columns(db, "batches") else None
+    """The query of the whole batches' members for a file read without changing it: those
+    staged, and from their JSON those a version that does not stage reconciled (all of them in
+    a file this version never opened); none when no version with whole batches opened it."""
+    columns = _columns(db, "batches")
+    if "staged" in columns:
+        return f"{_RUN_MEMBERS_STAGED} UNION ALL {_members_in_json(_UNSTAGED)}"
+    return _members_in_json(_WHOLE) if "outcome" in columns else None
 
 
 def _run_members_parameters(tagging: bool) -> dict[str, object]:
@@ -299,12 +314,8 @@ def _members_query(
     return query + " ORDER BY key", _run_members_parameters(tagging)
 
 
-def _columns(db: sqlite3.Connection | StateDatabase, table: str) -> set[str]:
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
     return {column[1] for column in db.execute(f"PRAGMA table_info({table})")}
-
-
-def _has_table(db: sqlite3.Connection | StateDatabase, table: str) -> bool:
-    return bool(_columns(db, table))
 
 
 def _unfolded_run(db: sqlite3.Connection) -> bool:
@@ -479,10 +490,6 @@ class Journal:
         # NORMAL survives a killed process (the case resume is for); only an OS crash may lose
         # the last commits, which reconciliation then repairs.
         self._db.execute("PRAGMA synchronous=NORMAL")
-        # A file of the version before staging keeps its whole batches' contacts in JSON only.
-        stage_whole_batches = _has_table(self._db, "batches") and not _has_table(
-            self._db, "run_members"
-        )
         self._db.executescript(_SCHEMA)
         self._add_columns()
         self._db.executescript(_ADDED_INDEXES)
@@ -494,8 +501,7 @@ class Journal:
         self.resumed = self._meta("status") == "running" and not self.abandoned
         with self._transaction():
             self._move_batch_rows()
-            if stage_whole_batches:
-                self._db.execute(f"INSERT INTO run_members {_WHOLE_BATCH_CONTACTS}")
+            self._stage_unstaged_batches()
             if self.abandoned:
                 # What Omnisend confirmed for the run left unfinished stays among the members,
                 # under the tag that run marked.
@@ -532,6 +538,12 @@ class Journal:
             "INSERT OR IGNORE INTO batch_rows SELECT seq, rows FROM batches WHERE rows != ''"
         )
         self._db.execute("UPDATE batches SET rows = '' WHERE rows != ''")
+
+    def _stage_unstaged_batches(self) -> None:
+        """Stage the contacts of whole batches a version that does not stage reconciled (none,
+        unless an earlier version ran on this file), from their JSON."""
+        self._db.execute(f"INSERT INTO run_members {_contacts_in_json(_UNSTAGED)}")
+        self._db.execute(f"UPDATE batches AS b SET staged = 1 WHERE {_UNSTAGED}")  # noqa: S608
 
     def _tag_again(self, *states: TagState) -> None:
         """Put the rows in these tag states back to tag, one by one and in whole batches."""
@@ -638,8 +650,8 @@ class Journal:
             tags = "".join(_TAG_DIGITS[r.tag] for r in carried)
             with self._transaction():
                 self._db.execute(
-                    "UPDATE batches SET state = 'reconciled', outcome = ?, tags = ?, to_tag = ? "
-                    "WHERE seq = ?",
+                    "UPDATE batches SET state = 'reconciled', outcome = ?, tags = ?, to_tag = ?, "
+                    "staged = 1 WHERE seq = ?",
                     (outcome, tags, tags.count(TagState.TO_TAG.digit), seq),
                 )
                 self._stage(seq, carried)
@@ -651,9 +663,9 @@ class Journal:
     def _stage(self, seq: int, carried: Sequence[BatchRow]) -> None:
         """Append a whole batch's contacts to ``run_members``, in one statement a part.
 
-        One statement, not one a contact: each statement's step lets the GIL go and takes it
-        back, which with the client's threads waiting costs far more than the insert (and
-        ``executemany`` takes 8,500 instructions a contact, one statement 5,600).
+        One statement, not one a contact as ``executemany`` runs them: 7,100 instructions a
+        contact instead of 10,500, and the GIL let go and taken back once a batch, not once a
+        contact (the client's threads wait for it).
         """
         for start in range(0, len(carried), _STAGED_A_STATEMENT):
             part = carried[start : start + _STAGED_A_STATEMENT]

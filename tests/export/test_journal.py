@@ -421,6 +421,9 @@ def test_whole_batches_stage_their_contacts_as_they_are_reconciled(tmp_path: Pat
     # In the order the batch carried them, at their place in its tag digits; a mixed batch's
     # rows are recorded one by one instead.
     assert staged_contacts(path) == [(clean, n, email_key(person(n))) for n in range(3)]
+    journal.close()
+    journal = Journal(path, "k", segment_tag="VIP")  # resumed: nothing staged again
+    assert staged_contacts(path) == [(clean, n, email_key(person(n))) for n in range(3)]
     journal.rows_tagged(journal.claim_untagged(1))  # row 0's tag confirmed
     journal.finish()
     journal.close()
@@ -445,6 +448,7 @@ def test_a_journal_of_the_version_before_staging_resumes_exactly(tmp_path: Path)
     # As that version left it: whole batches' contacts only in each batch's JSON.
     db = sqlite3.connect(path)
     db.execute("DROP TABLE run_members")
+    db.execute("ALTER TABLE batches DROP COLUMN staged")
     db.commit()
     db.close()
     expected = [(100, True), (101, True), (102, False), (103, True), (104, True)]
@@ -482,3 +486,48 @@ def test_a_batch_larger_than_one_staging_statement_is_staged_whole(tmp_path: Pat
     journal.finish()
     journal.close()
     assert len(read_members(path, None)) == 2_345
+
+
+def test_batches_a_version_that_does_not_stage_reconciled_are_staged_and_stale_ones_ignored(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.sqlite"
+    first = Journal(path, "k")
+    seq = sent_batch(first, range(3))
+    first.batch_reconciled(seq, [DoneRow(n, person(n), "created") for n in range(3)])
+    first.finish()
+    first.close()
+    # The version before starts the next run: it empties the tables it knows (not run_members,
+    # whose contacts of the batch gone stay behind), and reconciles a batch whole without
+    # staging it.
+    db = sqlite3.connect(path)
+    for table in ("batches", "batch_rows", "rows", "meta"):
+        db.execute(f"DELETE FROM {table}")
+    db.execute("INSERT INTO meta VALUES ('status', 'running'), ('source', '')")
+    carried = [[n, person(n), 900 + n, False, 0, email_key(person(n))] for n in (0, 3)]
+    db.execute(
+        "INSERT INTO batches (state, batch_id, sent_at, rows, outcome, tags, to_tag) "
+        "VALUES ('reconciled', 'b-2', ?, '', 'updated', '44', 0)",
+        (SENT_AT.isoformat(),),
+    )
+    db.execute("INSERT INTO batch_rows VALUES (last_insert_rowid(), ?)", (json.dumps(carried),))
+    db.commit()
+    db.close()
+    (stale,) = {seq for seq, _, _ in staged_contacts(path)}
+    expected = [(900, False), (101, False), (102, False), (903, False)]
+    assert members_seen(read_members(path, None), range(4)) == expected  # a dry run, read-only
+
+    journal = Journal(path, "k")
+
+    assert journal.resumed
+    later = {s for s, _, _ in staged_contacts(path)} - {stale}
+    assert len(later) == 1  # the batch staged from its JSON, at its places
+    assert [(place, key) for s, place, key in staged_contacts(path) if s in later] == [
+        (0, email_key(person(0))),
+        (1, email_key(person(3))),
+    ]
+    assert members_seen(journal.member_index(), range(4)) == expected
+    journal.finish()
+    journal.close()
+    # The contacts left staged by the batch gone (person 0 at 100) are not members again.
+    assert members_seen(read_members(path, None), range(4)) == expected

@@ -619,10 +619,16 @@ class Engine:
         return self._pending_rows == 0 and self._queue.empty()
 
     async def _wait_until_settled(self) -> None:
+        folded = False
         while not self._settled():
             if self._sending_stopped():
                 await self._follow_in_flight()
                 return
+            if not folded and self._all_posted():
+                # Only the last batches are left, and Omnisend takes a while over each: fold
+                # what it confirmed meanwhile, so that the run's end has only the rest to do.
+                folded = True
+                self._journal.fold_confirmed()
             self._moved.clear()
             try:
                 timeout = self._until_deadline(self._poll_interval)
@@ -717,6 +723,7 @@ class Engine:
         finally:
             self._posting -= 1
             if self._all_posted():
+                self._moved.set()  # the run waits for its last batches now: fold meanwhile
                 self._wake_tracker.set()  # the budget is free now: follow the last batches closely
 
     async def _refused(self, items: list[PendingItem], error: OmnisendError) -> None:

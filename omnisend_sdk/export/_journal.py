@@ -732,7 +732,8 @@ class Journal:
     def _fold_into_members(self, *, tagging: bool) -> None:
         """Make the run's confirmed rows members, in one pass in key order.
 
-        Done once, at the run's end, rather than as each batch is reconciled: the members are
+        Done at the run's end (or while it waits for its last batches, see
+        :meth:`fold_confirmed`), rather than as each batch is reconciled: the members are
         keyed by a hash of the email, so a write per row lands on a random page of the table,
         and each such page costs a 4 KiB write to the log at every commit. What can be done
         sooner is: each whole batch appends its contacts to ``run_members`` as it is
@@ -740,16 +741,39 @@ class Journal:
         and writes them (9,400 instructions a contact, where reading them out of each batch's
         JSON here cost 28,300).
 
+        Staged contacts folded before are not folded again when the run marks no tag: nothing
+        about them changes after they are staged. Under a tag, their tag calls go on, so every
+        one is folded with its tag as it stands (rows recorded one by one, few, always are).
+
         Args:
             tagging: Whether the run marked membership with a tag (else no tag is confirmed).
         """
+        folded = 0 if tagging else int(self._meta("folded_through") or 0)
         with unnoted_while_no_snapshot(self._db):
             self._db.execute(
                 "INSERT OR REPLACE INTO members (key, email, fingerprint, tagged, leaving, record) "
-                + _run_members()
+                + _run_members(_RUN_MEMBERS_STAGED + " WHERE m.rowid > :folded")
                 + " ORDER BY key",
-                _run_members_parameters(tagging),
+                {**_run_members_parameters(tagging), "folded": folded},
             )
+        if not tagging:
+            (last,) = self._db.execute("SELECT coalesce(max(rowid), 0) FROM run_members").fetchone()
+            self._set_meta("folded_through", str(last))
+
+    def fold_confirmed(self) -> None:
+        """Fold the members confirmed so far and make their snapshot, while the run waits for
+        its last batches: its end then folds only the rest, and notes them for the snapshot.
+
+        Only for a run that marks no tag (else the tag calls still under way would change
+        what is folded, and the end folds every contact again). Any run may do it any time:
+        a member folded early is what the end would write, and until then the run's own
+        rows take precedence over the members in every read of a run not finished.
+        """
+        if self.segment_tag is not None:
+            return
+        with self._transaction():
+            self._fold_into_members(tagging=False)
+            keep_snapshot(self._db)
 
     def _done_rows(self) -> Iterator[tuple[int, str, RowOutcome, int | None]]:
         """``(row, email, outcome, key)`` of every done row, one by one or in whole batches

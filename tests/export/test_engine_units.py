@@ -19,8 +19,9 @@ from omnisend_sdk import ContactMapping
 from omnisend_sdk._models import Batch
 from omnisend_sdk.export._batcher import PendingItem
 from omnisend_sdk.export._engine import Engine, EngineOptions, EngineResult
-from omnisend_sdk.export._journal import BatchRow, DoneRow, Journal
+from omnisend_sdk.export._journal import BatchRow, DoneRow, Journal, read_members
 from omnisend_sdk.export._limits import ExportLimits
+from omnisend_sdk.export._members import email_key
 from omnisend_sdk.export._progress import SilentProgress
 from omnisend_sdk.mapping import MappedRow, map_rows, mask_email
 from omnisend_sdk.sources import open_source
@@ -420,6 +421,47 @@ async def test_no_segment_tag_means_no_tag_calls() -> None:
 
     assert gateway.tag_calls == []
     assert (result.tagged, result.tag_failed, exported(result)) == (0, 0, 300)
+
+
+class FoldWatchingJournal(Journal):
+    """A journal that notes, each time the engine folds early, how many batches had been posted
+    and how many rows had reached an outcome."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, "k")
+        self.posted = 0
+        self.settled = 0
+        self.folds: list[tuple[int, int]] = []
+
+    def batch_sent(self, seq: int, at: datetime) -> None:
+        super().batch_sent(seq, at)
+        self.posted += 1
+
+    def batch_reconciled(self, seq: int, done: Sequence[DoneRow]) -> None:
+        super().batch_reconciled(seq, done)
+        self.settled += len(done)
+
+    def fold_confirmed(self) -> None:
+        super().fold_confirmed()
+        self.folds.append((self.posted, self.settled))
+
+
+async def test_the_members_are_folded_once_every_batch_is_posted_then_the_rest_at_the_end(
+    tmp_path: Path,
+) -> None:
+    gateway = FakeGateway(looks_until_done=2)  # each batch is processed for two polls
+    journal = FoldWatchingJournal(tmp_path / "journal.sqlite")
+
+    result = await run(gateway, emails(450), journal=journal, segment_tag=None)
+
+    assert exported(result) == 450
+    ((posted, settled),) = journal.folds  # once, with every batch posted
+    assert posted == len(gateway.created) == 5
+    assert settled < 450  # the last batches were still with Omnisend
+    journal.close()
+    members = read_members(tmp_path / "journal.sqlite", None)
+    assert len(members) == 450
+    assert all(members.find(email_key(e)) >= 0 for e in emails(450))
 
 
 # --- following many batches economically ---------------------------------------------------------

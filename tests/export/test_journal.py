@@ -531,3 +531,98 @@ def test_batches_a_version_that_does_not_stage_reconciled_are_staged_and_stale_o
     journal.close()
     # The contacts left staged by the batch gone (person 0 at 100) are not members again.
     assert members_seen(read_members(path, None), range(4)) == expected
+
+
+def member_changes(path: Path) -> int:
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT count(*) FROM member_changes").fetchone()[0])
+    finally:
+        db.close()
+
+
+def untagged_run(path: Path, *, fold_early: bool, stop_after_fold: bool = False) -> Journal:
+    """An untagged run of 20 batches of 20 (the 4th mixed), folded early after the 18th if
+    asked."""
+    journal = Journal(path, "k")
+    for b in range(20):
+        numbers = range(b * 20, b * 20 + 20)
+        seq = sent_batch(journal, numbers, tag=False)
+        done = [DoneRow(n, person(n), "upserted") for n in numbers]
+        if b == 3:
+            done[5] = DoneRow(65, person(65), "failed", {"row": 65})
+        journal.batch_reconciled(seq, done)
+        if b == 17 and fold_early:
+            journal.fold_confirmed()
+            if stop_after_fold:
+                journal.close()  # killed while waiting for the last batches
+                journal = Journal(path, "k")
+                assert journal.resumed
+    return journal
+
+
+#: The rows of :func:`untagged_run` that become members (Omnisend rejected row 65).
+MEMBERS = [n for n in range(400) if n != 65]
+
+
+def test_members_folded_early_end_as_those_folded_at_the_end(tmp_path: Path) -> None:
+    at_end = untagged_run(tmp_path / "at-end.sqlite", fold_early=False)
+    at_end.finish()
+    at_end.close()
+    expected = members_seen(read_members(tmp_path / "at-end.sqlite", None), MEMBERS)
+    assert expected == [(100 + n, False) for n in MEMBERS]
+
+    early = untagged_run(tmp_path / "early.sqlite", fold_early=True)
+    # Before the end: the members so far are in the table, and the run reads as before.
+    assert members_seen(early.member_index(), MEMBERS) == expected
+    early.finish()
+    early.close()
+    index = read_members(tmp_path / "early.sqlite", None)
+    assert members_seen(index, MEMBERS) == expected
+    assert len(index) == 399
+    assert index.find(email_key(person(65))) == -1
+    # The snapshot made early stays. Noted for it: the 40 members of the last two batches, and
+    # the 19 of the mixed batch, recorded one by one and folded again at the end.
+    assert member_changes(tmp_path / "early.sqlite") == 59
+
+
+def test_a_run_killed_after_folding_early_resumes_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    resumed = untagged_run(path, fold_early=True, stop_after_fold=True)
+    resumed.finish()
+    resumed.close()
+    index = read_members(path, None)
+    assert len(index) == 399
+    assert members_seen(index, MEMBERS) == [(100 + n, False) for n in MEMBERS]
+    assert member_changes(path) == 59  # as without the kill: nothing staged is folded twice
+
+
+def test_a_run_with_the_segment_tag_folds_only_at_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(path, "k", segment_tag="VIP")
+    seq = sent_batch(journal, range(3))
+    journal.batch_reconciled(seq, [DoneRow(n, person(n), "created") for n in range(3)])
+
+    journal.fold_confirmed()  # the tag calls are still to come: nothing is folded yet
+
+    assert not journal.has_members()
+    journal.rows_tagged(journal.claim_untagged(10))
+    journal.finish()
+    journal.close()
+    assert members_seen(read_members(path, "VIP"), range(3)) == [(100 + n, True) for n in range(3)]
+
+
+def test_a_run_folded_early_then_resumed_under_a_tag_folds_every_tag_at_its_end(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.sqlite"
+    untagged_run(path, fold_early=True).close()  # killed before its end
+
+    resumed = Journal(path, "k", segment_tag="VIP")  # resumed, now marking the segment
+    assert resumed.resumed
+    while claimed := resumed.claim_untagged(250):
+        resumed.rows_tagged(claimed)
+    resumed.finish()
+    resumed.close()
+
+    assert members_seen(read_members(path, "VIP"), MEMBERS) == [(100 + n, True) for n in MEMBERS]

@@ -11,7 +11,8 @@ from the table: its cost follows what changed, not the segment (0.07 s for a mil
 
 The members table stays the truth. The triggers write in the same transaction as the change
 that fires them, so a snapshot never misses a change, and they note nothing while there is no
-snapshot (during a first export). A run's end makes the snapshot again, a part at a time
+snapshot (during a first export, whose fold sets them aside: see
+:func:`unnoted_while_no_snapshot`). A run's end makes the snapshot again, a part at a time
 (memory holds one), only when there is none or when so many members changed since that a load
 would read the table instead.
 """
@@ -28,22 +29,21 @@ from typing import Any, Final, Protocol
 
 from omnisend_sdk.export._members import MemberIndex
 
-#: The triggers that note the key of every member written while there is a snapshot.
-_TRIGGERS: Final = (
-    """CREATE TRIGGER IF NOT EXISTS member_inserted AFTER INSERT ON members
-    WHEN EXISTS (SELECT 1 FROM member_snapshot)
+#: The triggers that note the key of every member written while there is a snapshot, by name.
+_TRIGGERS: Final = {
+    "member_inserted": """AFTER INSERT ON members WHEN EXISTS (SELECT 1 FROM member_snapshot)
     BEGIN INSERT OR IGNORE INTO member_changes VALUES (NEW.key); END""",
-    """CREATE TRIGGER IF NOT EXISTS member_updated AFTER UPDATE ON members
-    WHEN EXISTS (SELECT 1 FROM member_snapshot)
+    "member_updated": """AFTER UPDATE ON members WHEN EXISTS (SELECT 1 FROM member_snapshot)
     BEGIN
         INSERT OR IGNORE INTO member_changes VALUES (OLD.key);
         INSERT OR IGNORE INTO member_changes VALUES (NEW.key);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS member_deleted AFTER DELETE ON members
-    WHEN EXISTS (SELECT 1 FROM member_snapshot)
+    "member_deleted": """AFTER DELETE ON members WHEN EXISTS (SELECT 1 FROM member_snapshot)
     BEGIN INSERT OR IGNORE INTO member_changes VALUES (OLD.key); END""",
+}
+_CREATE_TRIGGERS: Final = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS {name} {body}" for name, body in _TRIGGERS.items()
 )
-_TRIGGER_NAMES: Final = ("member_inserted", "member_updated", "member_deleted")
 #: The tables and triggers, added to every state when it is opened.
 SNAPSHOT_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS member_snapshot (
@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS member_snapshot (
     flags BLOB NOT NULL  -- MemberIndex.flags_of(tagged, leaving)
 );
 CREATE TABLE IF NOT EXISTS member_changes (key INTEGER PRIMARY KEY);
-""" + "".join(f"{trigger};\n" for trigger in _TRIGGERS)
+""" + "".join(f"{create};\n" for create in _CREATE_TRIGGERS)
 #: A member as the index holds it, ``(key, fingerprint, record, flags)``: SQLite makes the flags
 #: as :meth:`MemberIndex.flags_of` does (a Python step a member cost more than reading it).
 _MEMBER: Final = (
@@ -164,11 +164,11 @@ def unnoted_while_no_snapshot(db: _Database) -> Iterator[None]:
     if _has_snapshot(db):
         yield
         return
-    for name in _TRIGGER_NAMES:
+    for name in _TRIGGERS:
         db.execute(f"DROP TRIGGER IF EXISTS {name}")
     yield
-    for trigger in _TRIGGERS:
-        db.execute(trigger)
+    for create in _CREATE_TRIGGERS:
+        db.execute(create)
 
 
 def _read_table(db: _Database) -> MemberArrays:

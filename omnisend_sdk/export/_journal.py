@@ -209,11 +209,19 @@ _RUN_MEMBERS_ONE_BY_ONE = (
     "SELECT key, email, fingerprint, tagged IN (:tagged, :not_needed) AND :tagging AS tagged, "
     "0 AS leaving, record FROM rows WHERE member = 1"
 )
-_RUN_MEMBERS_STAGED = (
-    "SELECT m.key, m.email, m.fingerprint, CAST(substr(b.tags, m.place + 1, 1) AS INTEGER) "
-    "IN (:tagged, :not_needed) AND :tagging AS tagged, 0 AS leaving, m.record "
-    "FROM run_members AS m JOIN batches AS b USING (seq)"
-)
+
+
+def _whole_batch_members(contacts: str) -> str:
+    """The members the whole batches' ``contacts`` make (``run_members``, or a query of the
+    same columns), each with its batch's tag digit at its place."""
+    return (
+        "SELECT m.key, m.email, m.fingerprint, CAST(substr(b.tags, m.place + 1, 1) AS INTEGER) "  # noqa: S608 - fixed text
+        "IN (:tagged, :not_needed) AND :tagging AS tagged, 0 AS leaving, m.record "
+        f"FROM {contacts} AS m JOIN batches AS b USING (seq)"
+    )
+
+
+_RUN_MEMBERS_STAGED = _whole_batch_members("run_members")
 #: Whole batches, and those of them not staged yet (conditions on a batch ``b``).
 _WHOLE = "b.outcome IS NOT NULL"
 _UNSTAGED = "b.outcome IS NOT NULL AND b.staged = 0"
@@ -236,9 +244,8 @@ def _contacts_in_json(batches: str) -> str:
 
 
 def _members_in_json(batches: str) -> str:
-    """:data:`_RUN_MEMBERS_STAGED`, for contacts read from the JSON of the whole ``batches``."""
-    staged = "FROM run_members AS m"
-    return _RUN_MEMBERS_STAGED.replace(staged, f"FROM ({_contacts_in_json(batches)}) AS m")
+    """The members of the whole ``batches``, their contacts read from the batches' JSON."""
+    return _whole_batch_members(f"({_contacts_in_json(batches)})")
 
 
 def _run_members(whole: str | None = _RUN_MEMBERS_STAGED) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -217,16 +219,21 @@ def sent_batch(journal: Journal, numbers: range, *, tag: bool = True) -> int:
     return seq
 
 
-def journal_rows(path: Path) -> int:
-    """Rows the journal file records one by one (read-only)."""
+def read_only(path: Path, query: str) -> list[tuple[Any, ...]]:
+    """The rows a query finds in the journal file, opened read-only."""
     db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
-        return int(db.execute("SELECT count(*) FROM rows").fetchone()[0])
+        return db.execute(query).fetchall()
     finally:
         db.close()
 
 
-def members_seen(index: MemberIndex, numbers: range) -> list[tuple[int, bool]]:
+def journal_rows(path: Path) -> int:
+    """Rows the journal file records one by one."""
+    return int(read_only(path, "SELECT count(*) FROM rows")[0][0])
+
+
+def members_seen(index: MemberIndex, numbers: Iterable[int]) -> list[tuple[int, bool]]:
     return [
         (
             index.fingerprint(index.find(email_key(person(n)))),
@@ -394,14 +401,9 @@ def test_a_journal_the_version_before_left_unfinished_resumes_exactly(tmp_path: 
     assert members_seen(index, range(3, 5)) == [(103, True), (104, True)]
 
 
-def staged_contacts(path: Path) -> list[tuple[int, int, int]]:
-    """``(seq, place, key)`` of each contact the journal staged as a member (read-only)."""
-    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-    try:
-        found = db.execute("SELECT seq, place, key FROM run_members ORDER BY seq, place")
-        return [tuple(row) for row in found]  # type: ignore[misc]
-    finally:
-        db.close()
+def staged_contacts(path: Path) -> list[tuple[Any, ...]]:
+    """``(seq, place, key)`` of each contact the journal staged as a member."""
+    return read_only(path, "SELECT seq, place, key FROM run_members ORDER BY seq, place")
 
 
 def test_whole_batches_stage_their_contacts_as_they_are_reconciled(tmp_path: Path) -> None:
@@ -534,11 +536,8 @@ def test_batches_a_version_that_does_not_stage_reconciled_are_staged_and_stale_o
 
 
 def member_changes(path: Path) -> int:
-    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-    try:
-        return int(db.execute("SELECT count(*) FROM member_changes").fetchone()[0])
-    finally:
-        db.close()
+    """Members noted as written since the snapshot."""
+    return int(read_only(path, "SELECT count(*) FROM member_changes")[0][0])
 
 
 def untagged_run(path: Path, *, fold_early: bool, stop_after_fold: bool = False) -> Journal:

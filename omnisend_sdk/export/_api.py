@@ -231,7 +231,7 @@ class _Export:
                 segment_tag=self.segment_tag,
                 store=destination.client,
             )
-            seen = DiskSeenEmails()
+            seen = DiskSeenEmails(row_source.row_count or settings.limits.cap)
             try:
                 return await self._send(destination, journal, row_source, seen)
             finally:

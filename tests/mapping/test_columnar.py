@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnisend_sdk._constants import API_VERSIONS
+from omnisend_sdk._constants import API_VERSIONS, MAX_EMAIL_LENGTH, MAX_EMAIL_LOCAL_LENGTH
 from omnisend_sdk.mapping import (
     Constant,
     ContactMapping,
@@ -30,7 +30,7 @@ from omnisend_sdk.mapping import (
     RowMapper,
     map_rows,
 )
-from omnisend_sdk.mapping._columnar import _ATOM, _LABEL, PLAIN_EMAIL, columnar_rows
+from omnisend_sdk.mapping._columnar import _ATOM, _LABEL, PLAIN_EMAIL, _emails, columnar_rows
 from omnisend_sdk.sources import SourceError, open_source
 
 pa = pytest.importorskip("pyarrow")
@@ -443,6 +443,46 @@ EMAIL_PIECES = st.sampled_from(
 )
 def test_the_possessive_email_expression_matches_what_backtracking_matches(text: str) -> None:
     assert (PLAIN_EMAIL.fullmatch(text) is None) == (BACKTRACKING_EMAIL.fullmatch(text) is None)
+
+
+#: Pieces that make labels and local parts near their length limits (63 and 64).
+LONG_PIECES = st.sampled_from(["a" * 31, "B" * 32, "7" * 63, "x" * 64, "-", ".", "@", "io"])
+
+
+def plainly_valid(text: str) -> bool:
+    """What the row-by-row mapper passes as it is (bar capitals): the backtracking expression
+    and the length limits."""
+    return (
+        BACKTRACKING_EMAIL.fullmatch(text) is not None
+        and len(text) <= MAX_EMAIL_LENGTH
+        and text.index("@") <= MAX_EMAIL_LOCAL_LENGTH
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(BACKTRACKING_EMAIL, fullmatch=True),
+        st.lists(EMAIL_PIECES, max_size=14).map("".join),
+        st.lists(st.one_of(LONG_PIECES, EMAIL_PIECES), max_size=10).map("".join),
+    )
+)
+def test_the_quick_email_check_passes_exactly_the_plain_addresses(text: str) -> None:
+    special: set[int] = set()
+    emails = _emails([text], special)
+    if plainly_valid(text):
+        assert (emails, special) == ([text.lower()], set())
+    else:
+        assert special == {0}  # mapped by the mapper, which reports why
+
+
+@pytest.mark.parametrize(
+    ("label", "plain"), [("a" * 63, True), ("a" * 64, False), ("a" + "-" * 61 + "b", True)]
+)
+def test_a_domain_label_over_63_characters_is_left_to_the_mapper(label: str, plain: bool) -> None:
+    special: set[int] = set()
+    _emails([f"ann@{label}.example.com"], special)
+    assert (not special) is plain
 
 
 def polars_frame(rows: list[dict[str, Any]]) -> Any:

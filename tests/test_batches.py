@@ -15,6 +15,8 @@ from omnisend_sdk import (
     InvalidRequestError,
     OutcomeUnknownError,
 )
+from omnisend_sdk._constants import DEFAULT_API_VERSION
+from omnisend_sdk._wire import contact_to_json
 from tests.conftest import BASE_URL, FakeClock
 
 
@@ -69,6 +71,34 @@ def test_create_refuses_locally_what_omnisend_would_refuse(
 ) -> None:
     with pytest.raises(InvalidRequestError, match=message):
         api.batches.create(items)
+
+
+@pytest.mark.parametrize("origin", [None, "omnisend_sdk"])
+def test_items_given_as_contacts_bodies_or_encoded_bodies_post_the_same_bytes(
+    api: Any, httpx_mock: HTTPXMock, origin: str | None
+) -> None:
+    contacts = _contacts(3, first_name="Zoë")
+    bodies = [contact_to_json(c, DEFAULT_API_VERSION) for c in contacts]
+    encoded = [json.dumps(b, ensure_ascii=False, separators=(",", ":")).encode() for b in bodies]
+    for _ in range(3):
+        httpx_mock.add_response(
+            method="POST", url=f"{BASE_URL}/batches", status_code=201, json={"batchID": "b-1"}
+        )
+
+    for items in (contacts, bodies, [bodies[0], encoded[1], contacts[2]]):
+        api.batches.create(items, origin=origin)
+
+    sent = [request.content for request in httpx_mock.get_requests()]
+    envelope = {"method": "POST", "endpoint": "contacts", "items": bodies}
+    if origin is not None:
+        envelope["origin"] = origin
+    assert sent == [json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()] * 3
+
+
+@pytest.mark.parametrize("item", [b"", b"[1]", b'"text"', b'{"identifiers": []'])
+def test_an_encoded_item_must_be_a_json_object(api: Any, item: bytes) -> None:
+    with pytest.raises(InvalidRequestError, match="JSON object"):
+        api.batches.create([item])
 
 
 def test_a_lost_answer_is_never_resent(api: Any, httpx_mock: HTTPXMock) -> None:

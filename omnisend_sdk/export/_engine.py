@@ -420,7 +420,7 @@ class Engine:
                 PendingItem(
                     row.row,
                     row.email,
-                    {},
+                    b"",
                     0,
                     fingerprint=row.fingerprint,
                     tag=row.tag,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -67,8 +67,8 @@ class ExportGateway(Protocol):
         """Requests, retries and 429s so far."""
         ...
 
-    async def create_batch(self, items: Sequence[Mapping[str, Any]]) -> Batch:
-        """``POST /batches`` with contact request bodies."""
+    async def create_batch(self, items: Sequence[bytes]) -> Batch:
+        """``POST /batches`` with contact request bodies, each encoded as JSON."""
         ...
 
     async def list_batches(
@@ -165,7 +165,7 @@ class AsyncClientGateway(_ClientFacts):
         super().__init__(client)
         self._client = client
 
-    async def create_batch(self, items: Sequence[Mapping[str, Any]]) -> Batch:
+    async def create_batch(self, items: Sequence[bytes]) -> Batch:
         return await self._client.batches.create(items)
 
     async def list_batches(
@@ -224,7 +224,7 @@ class ThreadedClientGateway(_ClientFacts):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(func, *args, **kwargs))
 
-    async def create_batch(self, items: Sequence[Mapping[str, Any]]) -> Batch:
+    async def create_batch(self, items: Sequence[bytes]) -> Batch:
         return await self._call(self._client.batches.create, items)
 
     async def list_batches(

@@ -361,7 +361,7 @@ class _Reading:
             return
         tally.not_sent += 1
         item = PendingItem.encoded(
-            mapped.row, mapped.email, body, encoded, tag=needs_tag, record=mapped.record
+            mapped.row, mapped.email, encoded, tag=needs_tag, record=mapped.record
         )
         self._batches += len(self._batcher.add(item))
         if self._work is not None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from omnisend_sdk import ClientStats
+from omnisend_sdk import ClientStats, _json
 from omnisend_sdk._errors import (
     AuthenticationError,
     BadRequestError,
@@ -210,9 +210,9 @@ class FakeGateway:
     def stats(self) -> ClientStats:
         return ClientStats()
 
-    async def create_batch(self, items: Sequence[Mapping[str, Any]]) -> Batch:
+    async def create_batch(self, items: Sequence[bytes]) -> Batch:
         self.calls["create_batch"] += 1
-        emails = [_email_of(body) for body in items]
+        emails = [_email_of(_json.loads(body)) for body in items]
         self.posted.append(emails)
         self.lists_at_post.append(self.calls["list_batches"])
         fault = self._create_plan(len(self.posted), emails) if self._create_plan else None

@@ -121,7 +121,7 @@ class DeadlineAt(FakeGateway):
             self._clock.pass_deadline()
             self.at_deadline = Counter(self.calls)
 
-    async def create_batch(self, items: Sequence[Mapping[str, Any]]) -> Batch:
+    async def create_batch(self, items: Sequence[bytes]) -> Batch:
         batch = await super().create_batch(items)
         if len(self.created) == self._after_created:
             self._pass()

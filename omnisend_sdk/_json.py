@@ -19,8 +19,10 @@ except ImportError:  # pragma: no cover
 def dumps(value: Any) -> bytes:
     """Encode ``value`` as compact UTF-8 JSON."""
     if orjson is not None:
-        encoded: bytes = orjson.dumps(value)
-        return encoded
+        # orjson hands over the buffer it wrote into, about 4 KB however short the text: kept,
+        # 100,000 contacts of 253 bytes held 393 MB. Copied, they hold their size (29 MB), which
+        # matters to the export, whose contacts in flight are kept encoded.
+        return bytes(memoryview(orjson.dumps(value)))
     return stdlib_dumps(value)
 
 

@@ -72,7 +72,23 @@ class _Window:
         self.window = window
         self.slots: deque[_Slot] = deque()  # in booking order; answers may move them later
         self.last_booked = -math.inf
+        #: The last booking's slot on the even pace. It lags the clock by at most the opening
+        #: burst: a request that came late (its sender was busy) gives its turn to the ones
+        #: after it, which go back to back until the pace is kept again.
+        self.on_pace = -math.inf
         self.throttled_until = 0.0  # while in the future, use only THROTTLED_SHARE of the limit
+
+    def booked(self, at: float, now: float) -> None:
+        """A slot at ``at`` was booked at ``now``."""
+        self.last_booked = at
+        if at > now:  # held back by the limiter itself: its slot is the pace
+            self.on_pace = at
+            return
+        # Sent at once: on time, or late (then the pace lags the clock, by less than the
+        # opening burst, so that what follows makes up for it).
+        interval = self.window / self.effective_limit(now)
+        lag = max(0.0, self.window * OPENING_BURST_SHARE - interval)  # none under 10 a window
+        self.on_pace = max(self.on_pace + interval, at - lag)
 
     def effective_limit(self, now: float) -> int:
         if now < self.throttled_until:
@@ -89,7 +105,8 @@ class _Window:
             return now  # a quiet window: its first tenth goes at once
         # The rest is spread evenly over the window rather than fired in one burst: a burst
         # only moves the wait to the end of the window, and a server meets it all at once.
-        spaced = self.last_booked + self.window / limit
+        # Throttled, nothing late is made up: someone else spends the budget too.
+        spaced = (self.last_booked if throttled else self.on_pace) + self.window / limit
         if len(self.slots) < limit:
             return max(now, spaced)
         # The request may go once the limit-th latest slot has left the window (with a small
@@ -212,7 +229,7 @@ class RateLimiter:
             slots = [_Slot(at) for _ in windows]
             for window, slot in zip(windows, slots, strict=True):
                 window.slots.append(slot)
-                window.last_booked = at
+                window.booked(at, now)
             return Reservation(at, at - now, slots, self._clock)
 
     def pause(self, seconds: float) -> None:

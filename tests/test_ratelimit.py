@@ -173,3 +173,56 @@ def test_no_burst_while_throttled_after_a_429(clock: FakeClock) -> None:
     # someone else spends the brand's budget: even a quiet window is paced, at 80% of the limit
     gaps = {round(b - a, 9) for a, b in itertools.pairwise(times)}
     assert gaps == {round(60 / 320, 9)}
+
+
+def _late_by(limiter: RateLimiter, clock: FakeClock, intervals: int, interval: float) -> None:
+    """Spend the opening burst and 60 requests on pace, then let the sender be late."""
+    _send_times(limiter, clock, ["default"] * 100)
+    clock.sleep(intervals * interval)
+
+
+def test_a_late_request_is_made_up_by_the_ones_after_it(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=400, clock=clock)
+    start = clock.now
+    _late_by(limiter, clock, 10, 0.15)  # the sender was busy for ten requests' time
+
+    times = _send_times(limiter, clock, ["default"] * 100)
+
+    # The late request and the nine after it, whose turns have come meanwhile, go back to back;
+    # then the pace is kept again, and the 200th request goes when it would have, had nobody
+    # been late.
+    assert times[:10] == [times[0]] * 10
+    assert {round(b - a, 9) for a, b in itertools.pairwise(times[9:])} == {0.15}
+    assert times[-1] - start == pytest.approx(160 * 0.15)
+
+
+def test_lateness_is_made_up_only_to_the_opening_burst(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=400, clock=clock)
+    _late_by(limiter, clock, 1_000, 0.15)  # two and a half minutes of nothing
+
+    times = _send_times(limiter, clock, ["default"] * 100)
+
+    # At most a tenth of the limit at once, as after any quiet spell; then the even pace.
+    assert times.count(times[0]) == 40
+    assert {round(b - a, 9) for a, b in itertools.pairwise(times[39:])} == {0.15}
+
+
+def test_nothing_late_is_made_up_while_throttled(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=400, clock=clock)
+    _late_by(limiter, clock, 10, 0.15)
+    limiter.note_rate_limited("default", retry_after=None)
+
+    times = _send_times(limiter, clock, ["default"] * 20)
+
+    assert {round(b - a, 9) for a, b in itertools.pairwise(times)} == {round(60 / 320, 9)}
+
+
+def test_a_limit_under_ten_a_window_makes_nothing_up(clock: FakeClock) -> None:
+    limiter = RateLimiter(requests_per_minute=4, clock=clock)
+    first = _send_times(limiter, clock, ["default"] * 2)
+    clock.sleep(100)
+
+    later = _send_times(limiter, clock, ["default"] * 3)
+
+    assert [t - first[0] for t in first] == [0.0, 15.0]
+    assert [t - later[0] for t in later] == [0.0, 15.0, 30.0]

@@ -624,9 +624,11 @@ class Engine:
             if self._sending_stopped():
                 await self._follow_in_flight()
                 return
-            if not folded and self._all_posted():
-                # Only the last batches are left, and Omnisend takes a while over each: fold
-                # what it confirmed meanwhile, so that the run's end has only the rest to do.
+            if not folded:
+                # The source is read; only the last batches are left, and Omnisend takes a
+                # while over each: fold what it confirmed so far, so that the run's end has only
+                # the rest to do. The posts this holds up are made up after it: the limiter
+                # lets late requests catch up with its pace (up to a tenth of a window).
                 folded = True
                 self._journal.fold_confirmed()
             self._moved.clear()

@@ -446,7 +446,7 @@ class FoldWatchingJournal(Journal):
         self.folds.append((self.posted, self.settled))
 
 
-async def test_the_members_are_folded_once_every_batch_is_posted_then_the_rest_at_the_end(
+async def test_the_members_are_folded_once_the_source_is_read_then_the_rest_at_the_end(
     tmp_path: Path,
 ) -> None:
     gateway = FakeGateway(looks_until_done=2)  # each batch is processed for two polls
@@ -455,8 +455,10 @@ async def test_the_members_are_folded_once_every_batch_is_posted_then_the_rest_a
     result = await run(gateway, emails(450), journal=journal, segment_tag=None)
 
     assert exported(result) == 450
-    ((posted, settled),) = journal.folds  # once, with every batch posted
-    assert posted == len(gateway.created) == 5
+    ((posted, settled),) = journal.folds  # once
+    # The five batches were queued at once, so the source was read before any was posted: the
+    # fold does not wait for the posts (the limiter makes up the ones it holds up).
+    assert (posted, len(gateway.created)) == (0, 5)
     assert settled < 450  # the last batches were still with Omnisend
     journal.close()
     members = read_members(tmp_path / "journal.sqlite", None)

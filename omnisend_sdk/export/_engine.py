@@ -725,7 +725,6 @@ class Engine:
         finally:
             self._posting -= 1
             if self._all_posted():
-                self._moved.set()  # the run waits for its last batches now: fold meanwhile
                 self._wake_tracker.set()  # the budget is free now: follow the last batches closely
 
     async def _refused(self, items: list[PendingItem], error: OmnisendError) -> None:

@@ -1,9 +1,11 @@
-"""Mapping Arrow record batches a column at a time: the fast path of :func:`map_rows`.
+"""Mapping record batches a column at a time: the fast path of :func:`map_rows`.
 
 Row by row, a warehouse source spends most of its time making a dict of each row and mapping the
-dict field by field. A source that can hand over its record batches (Parquet files, DuckDB
-relations, Arrow tables and readers, polars frames when pyarrow is there: see
-:class:`ArrowBatchSource`) is mapped here a batch at a time instead:
+dict field by field. A source that can hand over its record batches is mapped here a batch at a
+time instead: Parquet files, DuckDB relations, Arrow tables and readers, polars frames when
+pyarrow is there (Arrow batches: see :class:`ArrowBatchSource`), and query results (DB-API
+cursors, SQLAlchemy results), whose fetched rows are turned into columns of Python values (see
+:class:`ColumnBatchSource`):
 
 - only the columns the mapping reads are read, each turned into Python values at once; a
   Parquet file's text columns come dictionary-encoded, as the file stores them, so each row is
@@ -71,6 +73,10 @@ _FIELDS: Final = frozenset({*_TEXT_FIELDS, "country"})
 _COUNTRY: Final = CONTACT_FIELDS["country"]
 _COUNTRY_CODE: Final = CONTACT_FIELDS["country_code"]
 _TAGS: Final = CONTACT_FIELDS["tags"]
+#: The types of the values this path reads as the mapper does (``bool`` is not ``int`` here).
+_PLAIN_TYPES: Final = frozenset({str, int, type(None)})
+#: Whole numbers from -_INT64 up to _INT64 (not included) are 64-bit ones.
+_INT64: Final = 1 << 63
 #: Distinct values whose outcome a column remembers. Columns with more (streets) work out the
 #: values past these each time they meet them.
 _MAX_REMEMBERED: Final = 8192
@@ -106,25 +112,48 @@ class ArrowBatchSource(Protocol):
     ) -> Iterator[tuple[int, Any]] | None: ...
 
 
+class ColumnBatchSource(Protocol):
+    """A source that can hand over its rows as columns of Python values (duck-typed by
+    ``map_rows``): query results, whose rows come fetched as tuples.
+
+    ``column_batches(columns)`` returns the rows as ``(number of the batch's first row,
+    values)`` pairs in source order, ``values`` holding one sequence per column of ``columns``
+    (source column names, no repeats), in that order: the values the source's own rows have for
+    that column. ``None`` when it cannot, having read nothing; otherwise it counts as reading
+    the source.
+    """
+
+    def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]]] | None: ...
+
+
 def columnar_rows(
     mapper: RowMapper, source: object, seen: SeenEmails | None = None
 ) -> Iterator[Iterator[MappedRow]] | None:
     """The source's rows mapped a record batch at a time, or ``None`` to map them row by row.
 
-    ``None`` when the mapping needs anything this path does not handle, or the source cannot
-    hand over Arrow record batches. Else each batch's rows, as :meth:`RowMapper.map` maps them;
-    with ``seen``, repeated emails dropped as :func:`keep_first` drops them.
+    ``None`` when the mapping needs anything this path does not handle, or the source can hand
+    over neither Arrow record batches nor columns of values. Else each batch's rows, as
+    :meth:`RowMapper.map` maps them; with ``seen``, repeated emails dropped as
+    :func:`keep_first` drops them.
     """
-    method: Callable[..., Iterator[tuple[int, Any]] | None] | None
-    method = getattr(source, "arrow_batches", None)
-    plan = _Plan.of(mapper, seen) if method is not None and callable(method) else None
-    if method is None or plan is None:
+    arrow_batches = getattr(source, "arrow_batches", None)
+    column_batches = getattr(source, "column_batches", None)
+    if not (callable(arrow_batches) or callable(column_batches)):
         return None
-    batches = method(plan.read, plan.encoded)
-    if batches is None:
+    plan = _Plan.of(mapper, seen)
+    if plan is None:
         return None
-    plan.types = importlib.import_module("pyarrow.types")  # there are Arrow batches: it is there
-    return map(plan.map_batch, batches)
+    if callable(arrow_batches):
+        batches = arrow_batches(plan.read, plan.encoded)
+        if batches is not None:
+            # There are Arrow batches: pyarrow is there.
+            plan.types = importlib.import_module("pyarrow.types")
+            return map(plan.map_batch, batches)
+    if callable(column_batches):
+        batches = column_batches(plan.read)
+        if batches is not None:
+            return map(plan.map_batch, batches)
+    return None
 
 
 class _Plan:
@@ -158,7 +187,7 @@ class _Plan:
         self.countries = _Column()
         self.codes: dict[object, str] = {}
         self.code_of = self.codes.get  # one object: dictionaries' outcomes are kept by rule
-        #: ``pyarrow.types``, once there are batches.
+        #: ``pyarrow.types``, once there are Arrow batches (``None`` for columns of values).
         self.types: Any = None
         identity: ContactIdentity = (mapping.send_welcome_message, None, None, None)
         tags = tuple(mapping.tags)
@@ -190,7 +219,7 @@ class _Plan:
     def map_batch(self, numbered: tuple[int, Any]) -> Iterator[MappedRow]:
         """One batch's rows, numbered on from its first row's number."""
         first, batch = numbered
-        arrays = batch.columns
+        arrays = batch if self.types is None else batch.columns
         if not all(map(self._plain_type, arrays)):  # values read otherwise: the mapper maps them
             decoded = [_Values.of(array, self.types).decoded() for array in arrays]
             rows = map(self.mapper.map, itertools.count(first), _dicts(self.read, decoded))
@@ -248,6 +277,8 @@ class _Plan:
         """Whether a column's values are all text, whole numbers or null (``str``, ``int``,
         ``None``), which this path reads as the mapper does."""
         types = self.types
+        if types is None:  # values already: their own types say
+            return set(map(type, column)) <= _PLAIN_TYPES
         kind = column.type
         if types.is_dictionary(kind):
             kind = kind.value_type
@@ -317,6 +348,8 @@ class _Values:
     @classmethod
     def of(cls, array: Any, types: Any, entries: list[Any] | None = None) -> _Values:
         """A column's values; ``entries``: its dictionary's, when known already."""
+        if types is None:  # a column of values already
+            return cls(list(array), [], [])
         if not types.is_dictionary(array.type):
             return cls(array.to_pylist(), [], [])
         # Never the dictionary array's own to_pylist(), which makes a scalar of each value.
@@ -358,7 +391,7 @@ class _Column:
     def values(self, array: Any, types: Any) -> _Values:
         """A batch's values; a dictionary met in the batch before (a Parquet row group's, in
         each of its batches) is not converted again."""
-        if not types.is_dictionary(array.type):
+        if types is None or not types.is_dictionary(array.type):
             return _Values.of(array, types)
         dictionary = array.dictionary
         if self._dictionary is None or not dictionary.equals(self._dictionary):
@@ -435,7 +468,9 @@ def _text_of(value: object) -> str | _Special | None:
             return SPECIAL
         return text or None
     if type(value) is int:
-        return str(value)  # what to_text makes of it: never over the limit (Arrow's are 64-bit)
+        # What to_text makes of it, never over the limit at 64 bits (Arrow's size). A query's
+        # whole number may be as long as Python allows: those the mapper reads itself.
+        return str(value) if -_INT64 <= value < _INT64 else SPECIAL
     return None if value is None else SPECIAL
 
 

@@ -3,12 +3,12 @@
 Most rows of a refresh are unchanged, and reading one as a row (a dict of its values) costs more
 than all the rest of knowing it. So where a source can hand over its records a run at a time
 without making rows of them (a CSV file's plain lines, see :meth:`CsvSource.runs`; an Arrow
-source's record batches), each record is fingerprinted from its text here, as
-:class:`RecordText` defines it, and looked up among the members. When a member was mapped from
-that record and needs nothing (what :meth:`Diff.known` asks), the row is counted unchanged on
-the spot: it is the member's first row in the source, and admission has room for it. Every other
-row is made and goes on to the mapper, which asks :meth:`Diff.known` again and maps it when that
-says no.
+source's record batches; a query result's fetched chunks), each record is fingerprinted from its
+text here, as :class:`RecordText` defines it, and looked up among the members. When a member was
+mapped from that record and needs nothing (what :meth:`Diff.known` asks), the row is counted
+unchanged on the spot: it is the member's first row in the source, and admission has room for
+it. Every other row is made and goes on to the mapper, which asks :meth:`Diff.known` again and
+maps it when that says no.
 
 A record's text made here must be the text the mapper's path fingerprints for the same row, or
 the lookup misses (and the row is mapped, as it would be anyway): never another record's, since
@@ -21,14 +21,14 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
 import attrs
 
 from omnisend_sdk.export._members import MemberIndex
 from omnisend_sdk.export._seen import SeenEmailKeys
 from omnisend_sdk.mapping import ContactMapping, RecordText, Row, RowMapper, RowSource, record_text
-from omnisend_sdk.sources import CsvSource, PlainLines, batch_dicts
+from omnisend_sdk.sources import CsvSource, CursorSource, PlainLines, batch_dicts
 
 #: RecordText.MARKERS, encoded.
 _MARKER_BYTES: Final = tuple(marker.encode() for marker in RecordText.MARKERS)
@@ -78,6 +78,8 @@ def known_rows(
         return PlainLineRows(source, texts, members, seen, reading, tagging=tagging)
     if callable(getattr(source, "arrow_batches", None)):
         return ArrowBatchRows(source, texts, members, seen, reading, tagging=tagging)
+    if isinstance(source, CursorSource):
+        return QueryChunkRows(source, texts, members, seen, reading, tagging=tagging)
     return None
 
 
@@ -224,11 +226,40 @@ class ArrowBatchRows(KnownRows):
         return self._run(number, batch_texts(batch, self._texts.columns), row_at)
 
 
+class QueryChunkRows(KnownRows):
+    """A query result's rows (DB-API cursors, SQLAlchemy results), each fetched chunk known on
+    sight."""
+
+    def __iter__(self) -> Iterator[Row]:
+        source: CursorSource = self._source
+        self._known, self._room = 0, self._reading.room()
+        for number, rows in source.fetched():
+            yield from self._chunk(number, rows)
+        self._tell()
+
+    def _chunk(self, number: int, rows: Sequence[Any]) -> Iterator[Row]:
+        source: CursorSource = self._source
+
+        def row_at(index: int, number: int) -> Row:
+            return Row(number, source.values_of(rows[index]), ())
+
+        values = source.columns_of(number, rows, self._texts.columns)
+        texts = (
+            joined_texts(values, len(rows))
+            if all(set(map(type, column)) <= _TEXT_TYPES for column in values)
+            else [None] * len(rows)  # other values are told apart by type: read as rows
+        )
+        return self._run(number, texts, row_at)
+
+
+#: The types of the values a record's text is made of here: text, and missing values.
+_TEXT_TYPES: Final = frozenset({str, type(None)})
+
+
 def batch_texts(batch: Any, columns: Sequence[str]) -> Sequence[bytes | None]:
-    """The record text of each row of an Arrow record batch, encoded: its ``columns`` joined as
-    :func:`~omnisend_sdk.mapping._records.record_fingerprinter` joins a row's text and missing
-    values. ``None`` for every row of a batch it cannot tell so of: a column that is not text
-    (its values are told apart by type), or a value holding a separator.
+    """The record text of each row of an Arrow record batch, encoded (see
+    :func:`joined_texts`). ``None`` for every row of a batch with a column that is not text
+    (its values are told apart by type).
 
     Joined in Python from each column's values (``to_pylist``, in C): ``pyarrow.compute`` would
     join them faster, but importing it costs more than joining a million rows.
@@ -238,24 +269,33 @@ def batch_texts(batch: Any, columns: Sequence[str]) -> Sequence[bytes | None]:
     text = types.is_string, types.is_large_string
     if not all(any(is_text(value.type) for is_text in text) for value in values):
         return [None] * batch.num_rows
-    lists, missing = [], 0
-    for value in values:
-        found = value.to_pylist()
-        if value.null_count:
-            missing += value.null_count
-            found = [_MISSING if item is None else item for item in found]
-        lists.append(found)
-    joined: list[str] = lists[0]
-    if len(lists) > 1:
-        joined = list(map(_BETWEEN.join, zip(*lists, strict=True)))
+    return joined_texts([value.to_pylist() for value in values], batch.num_rows)
+
+
+def joined_texts(columns: Sequence[Sequence[str | None]], count: int) -> Sequence[bytes | None]:
+    """The record text of each of ``count`` rows whose values are ``columns`` (text or
+    ``None``, a sequence a column), encoded: joined as
+    :func:`~omnisend_sdk.mapping._records.record_fingerprinter` joins a row's text and missing
+    values. ``None`` for every row when a value holds a separator (it would be ambiguous)."""
+    lists: list[Sequence[str]] = []
+    missing = 0
+    for found in columns:
+        nulls = found.count(None) if None in found else 0
+        missing += nulls
+        lists.append(
+            [_MISSING if item is None else item for item in found]
+            if nulls
+            else cast("Sequence[str]", found)
+        )
+    joined = lists[0] if len(lists) == 1 else list(map(_BETWEEN.join, zip(*lists, strict=True)))
     # Each separator and missing mark put in once: any more are in a value (ambiguous).
     whole = "".join(joined)
     if (
-        whole.count(_BETWEEN) != (len(lists) - 1) * batch.num_rows
+        whole.count(_BETWEEN) != (len(lists) - 1) * count
         or whole.count(_MISSING) != missing
         or _NUMBER in whole
     ):
-        return [None] * batch.num_rows
+        return [None] * count
     return [item.encode() for item in joined]
 
 

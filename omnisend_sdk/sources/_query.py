@@ -52,41 +52,57 @@ class CursorSource(ChunkedSource):
             what="a query result",
         )
         self._cursor = cursor
+        # Where each name's values are in a row: a name that repeats means its last column.
+        self._positions = {name: position for position, name in enumerate(self._columns)}
 
     def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
-        size, columns = self._chunk_rows, self._columns
-        while rows := self._fetch(size):
+        for _, rows in self._fetched():
             # Dict cursors and .mappings() give mappings already; others give records.
-            yield rows if isinstance(rows[0], Mapping) else record_dicts(columns, rows)
+            yield rows if isinstance(rows[0], Mapping) else record_dicts(self._columns, rows)
+
+    def fetched(self) -> Iterator[tuple[int, Sequence[Any]]]:
+        """The rows as the cursor fetches them (tuples, database rows or mappings), a chunk at a
+        time, each with the number of its first row. Reads the result (a result is read once)."""
+        if self._once is not None:
+            self._once.claim()
+        return self._fetched()
+
+    def values_of(self, row: Any) -> Mapping[str, object]:
+        """A fetched row's values by column name (a row of a chunk :meth:`fetched` gives)."""
+        if isinstance(row, Mapping):  # dict cursors and .mappings() give mappings already
+            return row
+        return dict(zip(self._columns, row, strict=False))
+
+    def columns_of(self, first: int, rows: Sequence[Any], names: Sequence[str]) -> list[Any]:
+        """The values of the columns ``names`` in a chunk of fetched rows (the first row
+        numbered ``first``), a sequence a column. A column name that repeats in the result
+        means its last column, as in a row's values.
+
+        Raises:
+            SourceError: The rows do not hold a value for each column of the result.
+        """
+        if isinstance(rows[0], Mapping):
+            return [list(map(operator.itemgetter(name), rows)) for name in names]
+        width = len(self._columns)
+        by_column = list(zip(*rows, strict=False))  # transposed in C: each column at once
+        if len(by_column) != width or len(set(map(len, rows))) != 1:
+            raise SourceError(
+                f"the query result has {width} columns, but rows {first} to"
+                f" {first + len(rows) - 1} hold {sorted(set(map(len, rows)))} values"
+            )
+        return [by_column[self._positions[name]] for name in names]
 
     def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]]]:
         """The rows as columns of values, a fetched chunk at a time, for ``map_rows``' fast path
         (see ``ColumnBatchSource`` in ``omnisend_sdk.mapping._columnar``): each chunk's values
-        of ``columns``, in that order, with the number of its first row. A column name that
-        repeats in the result means its last column, as in a row's dict. Reads the result
-        (a result is read once).
+        of ``columns``, in that order, with the number of its first row. Reads the result.
         """
-        if self._once is not None:
-            self._once.claim()
-        where = {name: position for position, name in enumerate(self._columns)}
-        return self._column_chunks([where[name] for name in columns], list(columns))
+        return ((first, self.columns_of(first, rows, columns)) for first, rows in self.fetched())
 
-    def _column_chunks(
-        self, positions: list[int], names: list[str]
-    ) -> Iterator[tuple[int, list[Any]]]:
-        first, width = self.first_number, len(self._columns)
+    def _fetched(self) -> Iterator[tuple[int, Sequence[Any]]]:
+        first = self.first_number
         while rows := self._fetch(self._chunk_rows):
-            if isinstance(rows[0], Mapping):
-                yield first, [list(map(operator.itemgetter(name), rows)) for name in names]
-            else:
-                # Transposed in C: a tuple of each column's values at once.
-                by_column = list(zip(*rows, strict=False))
-                if len(by_column) != width or len(set(map(len, rows))) != 1:
-                    raise SourceError(
-                        f"the query result has {width} columns, but rows {first} to"
-                        f" {first + len(rows) - 1} hold {sorted(set(map(len, rows)))} values"
-                    )
-                yield first, [by_column[position] for position in positions]
+            yield first, rows
             first += len(rows)
 
     def _fetch(self, size: int) -> Any:

@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/bench_refresh.py                    # 1,000,000 rows, 1% churn
     python benchmarks/bench_refresh.py --rows 100000      # a quick run (a couple of minutes)
     python benchmarks/bench_refresh.py --breakdown        # + the first pass stage by stage
+    python benchmarks/bench_refresh.py --sqlite           # the rows of a query on a SQLite file
     python benchmarks/bench_refresh.py --rows 200000 --profile   # + that and cProfile of it
 
 The goal (issue 10): after a full export of a 1,000,000-member segment, a refresh with 1% churn
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import csv
 import functools
 import hashlib
 import json
@@ -50,6 +52,7 @@ import re
 import resource
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -340,9 +343,13 @@ def run_main(args: argparse.Namespace) -> None:
 
     limiter = RateLimiter(window=60.0 / args.time_scale)
     wall, cpu = time.perf_counter(), time.process_time()
+    source: Any = args.csv
+    if args.csv.endswith(".sqlite3"):  # --sqlite: the rows of a query, in stored order
+        database = sqlite3.connect(args.csv, check_same_thread=False)
+        source = database.execute("select * from segment order by rowid")
     with OmnisendClient(EMULATOR_API_KEY, base_url=args.url, rate_limiter=limiter) as client:
         report = export_segment(
-            args.csv,
+            source,
             MAPPING,
             client=client,
             segment=SEGMENT,
@@ -452,6 +459,27 @@ def _as_parquet(csv_path: Path) -> Path:
     return path
 
 
+def _as_sqlite(csv_path: Path) -> Path:
+    """The CSV segment as a ``segment`` table of a SQLite file beside it (made anew), every
+    column text, in the file's order."""
+    path = csv_path.with_suffix(".sqlite3")
+    path.unlink(missing_ok=True)
+    began = time.perf_counter()
+    with csv_path.open(newline="", encoding="utf-8") as file, sqlite3.connect(path) as database:
+        reader = csv.reader(file)
+        header = next(reader)
+        names = ", ".join(f'"{name}" text' for name in header)
+        database.execute(f"create table segment ({names})")
+        marks = ", ".join("?" * len(header))
+        database.executemany(f"insert into segment values ({marks})", reader)
+    database.close()
+    print(
+        f"  {path.name}: {path.stat().st_size / 1e6:.0f} MB "
+        f"(written in {time.perf_counter() - began:.1f} s)"
+    )
+    return path
+
+
 def parquet_main(args: argparse.Namespace) -> None:
     """The child of ``--parquet``: the CSV file written as Parquet, a record batch at a time."""
     from pyarrow import csv, parquet  # noqa: PLC0415 - only here
@@ -540,6 +568,15 @@ def _code_version() -> str:
     return f"commit {commit}, omnisend_sdk/**/*.py as run: sha256 {digest.hexdigest()[:12]}"
 
 
+def _segment_file(csv_path: Path, args: argparse.Namespace) -> Path:
+    """The file the export reads: the CSV file, or (``--parquet``, ``--sqlite``) made of it."""
+    if args.parquet:
+        return _as_parquet(csv_path)
+    if args.sqlite:
+        return _as_sqlite(csv_path)
+    return csv_path
+
+
 def bench(args: argparse.Namespace) -> None:
     encoder = (
         f"orjson {_json.orjson.__version__}"
@@ -568,7 +605,7 @@ def bench(args: argparse.Namespace) -> None:
             f"\n  segment.csv: {written:,} rows, {csv_path.stat().st_size / 1e6:.0f} MB "
             f"(written in {time.perf_counter() - began:.1f} s)"
         )
-        segment = _as_parquet(csv_path) if args.parquet else csv_path
+        segment = _segment_file(csv_path, args)
         before = server.snapshot()
         full = run_child("export", server.url, segment, state_dir, args)
         after_full = server.snapshot()
@@ -579,7 +616,7 @@ def bench(args: argparse.Namespace) -> None:
             f"  churned segment.csv: {written:,} rows, {csv_path.stat().st_size / 1e6:.0f} MB "
             f"(written in {time.perf_counter() - began:.1f} s)"
         )
-        segment = _as_parquet(csv_path) if args.parquet else csv_path
+        segment = _segment_file(csv_path, args)
         copy = state_dir + "-copy"  # the state before the refresh, for the extra passes
         if args.profile or args.breakdown:
             shutil.copytree(state_dir, copy)
@@ -893,6 +930,12 @@ def main() -> None:
             action="store_true",
             help="export and refresh the segment as a Parquet file (every column text) instead of "
             "the CSV file (--breakdown and --profile still read the CSV)",
+        )
+        parser.add_argument(
+            "--sqlite",
+            action="store_true",
+            help="export and refresh the rows of a query on a SQLite file made of the segment "
+            "(a DB-API cursor, every column text) instead of the CSV file",
         )
         parser.add_argument(
             "--keep",

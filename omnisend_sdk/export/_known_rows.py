@@ -21,18 +21,18 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol
 
 import attrs
 
 from omnisend_sdk.export._members import MemberIndex
 from omnisend_sdk.export._seen import SeenEmailKeys
 from omnisend_sdk.mapping import ContactMapping, RecordText, Row, RowMapper, RowSource, record_text
+from omnisend_sdk.mapping._records import joined_texts
 from omnisend_sdk.sources import CsvSource, CursorSource, PlainLines, batch_dicts
 
 #: RecordText.MARKERS, encoded.
 _MARKER_BYTES: Final = tuple(marker.encode() for marker in RecordText.MARKERS)
-_BETWEEN, _MISSING, _NUMBER = RecordText.SEPARATOR, RecordText.MISSING, RecordText.NUMBER
 
 
 class Reading(Protocol):
@@ -258,8 +258,8 @@ _TEXT_TYPES: Final = frozenset({str, type(None)})
 
 def batch_texts(batch: Any, columns: Sequence[str]) -> Sequence[bytes | None]:
     """The record text of each row of an Arrow record batch, encoded (see
-    :func:`joined_texts`). ``None`` for every row of a batch with a column that is not text
-    (its values are told apart by type).
+    :func:`~omnisend_sdk.mapping._records.joined_texts`). ``None`` for every row of a batch
+    with a column that is not text (its values are told apart by type).
 
     Joined in Python from each column's values (``to_pylist``, in C): ``pyarrow.compute`` would
     join them faster, but importing it costs more than joining a million rows.
@@ -270,33 +270,6 @@ def batch_texts(batch: Any, columns: Sequence[str]) -> Sequence[bytes | None]:
     if not all(any(is_text(value.type) for is_text in text) for value in values):
         return [None] * batch.num_rows
     return joined_texts([value.to_pylist() for value in values], batch.num_rows)
-
-
-def joined_texts(columns: Sequence[Sequence[str | None]], count: int) -> Sequence[bytes | None]:
-    """The record text of each of ``count`` rows whose values are ``columns`` (text or
-    ``None``, a sequence a column), encoded: joined as
-    :func:`~omnisend_sdk.mapping._records.record_fingerprinter` joins a row's text and missing
-    values. ``None`` for every row when a value holds a separator (it would be ambiguous)."""
-    lists: list[Sequence[str]] = []
-    missing = 0
-    for found in columns:
-        nulls = found.count(None) if None in found else 0
-        missing += nulls
-        lists.append(
-            [_MISSING if item is None else item for item in found]
-            if nulls
-            else cast("Sequence[str]", found)
-        )
-    joined = lists[0] if len(lists) == 1 else list(map(_BETWEEN.join, zip(*lists, strict=True)))
-    # Each separator and missing mark put in once: any more are in a value (ambiguous).
-    whole = "".join(joined)
-    if (
-        whole.count(_BETWEEN) != (len(lists) - 1) * count
-        or whole.count(_MISSING) != missing
-        or _NUMBER in whole
-    ):
-        return [None] * count
-    return [item.encode() for item in joined]
 
 
 def record_texts(plain: PlainLines, source: CsvSource, texts: RecordText) -> Sequence[bytes | None]:

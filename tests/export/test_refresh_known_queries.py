@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from omnisend_sdk.export._known_rows import joined_texts
 from omnisend_sdk.export._refresh import Diff
 from omnisend_sdk.mapping import RowMapper
+from omnisend_sdk.mapping._records import joined_texts
 from omnisend_sdk.sources import CursorSource
 from tests.export.test_refresh_known_batches import AFTER, BEFORE, COLUMNS
 from tests.export.test_refresh_plain_lines import MAPPING, SOME, RowByRow, first_pass, members_of

@@ -28,7 +28,6 @@ import attrs
 from omnisend_sdk.export._members import MemberIndex
 from omnisend_sdk.export._seen import SeenEmailKeys
 from omnisend_sdk.mapping import ContactMapping, RecordText, Row, RowMapper, RowSource, record_text
-from omnisend_sdk.mapping._records import joined_texts
 from omnisend_sdk.sources import CsvSource, CursorSource, PlainLines, batch_dicts
 
 #: RecordText.MARKERS, encoded.
@@ -245,7 +244,7 @@ class QueryChunkRows(KnownRows):
 
         values = source.columns_of(number, rows, self._texts.columns)
         texts = (
-            joined_texts(values, len(rows))
+            RecordText.joined(values, len(rows))
             if all(set(map(type, column)) <= _TEXT_TYPES for column in values)
             else [None] * len(rows)  # other values are told apart by type: read as rows
         )
@@ -258,7 +257,7 @@ _TEXT_TYPES: Final = frozenset({str, type(None)})
 
 def batch_texts(batch: Any, columns: Sequence[str]) -> Sequence[bytes | None]:
     """The record text of each row of an Arrow record batch, encoded (see
-    :func:`~omnisend_sdk.mapping._records.joined_texts`). ``None`` for every row of a batch
+    :meth:`RecordText.joined`). ``None`` for every row of a batch
     with a column that is not text (its values are told apart by type).
 
     Joined in Python from each column's values (``to_pylist``, in C): ``pyarrow.compute`` would
@@ -269,7 +268,7 @@ def batch_texts(batch: Any, columns: Sequence[str]) -> Sequence[bytes | None]:
     text = types.is_string, types.is_large_string
     if not all(any(is_text(value.type) for is_text in text) for value in values):
         return [None] * batch.num_rows
-    return joined_texts([value.to_pylist() for value in values], batch.num_rows)
+    return RecordText.joined([value.to_pylist() for value in values], batch.num_rows)
 
 
 def record_texts(plain: PlainLines, source: CsvSource, texts: RecordText) -> Sequence[bytes | None]:

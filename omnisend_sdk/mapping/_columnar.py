@@ -3,9 +3,9 @@
 Row by row, a warehouse source spends most of its time making a dict of each row and mapping the
 dict field by field. A source that can hand over its record batches is mapped here a batch at a
 time instead: Parquet files, DuckDB relations, Arrow tables and readers, polars frames when
-pyarrow is there (Arrow batches: see :class:`ArrowBatchSource`), and query results (DB-API
-cursors, SQLAlchemy results), whose fetched rows are turned into columns of Python values (see
-:class:`ColumnBatchSource`):
+pyarrow is there (Arrow batches: see :class:`ArrowBatchSource`), query results (DB-API cursors,
+SQLAlchemy results) and CSV files, whose rows are turned into columns of Python values a chunk
+or a run of plain lines at a time (see :class:`ColumnBatchSource`):
 
 - only the columns the mapping reads are read, each turned into Python values at once; a
   Parquet file's text columns come dictionary-encoded, as the file stores them, so each row is
@@ -25,9 +25,14 @@ row-by-row path would give it, so its contact and issues are the mapper's own. T
 row-by-row path's, row for row: the same contacts (the same JSON bytes), the same issues, in the
 same order, duplicates dropped alike (tests/mapping/test_columnar.py holds it to that).
 
+Record fingerprints (an export's, for the refreshes after it) are taken a batch at a time too:
+the record columns' values joined as :meth:`RecordText.joined` joins
+them, each hashed; a batch whose values are not all text or missing fingerprints each row as the
+row-by-row path does. A refresh's lookups of known records stay row by row.
+
 Mappings this path does not handle (a function of the row, a joined address, a constant, a phone,
 a status, consent, gender, birthdate or custom properties) are mapped row by row, and so are
-record fingerprints (a refresh's) and pandas DataFrames.
+pandas DataFrames.
 
 pyarrow's compute functions are not used: their first call costs some 30 MB of memory, more
 than the whole read adds.
@@ -46,6 +51,12 @@ from omnisend_sdk._wire import CONTACT_FIELDS, ContactIdentity
 from omnisend_sdk.mapping._dedupe import SeenEmails, _dropped, first_rows, first_wins
 from omnisend_sdk.mapping._issues import RowIssue
 from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper, _Rejected
+from omnisend_sdk.mapping._records import (
+    RecordFingerprints,
+    RecordText,
+    record_text,
+)
+from omnisend_sdk.mapping._row import Row
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS
 from omnisend_sdk.mapping._text import clean_text
 
@@ -77,6 +88,8 @@ _TAGS: Final = CONTACT_FIELDS["tags"]
 _PLAIN_TYPES: Final = frozenset({str, int, type(None)})
 #: Whole numbers from -_INT64 up to _INT64 (not included) are 64-bit ones.
 _INT64: Final = 1 << 63
+#: The records of a batch when they are not asked for: 0, "no fingerprint", for every row.
+_NO_RECORDS: Final = itertools.repeat(0)
 #: Distinct values whose outcome a column remembers. Columns with more (streets) work out the
 #: values past these each time they meet them.
 _MAX_REMEMBERED: Final = 8192
@@ -114,33 +127,45 @@ class ArrowBatchSource(Protocol):
 
 class ColumnBatchSource(Protocol):
     """A source that can hand over its rows as columns of Python values (duck-typed by
-    ``map_rows``): query results, whose rows come fetched as tuples.
+    ``map_rows``): query results, whose rows come fetched as tuples, and CSV files, whose plain
+    lines split into lists of text.
 
-    ``column_batches(columns)`` returns the rows as ``(number of the batch's first row,
-    values)`` pairs in source order, ``values`` holding one sequence per column of ``columns``
-    (source column names, no repeats), in that order: the values the source's own rows have for
-    that column. ``None`` when it cannot, having read nothing; otherwise it counts as reading
-    the source.
+    ``column_batches(columns)`` returns the rows in source order as ``(number of the batch's
+    first row, values)`` pairs, ``values`` holding one sequence per column of ``columns`` (source
+    column names, no repeats), in that order: the values the source's own rows have for that
+    column, for rows numbered on from the first. Between them may come a :class:`Row` the
+    source read alone, as its rows give it (a CSV line the csv module parsed, or one it could
+    not read), mapped as the row-by-row path maps it. ``None`` when it cannot, having read
+    nothing; otherwise it counts as reading the source.
     """
 
-    def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]]] | None: ...
+    def column_batches(
+        self, columns: Sequence[str]
+    ) -> Iterator[tuple[int, list[Any]] | Row] | None: ...
 
 
 def columnar_rows(
-    mapper: RowMapper, source: object, seen: SeenEmails | None = None
+    mapper: RowMapper,
+    source: object,
+    seen: SeenEmails | None = None,
+    records: RecordFingerprints | None = None,
 ) -> Iterator[Iterator[MappedRow]] | None:
     """The source's rows mapped a record batch at a time, or ``None`` to map them row by row.
 
     ``None`` when the mapping needs anything this path does not handle, or the source can hand
     over neither Arrow record batches nor columns of values. Else each batch's rows, as
     :meth:`RowMapper.map` maps them; with ``seen``, repeated emails dropped as
-    :func:`keep_first` drops them.
+    :func:`keep_first` drops them; with ``records``, each clean row given its record's
+    fingerprint as :func:`~omnisend_sdk.mapping._records.map_with_records` gives it (records
+    without a ``known``: a refresh's lookups are made row by row).
     """
     arrow_batches = getattr(source, "arrow_batches", None)
     column_batches = getattr(source, "column_batches", None)
     if not (callable(arrow_batches) or callable(column_batches)):
         return None
-    plan = _Plan.of(mapper, seen)
+    if records is not None and records.known is not None:
+        return None
+    plan = _Plan.of(mapper, seen, records)
     if plan is None:
         return None
     if callable(arrow_batches):
@@ -150,9 +175,9 @@ def columnar_rows(
             plan.types = importlib.import_module("pyarrow.types")
             return map(plan.map_batch, batches)
     if callable(column_batches):
-        batches = column_batches(plan.read)
-        if batches is not None:
-            return map(plan.map_batch, batches)
+        items = column_batches(plan.read)
+        if items is not None:
+            return map(plan.map_item, items)
     return None
 
 
@@ -165,7 +190,9 @@ class _Plan:
         email: str,
         texts: list[tuple[str, str]],
         country: str | None,
+        *,
         seen: SeenEmails | None,
+        records: RecordText | None,
     ) -> None:
         self.mapper = mapper
         mapping = mapper.mapping
@@ -195,9 +222,16 @@ class _Plan:
         self.keep = _same if seen is None else first_wins(seen.first_row)
         self.dense = _row_builder(tuple(keys), tags, identity, sparse=False)
         self.sparse = _row_builder(tuple(keys), tags, identity, sparse=True)
+        #: How records are fingerprinted (``None``: they are not): their columns' positions in
+        #: a batch, and the row-by-row path's function for rows whose values are not all text.
+        self.records = records
+        self.record_at = [] if records is None else [self.read.index(c) for c in records.columns]
+        self.fingerprint = None if records is None else records.fingerprinter()
 
     @classmethod
-    def of(cls, mapper: RowMapper, seen: SeenEmails | None) -> _Plan | None:
+    def of(
+        cls, mapper: RowMapper, seen: SeenEmails | None, records: RecordFingerprints | None = None
+    ) -> _Plan | None:
         """The plan for a mapper whose mapping this path handles, else ``None``."""
         mapping = mapper.mapping
         if mapping.custom_properties or not isinstance(mapping.email, str):
@@ -214,7 +248,28 @@ class _Plan:
                 country = mapper.columns[source]
             else:
                 texts.append((CONTACT_FIELDS[name], mapper.columns[source]))
-        return cls(mapper, mapper.columns[mapping.email], texts, country, seen)
+        email = mapper.columns[mapping.email]
+        # As map_with_records fingerprints them: none when a mapping's records cannot be.
+        recorded = (
+            None if records is None else record_text(mapper, records.context, records.columns)
+        )
+        if recorded and not {email, country, *(column for _, column in texts)}.issuperset(
+            recorded.columns
+        ):
+            return None  # a record of other columns than those read (never, for these mappings)
+        return cls(mapper, email, texts, country, seen=seen, records=recorded)
+
+    def map_item(self, item: tuple[int, list[Any]] | Row) -> Iterator[MappedRow]:
+        """A batch's rows (see :meth:`map_batch`), or a row the source read alone."""
+        if not isinstance(item, Row):
+            return self.map_batch(item)
+        number, values, issues = item
+        if values is None:
+            return iter((self.keep(MappedRow(number, None, issues)),))
+        mapped = self.mapper.map(number, values, issues)
+        if self.fingerprint is not None and not issues and not mapped.issues:
+            mapped.record = self.fingerprint(values)
+        return iter((self.keep(mapped),))
 
     def map_batch(self, numbered: tuple[int, Any]) -> Iterator[MappedRow]:
         """One batch's rows, numbered on from its first row's number."""
@@ -222,7 +277,7 @@ class _Plan:
         arrays = batch if self.types is None else batch.columns
         if not all(map(self._plain_type, arrays)):  # values read otherwise: the mapper maps them
             decoded = [_Values.of(array, self.types).decoded() for array in arrays]
-            rows = map(self.mapper.map, itertools.count(first), _dicts(self.read, decoded))
+            rows = map(self._map_values, itertools.count(first), _dicts(self.read, decoded))
             return map(self.keep, rows)
         columns: list[_Values | None] = [None] * len(arrays)
         special: set[int] = set()
@@ -243,12 +298,15 @@ class _Plan:
         emails = _emails(emails_in.decoded(), special)
         # Rows the mapper maps itself: the row builder hands them over (their email None).
         ready: dict[int, MappedRow | None] = {}
+        records = self._records(columns)  # type: ignore[arg-type]
         if special:
             offsets = sorted(special)
             picked = [column.pick(offsets) for column in columns]  # type: ignore[union-attr]
             map_row = self.mapper.map
             for offset, row in zip(offsets, _dicts(self.read, picked), strict=True):
-                ready[first + offset] = map_row(first + offset, row)
+                mapped = ready[first + offset] = map_row(first + offset, row)
+                if records is not None and not mapped.issues:
+                    mapped.record = records[offset]
                 emails[offset] = None
         build = self.dense
         if missing - special:  # fields left out: the sparse builder, told which rows by None
@@ -256,7 +314,41 @@ class _Plan:
             ready.update(dict.fromkeys([first + offset for offset in missing - special]))
         numbers = range(first, first + len(emails))
         kept = numbers if self.seen is None else self._first_rows(first, emails, ready)
-        return map(build, numbers, emails, kept, itertools.repeat(ready), *lists)
+        return map(
+            build,
+            numbers,
+            emails,
+            kept,
+            _NO_RECORDS if records is None else records,
+            itertools.repeat(ready),
+            *lists,
+        )
+
+    def _map_values(self, number: int, values: dict[str, Any]) -> MappedRow:
+        """A row mapped by the mapper, with its record's fingerprint as map_with_records gives
+        it."""
+        mapped = self.mapper.map(number, values)
+        if self.fingerprint is not None and not mapped.issues:
+            mapped.record = self.fingerprint(values)
+        return mapped
+
+    def _records(self, columns: list[_Values]) -> list[int] | None:
+        """Each row's record fingerprint (``None`` when records are not asked for): the batch's
+        text joined and hashed at once, else (values that are not all text) row by row."""
+        if self.records is None:
+            return None
+        values = [columns[position].decoded() for position in self.record_at]
+        count = len(values[0])
+        try:
+            texts = RecordText.joined(values, count)
+        except TypeError:  # a value that is not text (a whole number): told apart by type
+            texts = [None] * count
+        if count and texts[0] is None:  # those, or a value holding a separator: row by row
+            assert self.fingerprint is not None
+            names = self.records.columns
+            rows = zip(*values, strict=True)
+            return [self.fingerprint(dict(zip(names, row, strict=True))) for row in rows]
+        return self.records.digests(texts)
 
     def _first_rows(
         self, first: int, emails: list[Any], ready: dict[int, MappedRow | None]
@@ -485,11 +577,12 @@ def _row_builder(
     *,
     sparse: bool,
 ) -> Callable[..., MappedRow]:
-    """``(number, email, kept, ready, *values) -> MappedRow``: a clean row's contact, its fields
-    from ``values`` in ``keys`` order, then the tags, as :meth:`RowMapper.map` fills them;
-    dropped as a repeated email, as :func:`keep_first` drops it, when ``kept`` (the first row of
-    its email) is another row. A row whose email is ``None`` is ``ready[number]``, ready made.
-    ``sparse``: rows in ``ready`` (as ``None``) leave out their ``None`` values.
+    """``(number, email, kept, record, ready, *values) -> MappedRow``: a clean row's contact,
+    its fields from ``values`` in ``keys`` order, then the tags, as :meth:`RowMapper.map` fills
+    them, and its record's fingerprint; dropped as a repeated email, as :func:`keep_first` drops
+    it, when ``kept`` (the first row of its email) is another row. A row whose email is ``None``
+    is ``ready[number]``, ready made. ``sparse``: rows in ``ready`` (as ``None``) leave out their
+    ``None`` values.
 
     Compiled for the mapping's keys, as ``dataclasses`` compiles ``__init__``: a dict display is
     about twice as fast as ``dict(zip())``, and this runs once a row. The code is made of the
@@ -500,7 +593,7 @@ def _row_builder(
     if tags:
         items.append(f"{_TAGS!r}: list(tags)")
     lines = [
-        f"def build({', '.join(['number', 'email', 'kept', 'ready', *arguments])}):",
+        f"def build({', '.join(['number', 'email', 'kept', 'record', 'ready', *arguments])}):",
         "    if email is None:",
         "        row = ready[number]",
         "        if kept is None or kept == number:",
@@ -517,6 +610,7 @@ def _row_builder(
         "    row = MappedRow(number, email, (), fields, identity)",
         "    if kept != number:",
         "        return dropped(row, kept, 'first')",
+        "    row.record = record",
         "    return row",
     ]
     namespace: dict[str, Any] = {

@@ -85,9 +85,36 @@ class RecordText:
         found.update(text.encode())
         return int.from_bytes(found.digest(), "big", signed=True) or 1  # 0 means "none"
 
+    @staticmethod
+    def joined(columns: Sequence[Sequence[str | None]], count: int) -> Sequence[bytes | None]:
+        """The record text of each of ``count`` rows whose values are ``columns`` (text or
+        ``None``, a sequence a column), encoded: joined as :func:`record_fingerprinter` joins a
+        row's text and missing values. ``None`` for every row when a value holds a separator
+        (it would be ambiguous)."""
+        lists: list[Sequence[str]] = []
+        missing = 0
+        for found in columns:
+            nulls = found.count(None) if None in found else 0
+            missing += nulls
+            lists.append(
+                [_MISSING if item is None else item for item in found]
+                if nulls
+                else cast("Sequence[str]", found)
+            )
+        joined = lists[0] if len(lists) == 1 else list(map(_BETWEEN.join, zip(*lists, strict=True)))
+        # Each separator and missing mark put in once: any more are in a value (ambiguous).
+        whole = "".join(joined)
+        if (
+            whole.count(_BETWEEN) != (len(lists) - 1) * count
+            or whole.count(_MISSING) != missing
+            or _NUMBER in whole
+        ):
+            return [None] * count
+        return [item.encode() for item in joined]
+
     def digests(self, texts: Sequence[bytes | None]) -> list[int]:
         """The fingerprint of each joined text, encoded, known not to be ambiguous (see
-        :func:`joined_texts`); 0 for ``None``."""
+        :meth:`joined`); 0 for ``None``."""
         start, from_bytes = self.hashed.copy, int.from_bytes
         found = []
         for text in texts:
@@ -98,6 +125,11 @@ class RecordText:
             hashed.update(text)
             found.append(from_bytes(hashed.digest(), "big", signed=True) or 1)
         return found
+
+    def fingerprinter(self) -> RecordFingerprinter:
+        """The function that fingerprints a row's record from its values by column name: text,
+        whole numbers, booleans and missing values; 0 for a row holding anything else."""
+        return _fingerprinter(self)
 
     def fingerprint(self, text: str) -> int:
         """The fingerprint of the joined values; 0 when a value holds a marker (ambiguous)."""
@@ -144,8 +176,10 @@ def record_fingerprinter(
     """The function that fingerprints a row's record for this mapper, or ``None`` when none can
     (the arguments are :func:`record_text`'s)."""
     texts = record_text(mapper, context, columns)
-    if texts is None:
-        return None
+    return None if texts is None else texts.fingerprinter()
+
+
+def _fingerprinter(texts: RecordText) -> RecordFingerprinter:
     read, digest, of_text = texts.columns, texts.digest, texts.fingerprint
     values_of = operator.itemgetter(*read) if len(read) > 1 else lambda values: (values[read[0]],)
 
@@ -182,33 +216,6 @@ def record_fingerprinter(
         return digest(text)
 
     return fingerprint
-
-
-def joined_texts(columns: Sequence[Sequence[str | None]], count: int) -> Sequence[bytes | None]:
-    """The record text of each of ``count`` rows whose values are ``columns`` (text or
-    ``None``, a sequence a column), encoded: joined as
-    :func:`record_fingerprinter` joins a row's text and missing
-    values. ``None`` for every row when a value holds a separator (it would be ambiguous)."""
-    lists: list[Sequence[str]] = []
-    missing = 0
-    for found in columns:
-        nulls = found.count(None) if None in found else 0
-        missing += nulls
-        lists.append(
-            [_MISSING if item is None else item for item in found]
-            if nulls
-            else cast("Sequence[str]", found)
-        )
-    joined = lists[0] if len(lists) == 1 else list(map(_BETWEEN.join, zip(*lists, strict=True)))
-    # Each separator and missing mark put in once: any more are in a value (ambiguous).
-    whole = "".join(joined)
-    if (
-        whole.count(_BETWEEN) != (len(lists) - 1) * count
-        or whole.count(_MISSING) != missing
-        or _NUMBER in whole
-    ):
-        return [None] * count
-    return [item.encode() for item in joined]
 
 
 def map_with_records(

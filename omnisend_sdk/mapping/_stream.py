@@ -47,9 +47,7 @@ def map_rows(
     """
     mapper = RowMapper.bind(mapping, source.columns)
     if mapping.duplicates == "first":
-        if records is not None:
-            return keep_first(map_with_records(mapper, source, records), seen)
-        return itertools.chain.from_iterable(_first_wins(mapper, source, seen))
+        return itertools.chain.from_iterable(_first_wins(mapper, source, seen, records))
     if not source.reiterable:
         raise MappingError(
             'duplicates="last" reads the source twice, but this source can be read only once'
@@ -67,21 +65,26 @@ def _last_wins(mapper: RowMapper, source: RowSource) -> Iterator[MappedRow]:
 
 
 def _first_wins(
-    mapper: RowMapper, source: RowSource, seen: SeenEmails | None
+    mapper: RowMapper,
+    source: RowSource,
+    seen: SeenEmails | None,
+    records: RecordFingerprints | None,
 ) -> Iterator[Iterator[MappedRow]]:
-    """The rows, repeated emails dropped, in parts: a record batch's rows each when the source
-    hands over Arrow batches (mapped by :mod:`omnisend_sdk.mapping._columnar`: the same rows,
-    faster), else all of them row by row.
+    """The rows, repeated emails dropped, in parts: a batch's rows each when the source hands
+    over record batches or columns of values (mapped by :mod:`omnisend_sdk.mapping._columnar`:
+    the same rows, faster), else all of them row by row.
 
     A generator, so that the source is read when the first row is asked for, as before.
     """
     if seen is None:
         seen = CompactSeenEmails(source.row_count or 0)
-    batches = columnar_rows(mapper, source, seen)
-    if batches is None:
-        yield keep_first(_mapped(mapper, source), seen)
-    else:
+    batches = columnar_rows(mapper, source, seen, records)
+    if batches is not None:
         yield from batches
+    elif records is not None:
+        yield keep_first(map_with_records(mapper, source, records), seen)
+    else:
+        yield keep_first(_mapped(mapper, source), seen)
 
 
 def _mapped(mapper: RowMapper, rows: Iterable[Row]) -> Iterator[MappedRow]:

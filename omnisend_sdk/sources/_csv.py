@@ -37,9 +37,9 @@ import csv
 import itertools
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import IO, TYPE_CHECKING, Final, Literal, NamedTuple, TypeAlias
+from typing import IO, TYPE_CHECKING, Any, Final, Literal, NamedTuple, TypeAlias
 
 from omnisend_sdk._constants import CSV_FALLBACK_ENCODING, CSV_SNIFF_BYTES
 from omnisend_sdk.mapping import Row, RowIssue
@@ -59,6 +59,9 @@ _MAX_ROW_LINES: Final = 1_000
 #: A delimiter that makes no line plain (see :func:`_plain_count`): the csv module treats these
 #: apart, or refuses them.
 _NOT_PLAIN: Final = '"\r\n\0'
+#: Most rows in a batch of columns (see :meth:`CsvSource.column_batches`): enough that the
+#: batch's own work is spread thin, few enough that its values stay about a megabyte.
+_COLUMN_BATCH_ROWS: Final = 2_048
 #: A record: the line it starts on, its fields (``None``: not read) and the issues met.
 _Record: TypeAlias = tuple[int, list[str] | None, tuple[RowIssue, ...]]
 #: Why the parser was given no more lines in the middle of a record.
@@ -161,6 +164,57 @@ class CsvSource(FileSource):
                 elif (row := self.plain_row(number, fields)) is not None:
                     yield row
                 number += 1
+
+    def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]] | Row]:
+        """The rows for ``map_rows``' fast path (see ``ColumnBatchSource`` in
+        ``omnisend_sdk.mapping._columnar``): consecutive plain lines as columns of their fields
+        (of ``columns``, in that order), up to :data:`_COLUMN_BATCH_ROWS` rows a batch, with
+        the number of the first line; every other row as :meth:`__iter__` gives it."""
+        positions = [self._columns.index(name) for name in columns]
+        return self._column_runs(positions)
+
+    def _column_runs(self, positions: list[int]) -> Iterator[tuple[int, list[Any]] | Row]:
+        width, delimiter = len(self._columns), self.delimiter
+        blank = delimiter * (width - 1)  # a line of empty fields: no data
+        pending: list[list[str]] = []  # the fields of consecutive whole lines, not yet given
+        start = 0  # the first one's number
+
+        def given() -> tuple[int, list[Any]]:
+            by_column = list(zip(*pending, strict=True))  # transposed in C
+            batch = (start, [by_column[position] for position in positions])
+            pending.clear()
+            return batch
+
+        for item in self.runs():
+            if not isinstance(item, PlainLines):
+                if pending:
+                    yield given()
+                yield item
+                continue
+            texts = [line.rstrip("\r\n") for line in item.lines]
+            lines = [text.split(delimiter) for text in texts]
+            if pending and start + len(pending) != item.number:
+                yield given()  # the lines between were read as rows: not one batch
+            if {len(fields) for fields in lines} == {width} and blank not in texts:
+                if not pending:
+                    start = item.number
+                pending += lines
+                if len(pending) >= _COLUMN_BATCH_ROWS:
+                    yield given()
+                continue
+            # A line of another width, or a blank one: read as __iter__ reads it.
+            for number, (text, fields) in enumerate(zip(texts, lines, strict=True), item.number):
+                if len(fields) == width and text != blank:
+                    if not pending:
+                        start = number
+                    pending.append(fields)
+                    continue
+                if pending:
+                    yield given()
+                if (row := self.plain_row(number, fields)) is not None:
+                    yield row
+        if pending:
+            yield given()
 
     def count_rows(self) -> int:
         """The number of rows :meth:`__iter__` gives, counted without making them: a plain

@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 from omnisend_sdk.export._refresh import Diff
-from omnisend_sdk.mapping import RowMapper
-from omnisend_sdk.mapping._records import joined_texts
+from omnisend_sdk.mapping import RecordText, RowMapper
 from omnisend_sdk.sources import CursorSource
 from tests.export.test_refresh_known_batches import AFTER, BEFORE, COLUMNS
 from tests.export.test_refresh_plain_lines import MAPPING, SOME, RowByRow, first_pass, members_of
@@ -170,7 +169,7 @@ def test_a_column_not_of_text_is_mapped_row_by_row(tmp_path: Path) -> None:
 def test_the_text_of_columns_is_the_text_of_their_rows() -> None:
     columns = [["x", None, ""], ["y", "z", None], ["", "", "w"]]
 
-    assert joined_texts(columns, 3) == [b"x\x1fy\x1f", b"\x1e\x1fz\x1f", b"\x1f\x1e\x1fw"]
-    assert joined_texts(columns[2:], 3) == [b"", b"", b"w"]
-    assert joined_texts([["ok", "not\x1dok"]], 2) == [None, None]
-    assert joined_texts([["a\x1eb"], [None]], 1) == [None]  # a mark inside a value
+    assert RecordText.joined(columns, 3) == [b"x\x1fy\x1f", b"\x1e\x1fz\x1f", b"\x1f\x1e\x1fw"]
+    assert RecordText.joined(columns[2:], 3) == [b"", b"", b"w"]
+    assert RecordText.joined([["ok", "not\x1dok"]], 2) == [None, None]
+    assert RecordText.joined([["a\x1eb"], [None]], 1) == [None]  # a mark inside a value

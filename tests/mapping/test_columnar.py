@@ -20,7 +20,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnisend_sdk._constants import API_VERSIONS, MAX_EMAIL_LENGTH, MAX_EMAIL_LOCAL_LENGTH
+from omnisend_sdk._constants import (
+    API_VERSIONS,
+    DEFAULT_API_VERSION,
+    MAX_EMAIL_LENGTH,
+    MAX_EMAIL_LOCAL_LENGTH,
+)
 from omnisend_sdk.mapping import (
     Constant,
     ContactMapping,
@@ -394,11 +399,38 @@ def test_sources_without_record_batches_are_mapped_row_by_row(tmp_path: Path) ->
     assert not takes_columnar_path(FULL, source)
 
 
-def test_records_use_the_row_mapper(tmp_path: Path) -> None:
-    """Record fingerprints (refreshes) are made from row dicts: that path stays row by row."""
+@pytest.mark.parametrize("name", ["full", "tags-and-welcome", "ignore-case"])
+def test_records_are_fingerprinted_as_row_by_row(tmp_path: Path, name: str) -> None:
+    """What an export asks for: each clean row's record fingerprint, a batch at a time; text
+    columns, a column of whole numbers (fingerprinted row by row, told apart by type) and
+    values holding the separators."""
+    records = RecordFingerprints(DEFAULT_API_VERSION, columns=COLUMNS)
+    rows = segment(300, 12)
+    rows[5]["First"] = "a\x1fb"
+    path = write_parquet(tmp_path / "segment.parquet", rows)
+    mapped = both_ways(MAPPINGS[name], lambda: open_source(path, chunk_rows=64), records=records)
+    assert any(row[4] for row in mapped)
+
+    for i, row in enumerate(rows):
+        row["Postal"] = None if i % 11 == 0 else i * 37 - 500
+    whole = write_parquet(tmp_path / "whole.parquet", rows, Postal=pa.int64())
+    mapped = both_ways(FULL, lambda: open_source(whole, chunk_rows=50), records=records)
+    assert any(row[4] for row in mapped)
+
+
+def test_a_refresh_s_known_records_are_looked_up_row_by_row(tmp_path: Path) -> None:
+    """A refresh's lookups (``known``) are made on row dicts: that path stays row by row."""
     path = write_parquet(tmp_path / "segment.parquet", segment(50, 12))
-    rows = list(map_rows(FULL, open_source(path), records=RecordFingerprints("v")))
+    asked: list[int] = []
+
+    def known(mapper: RowMapper, number: int, values: Any, record: int) -> None:
+        asked.append(number)
+
+    records = RecordFingerprints("v", known, columns=COLUMNS)
+    assert columnar_rows(RowMapper.bind(FULL, COLUMNS), open_source(path), None, records) is None
+    rows = list(map_rows(FULL, open_source(path), records=records))
     assert any(row.record for row in rows)
+    assert asked
 
 
 def test_a_relation_is_still_read_once(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from omnisend_sdk.mapping import ContactMapping, map_rows
+from omnisend_sdk._constants import DEFAULT_API_VERSION
+from omnisend_sdk.mapping import ContactMapping, RecordFingerprints, map_rows
 from omnisend_sdk.sources import SourceError, open_source
 from tests.mapping.test_columnar import (
     COLUMNS,
@@ -169,6 +170,24 @@ class PythonCursor:
 
     def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
         return [row for _, row in zip(range(size), self._rows, strict=False)]
+
+
+def test_records_are_fingerprinted_as_row_by_row(sqlite_file: sqlite3.Connection) -> None:
+    """What an export asks for: each clean row's record fingerprint, a fetched chunk at a
+    time; whole numbers among the values are fingerprinted row by row."""
+    records = RecordFingerprints(DEFAULT_API_VERSION, columns=COLUMNS)
+    mapped = both_ways(
+        FULL, lambda: open_source(sqlite_file.execute(SELECT), chunk_rows=40), records=records
+    )
+    assert any(row[4] for row in mapped)
+    numbered = (
+        'select "Email", "First", "Last", "Street", "City", "State", 7 as "Postal", "Country"'
+        " from segment"
+    )
+    mapped = both_ways(
+        FULL, lambda: open_source(sqlite_file.execute(numbered), chunk_rows=40), records=records
+    )
+    assert any(row[4] for row in mapped)
 
 
 def test_a_repeated_column_name_means_its_last_column(tmp_path: Path) -> None:

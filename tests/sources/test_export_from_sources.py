@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from omnisend_sdk import export_segment
+from omnisend_sdk.mapping import RowMapper
 from omnisend_sdk.testing import OmnisendEmulator
 from tests.sources.segment import KINDS, MAPPING, OUTCOME, SENT, Files, Kind
 
@@ -68,3 +69,40 @@ def test_a_capped_export_sends_the_first_rows_first_row_included(
         "bob@example.com",
         "zoe@example.com",
     }
+
+
+@by_kind
+def test_a_refresh_of_the_same_rows_knows_every_member_and_sends_nothing(
+    kind: Kind,
+    files: Files,
+    stack: ExitStack,
+    emulator: OmnisendEmulator,
+    client: Any,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The export records each member's source record, a batch at a time where the source hands
+    batches over; the refresh after it, reading the same rows again, must know every member by
+    its record, without mapping its row again: the two fingerprint a record alike, whatever
+    path each takes."""
+    first = export(kind.make(files, stack), client, state_dir, membership="tag")
+    emulator.run_until_idle()
+    batches = len(emulator.batches())
+    mapped: list[int] = []
+    map_row = RowMapper.map
+
+    def map_spy(self: RowMapper, number: int, *args: Any, **kwargs: Any) -> Any:
+        mapped.append(number)
+        return map_row(self, number, *args, **kwargs)
+
+    monkeypatch.setattr(RowMapper, "map", map_spy)
+    again = export(kind.make(files, stack), client, state_dir, membership="tag")
+
+    assert (first.status, first.exported) == ("completed", len(SENT))
+    assert again.status == "completed"
+    assert (again.refresh, again.new, again.changed, again.unchanged) == (True, 0, 0, len(SENT))
+    assert (again.exported, again.exited) == (0, 0)
+    assert len(emulator.batches()) == batches
+    # Mapped again: only the rows the export reported something about (rejected, or sent with
+    # a warning), which have no record to know them by.
+    assert sorted(mapped) == sorted({issue.row for issue in first.issues})

@@ -170,3 +170,13 @@ def test_any_lines_map_as_row_by_row(lines: list[list[str]], end: str) -> None:
         path = Path(directory) / "any.csv"
         path.write_text(text, encoding="utf-8", newline="")
         both_ways(MAPPINGS["full"], path, records=True)
+
+
+def test_the_last_duplicate_wins_as_row_by_row(tmp_path: Path) -> None:
+    """The "last" policy reads the file twice: the second read takes the columnar path."""
+    path = write_segment(tmp_path / "segment.csv", 900, seed=44, odd=0.03)
+    mapping = ContactMapping(
+        email="Email", first_name="First", country="Country", duplicates="last"
+    )
+    rows = both_ways(mapping, path, records=False)
+    assert any("last row wins" in issue.message for row in rows for issue in row[2])

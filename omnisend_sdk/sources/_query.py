@@ -84,8 +84,11 @@ class CursorSource(ChunkedSource):
         if isinstance(rows[0], Mapping):
             return [list(map(operator.itemgetter(name), rows)) for name in names]
         width = len(self._columns)
-        by_column = list(zip(*rows, strict=False))  # transposed in C: each column at once
-        if len(by_column) != width or len(set(map(len, rows))) != 1:
+        try:
+            by_column = list(zip(*rows, strict=True))  # transposed in C: each column at once
+        except ValueError:  # rows of different lengths
+            by_column = []
+        if len(by_column) != width:
             raise SourceError(
                 f"the query result has {width} columns, but rows {first} to"
                 f" {first + len(rows) - 1} hold {sorted(set(map(len, rows)))} values"

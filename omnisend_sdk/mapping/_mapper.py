@@ -59,6 +59,8 @@ _TEXT_FIELDS: Final = ("first_name", "last_name", "address", "city", "state", "p
 # The keys of a row's fields, spelled as the wire spells them.
 _COUNTRY: Final = CONTACT_FIELDS["country"]
 _COUNTRY_CODE: Final = CONTACT_FIELDS["country_code"]
+#: The issue of a country no rule recognises (the contact is sent without it).
+UNKNOWN_COUNTRY: Final = "unknown_country"
 _GENDER: Final = CONTACT_FIELDS["gender"]
 _BIRTHDATE: Final = CONTACT_FIELDS["birthdate"]
 _TAGS: Final = CONTACT_FIELDS["tags"]
@@ -436,20 +438,18 @@ class RowMapper:
             if type(raw) is str and len(self._countries) < _MAX_CACHED_COUNTRIES:
                 self._countries[raw] = (country.name, country.code)
             return
+        # Not sent: Omnisend would derive a country code from the name, and a value no rule
+        # confirms may well be the wrong one (a US state, a city, a typo).
         issues.append(
             RowIssue(
                 row=number,
                 field="country",
                 severity="warning",
-                code="unknown_country",
-                message="not a known country: sent as the country name, without a code",
+                code=UNKNOWN_COUNTRY,
+                message="not a known country: the contact is sent without one",
                 value=mask_value("country", text),
             )
         )
-        if len(text) > MAX_TEXT_LENGTH:
-            text = self._too_long(number, "country", text, MAX_TEXT_LENGTH, issues)
-        if text:
-            fields[_COUNTRY] = text
 
     def _birthdate_of(self, value: date | str) -> date:
         return parse_birthdate(value, day_first=self.mapping.day_first, today=self._today)
@@ -490,7 +490,7 @@ class RowMapper:
         fields: Mapping[str, Any],
     ) -> ContactIdentity:
         phone = (
-            self._checked(number, self._phone, values, issues, self._phone_rule(fields))
+            self._checked(number, self._phone, values, issues, self._phone_rule(fields, issues))
             if self._phone
             else None
         )
@@ -507,24 +507,29 @@ class RowMapper:
         consent = self._map_consent(number, values, changed_at, issues)
         return (self.mapping.send_welcome_message, channel, consent, phone)
 
-    def _phone_rule(self, fields: Mapping[str, Any]) -> Callable[[str], str]:
+    def _phone_rule(
+        self, fields: Mapping[str, Any], issues: list[RowIssue]
+    ) -> Callable[[str], str]:
         """The row's phone rule: E.164, national numbers read with the row's own country."""
         rules = self._phone_rules
         assert rules is not None
-        country, no_country = self._phone_country(fields)
+        country, no_country = self._phone_country(fields, issues)
         return lambda text: phone_to_e164(text, country, rules, no_country)
 
-    def _phone_country(self, fields: Mapping[str, Any]) -> tuple[str | None, str]:
+    def _phone_country(
+        self, fields: Mapping[str, Any], issues: list[RowIssue]
+    ) -> tuple[str | None, str]:
         """The country national phone numbers of a row belong to, and why there is none.
 
         The row's own recognised country wins; the default serves only rows without a country,
         never rows whose country is not recognised (reading them as the default's numbers is
-        what sent a French number as British).
+        what sent a French number as British). Such a row's country is not sent: its issues
+        say it had one.
         """
         code: str | None = fields.get(_COUNTRY_CODE)
         if code is not None:
             return code, NO_DEFAULT_COUNTRY
-        if _COUNTRY in fields:
+        if any(issue.code == UNKNOWN_COUNTRY for issue in issues):
             return None, UNKNOWN_ROW_COUNTRY
         why = NO_DEFAULT_COUNTRY if self._country is None else NO_ROW_COUNTRY
         return self._default_phone_country, why

@@ -125,8 +125,8 @@ class ContactMapping:
         city: City.
         state: State or region.
         postal_code: Postal code, sent as text.
-        country: Country as a code or name; recognised ones send ``countryCode`` too, others
-            are sent as a name with a warning.
+        country: Country as a code or name; recognised ones are sent as the English name and
+            ``countryCode``, others are left out with a warning.
         phone: Phone number, sent as a second identifier in E.164 when confirmed valid;
             national numbers are read with the row's own country.
         gender: Gender, sent as ``m`` or ``f``.

@@ -292,3 +292,21 @@ def test_repr_masks_nothing_it_should_not_show() -> None:
     mapped = map_one(ContactMapping(email="email"), {"email": "nope"})
     assert "rejected" in repr(mapped)
     assert "nope" not in repr(mapped.issues)
+
+
+@pytest.mark.parametrize("long_text", ["truncate", "reject"])
+@pytest.mark.parametrize("country", ["Atlantis", "Georgia, USA", "x" * 300])
+def test_a_country_no_rule_recognises_is_not_sent(country: str, long_text: str) -> None:
+    """Omnisend would derive a country code from the name: a value no rule confirms is left out
+    with a warning, whatever its length, and the rest of the contact is sent."""
+    mapping = ContactMapping(email="email", city="city", country="country", long_text=long_text)
+    mapped = map_one(mapping, {"email": "ann@example.com", "city": "Tbilisi", "country": country})
+
+    assert mapped.ok
+    assert codes(mapped) == [("country", "warning", "unknown_country")]
+    assert "sent without one" in mapped.issues[0].message
+    body = mapped.to_json()
+    assert body is not None
+    assert "country" not in body
+    assert "countryCode" not in body
+    assert body["city"] == "Tbilisi"

@@ -92,7 +92,7 @@ def test_preview_shows_the_contact_and_its_issues() -> None:
     assert contact is not None
     assert contact.email == "ann@example.com"
     assert contact.address == "1 Main St, Apt 4"
-    assert (contact.country, contact.country_code) == ("Narnia", None)
+    assert (contact.country, contact.country_code) == (None, None)  # not confirmed: not sent
     assert contact.postal_code == "62701"
     assert [(i.code, i.severity, i.value) for i in mapped.issues] == [
         ("unknown_country", "warning", "Narnia")

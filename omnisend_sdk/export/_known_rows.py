@@ -243,16 +243,7 @@ class QueryChunkRows(KnownRows):
             return Row(number, source.values_of(rows[index]), ())
 
         values = source.columns_of(number, rows, self._texts.columns)
-        texts = (
-            RecordText.joined(values, len(rows))
-            if all(set(map(type, column)) <= _TEXT_TYPES for column in values)
-            else [None] * len(rows)  # other values are told apart by type: read as rows
-        )
-        return self._run(number, texts, row_at)
-
-
-#: The types of the values a record's text is made of here: text, and missing values.
-_TEXT_TYPES: Final = frozenset({str, type(None)})
+        return self._run(number, RecordText.joined(values, len(rows)), row_at)
 
 
 def batch_texts(batch: Any, columns: Sequence[str]) -> Sequence[bytes | None]:

@@ -43,14 +43,14 @@ from __future__ import annotations
 import importlib
 import itertools
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from omnisend_sdk._constants import MAX_EMAIL_LENGTH, MAX_EMAIL_LOCAL_LENGTH, MAX_TEXT_LENGTH
 from omnisend_sdk._wire import CONTACT_FIELDS, ContactIdentity
 from omnisend_sdk.mapping._dedupe import SeenEmails, _dropped, first_rows, first_wins
 from omnisend_sdk.mapping._issues import RowIssue
-from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper, _Rejected
+from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper
 from omnisend_sdk.mapping._records import (
     RecordFingerprints,
     RecordText,
@@ -266,10 +266,7 @@ class _Plan:
         number, values, issues = item
         if values is None:
             return iter((self.keep(MappedRow(number, None, issues)),))
-        mapped = self.mapper.map(number, values, issues)
-        if self.fingerprint is not None and not issues and not mapped.issues:
-            mapped.record = self.fingerprint(values)
-        return iter((self.keep(mapped),))
+        return iter((self.keep(self._map_values(number, values, issues)),))
 
     def map_batch(self, numbered: tuple[int, Any]) -> Iterator[MappedRow]:
         """One batch's rows, numbered on from its first row's number."""
@@ -324,10 +321,12 @@ class _Plan:
             *lists,
         )
 
-    def _map_values(self, number: int, values: dict[str, Any]) -> MappedRow:
+    def _map_values(
+        self, number: int, values: Mapping[str, Any], issues: tuple[RowIssue, ...] = ()
+    ) -> MappedRow:
         """A row mapped by the mapper, with its record's fingerprint as map_with_records gives
-        it."""
-        mapped = self.mapper.map(number, values)
+        it (none for a row with an issue, the source's own included)."""
+        mapped = self.mapper.map(number, values, issues)
         if self.fingerprint is not None and not mapped.issues:
             mapped.record = self.fingerprint(values)
         return mapped
@@ -339,11 +338,8 @@ class _Plan:
             return None
         values = [columns[position].decoded() for position in self.record_at]
         count = len(values[0])
-        try:
-            texts = RecordText.joined(values, count)
-        except TypeError:  # a value that is not text (a whole number): told apart by type
-            texts = [None] * count
-        if count and texts[0] is None:  # those, or a value holding a separator: row by row
+        texts = RecordText.joined(values, count)
+        if count and texts[0] is None:  # a value not of text, or holding a separator: row by row
             assert self.fingerprint is not None
             names = self.records.columns
             rows = zip(*values, strict=True)
@@ -388,10 +384,7 @@ class _Plan:
         :attr:`codes`), or ``SPECIAL`` when it reports something about it (unknown)."""
         fields: dict[str, Any] = {}
         issues: list[RowIssue] = []
-        try:
-            self.mapper._map_country(0, {self.country_column: value}, fields, issues)
-        except _Rejected:  # an unknown name over the text limit, under long_text="reject"
-            return SPECIAL
+        self.mapper._map_country(0, {self.country_column: value}, fields, issues)
         if issues:
             return SPECIAL
         if not fields:

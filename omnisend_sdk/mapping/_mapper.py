@@ -60,7 +60,7 @@ _TEXT_FIELDS: Final = ("first_name", "last_name", "address", "city", "state", "p
 _COUNTRY: Final = CONTACT_FIELDS["country"]
 _COUNTRY_CODE: Final = CONTACT_FIELDS["country_code"]
 #: The issue of a country no rule recognises (the contact is sent without it).
-UNKNOWN_COUNTRY: Final = "unknown_country"
+_UNKNOWN_COUNTRY: Final = "unknown_country"
 _GENDER: Final = CONTACT_FIELDS["gender"]
 _BIRTHDATE: Final = CONTACT_FIELDS["birthdate"]
 _TAGS: Final = CONTACT_FIELDS["tags"]
@@ -445,7 +445,7 @@ class RowMapper:
                 row=number,
                 field="country",
                 severity="warning",
-                code=UNKNOWN_COUNTRY,
+                code=_UNKNOWN_COUNTRY,
                 message="not a known country: the contact is sent without one",
                 value=mask_value("country", text),
             )
@@ -529,7 +529,7 @@ class RowMapper:
         code: str | None = fields.get(_COUNTRY_CODE)
         if code is not None:
             return code, NO_DEFAULT_COUNTRY
-        if any(issue.code == UNKNOWN_COUNTRY for issue in issues):
+        if any(issue.code == _UNKNOWN_COUNTRY for issue in issues):
             return None, UNKNOWN_ROW_COUNTRY
         why = NO_DEFAULT_COUNTRY if self._country is None else NO_ROW_COUNTRY
         return self._default_phone_country, why

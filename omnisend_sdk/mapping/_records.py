@@ -86,11 +86,19 @@ class RecordText:
         return int.from_bytes(found.digest(), "big", signed=True) or 1  # 0 means "none"
 
     @staticmethod
-    def joined(columns: Sequence[Sequence[str | None]], count: int) -> Sequence[bytes | None]:
-        """The record text of each of ``count`` rows whose values are ``columns`` (text or
-        ``None``, a sequence a column), encoded: joined as :func:`record_fingerprinter` joins a
-        row's text and missing values. ``None`` for every row when a value holds a separator
-        (it would be ambiguous)."""
+    def joined(columns: Sequence[Sequence[object]], count: int) -> Sequence[bytes | None]:
+        """The record text of each of ``count`` rows whose values are ``columns`` (a sequence a
+        column), encoded: joined as :func:`record_fingerprinter` joins a row's text and missing
+        values. ``None`` for every row when a value is neither text nor missing (values of other
+        types are told apart by type, which the row-by-row fingerprint does), or holds a
+        separator (it would be ambiguous)."""
+        try:
+            return RecordText._joined(cast("Sequence[Sequence[str | None]]", columns), count)
+        except TypeError:  # a value that is not text: joining it fails
+            return [None] * count
+
+    @staticmethod
+    def _joined(columns: Sequence[Sequence[str | None]], count: int) -> Sequence[bytes | None]:
         lists: list[Sequence[str]] = []
         missing = 0
         for found in columns:

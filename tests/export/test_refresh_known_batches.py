@@ -19,6 +19,7 @@ from omnisend_sdk.export._known_rows import batch_texts
 from omnisend_sdk.export._refresh import Diff
 from omnisend_sdk.mapping import ContactMapping, RowMapper
 from omnisend_sdk.sources import ParquetSource, RelationSource, open_source
+from tests.export.test_refresh import mapped_rows_spy
 from tests.export.test_refresh_plain_lines import MAPPING, SOME, RowByRow, first_pass, members_of
 
 pa = pytest.importorskip("pyarrow")
@@ -70,13 +71,22 @@ def parquet(path: Path, rows: list[dict], types: dict[str, Any] | None = None) -
     return path
 
 
-@pytest.mark.parametrize("mapping", [MAPPING, SOME], ids=["most columns", "some columns"])
-@pytest.mark.parametrize("segment_tag", ["Seg", None], ids=["tagged", "untagged"])
-@pytest.mark.parametrize(
+#: What a first pass a batch at a time must decide as rows do under (the query results' test
+#: takes them too): the mapping, membership, and the cap.
+BY_MAPPING = pytest.mark.parametrize(
+    "mapping", [MAPPING, SOME], ids=["most columns", "some columns"]
+)
+BY_TAGGING = pytest.mark.parametrize("segment_tag", ["Seg", None], ids=["tagged", "untagged"])
+BY_LIMITS = pytest.mark.parametrize(
     "limits",
     [{}, {"max_profiles": 7, "on_limit": "truncate"}, {"max_profiles": 30, "on_limit": "fail"}],
     ids=["no cap", "cap 7", "cap 30"],
 )
+
+
+@BY_MAPPING
+@BY_TAGGING
+@BY_LIMITS
 @pytest.mark.parametrize("chunk_rows", [5, 10_000], ids=["batches of 5", "one batch"])
 def test_batches_decide_as_rows_do(
     tmp_path: Path,
@@ -140,25 +150,26 @@ def test_a_polars_frame_decides_as_rows_do(lazy: bool, monkeypatch: pytest.Monke
     assert sum(batches) == len(AFTER)  # known on sight a batch at a time
 
 
+def made_rows_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The numbers of the rows that reach the mapper's path (made rows) from now on: it asks
+    whether each one's record is known."""
+    numbers: list[int] = []
+    real = Diff.known
+
+    def spy(self: Diff, mapper: RowMapper, number: int, *args: Any) -> Any:
+        numbers.append(number)
+        return real(self, mapper, number, *args)
+
+    monkeypatch.setattr(Diff, "known", spy)
+    return numbers
+
+
 def test_rows_known_on_sight_are_never_made_nor_mapped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     members = members_of(ParquetSource(parquet(tmp_path / "b.parquet", BEFORE)), MAPPING)
     after = ParquetSource(parquet(tmp_path / "a.parquet", AFTER), chunk_rows=8)
-    made: list[int] = []  # rows that reached the mapper's path (made rows)
-    mapped: list[int] = []
-    known, map_row = Diff.known, RowMapper.map
-
-    def known_spy(self: Diff, mapper: RowMapper, number: int, *args: Any) -> Any:
-        made.append(number)
-        return known(self, mapper, number, *args)
-
-    def map_spy(self: RowMapper, number: int, *args: Any, **kwargs: Any) -> Any:
-        mapped.append(number)
-        return map_row(self, number, *args, **kwargs)
-
-    monkeypatch.setattr(Diff, "known", known_spy)
-    monkeypatch.setattr(RowMapper, "map", map_spy)
+    made, mapped = made_rows_spy(monkeypatch), mapped_rows_spy(monkeypatch)
 
     _, changes, *_ = first_pass(after, MAPPING, members)
 

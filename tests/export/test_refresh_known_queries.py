@@ -16,24 +16,27 @@ from typing import Any
 
 import pytest
 
-from omnisend_sdk.export._refresh import Diff
-from omnisend_sdk.mapping import RecordText, RowMapper
+from omnisend_sdk.mapping import RecordText
 from omnisend_sdk.sources import CursorSource
-from tests.export.test_refresh_known_batches import AFTER, BEFORE, COLUMNS
+from tests.export.test_refresh import mapped_rows_spy
+from tests.export.test_refresh_known_batches import (
+    AFTER,
+    BEFORE,
+    BY_LIMITS,
+    BY_MAPPING,
+    BY_TAGGING,
+    COLUMNS,
+    made_rows_spy,
+)
 from tests.export.test_refresh_plain_lines import MAPPING, SOME, RowByRow, first_pass, members_of
+from tests.mapping.test_columnar_queries import sqlalchemy_connection, write_sqlite
 
 NAMES = ", ".join(f'"{column}"' for column in COLUMNS)
 
 
 def write_tables(path: Path, **tables: list[dict[str, Any]]) -> None:
-    with sqlite3.connect(path) as db:
-        for name, rows in tables.items():
-            db.execute(f"create table {name} ({NAMES})")
-            db.executemany(
-                f"insert into {name} values ({', '.join('?' * len(COLUMNS))})",
-                [tuple(row[column] for column in COLUMNS) for row in rows],
-            )
-    db.close()
+    for name, rows in tables.items():
+        write_sqlite(path, rows, COLUMNS, table=name)
 
 
 @pytest.fixture
@@ -49,13 +52,9 @@ def cursor(db: Any, table: str, chunk_rows: int = 10_000) -> CursorSource:
     return CursorSource(db.execute(f"select {NAMES} from {table}"), chunk_rows=chunk_rows)
 
 
-@pytest.mark.parametrize("mapping", [MAPPING, SOME], ids=["most columns", "some columns"])
-@pytest.mark.parametrize("segment_tag", ["Seg", None], ids=["tagged", "untagged"])
-@pytest.mark.parametrize(
-    "limits",
-    [{}, {"max_profiles": 7, "on_limit": "truncate"}, {"max_profiles": 30, "on_limit": "fail"}],
-    ids=["no cap", "cap 7", "cap 30"],
-)
+@BY_MAPPING
+@BY_TAGGING
+@BY_LIMITS
 @pytest.mark.parametrize("chunk_rows", [5, 10_000], ids=["chunks of 5", "one chunk"])
 def test_a_sqlite_cursor_decides_as_rows_do(
     crm: sqlite3.Connection,
@@ -101,21 +100,16 @@ def test_a_duckdb_cursor_decides_as_rows_do(tmp_path: Path) -> None:
 def test_sqlalchemy_results_and_mappings_decide_as_rows_do(
     crm: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    sqlalchemy = pytest.importorskip("sqlalchemy")
-    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'crm.sqlite3'}")
-    try:
-        with engine.connect() as connection:
+    with sqlalchemy_connection(tmp_path / "crm.sqlite3") as (connection, sqlalchemy):
 
-            def result(table: str, *, mappings: bool = False) -> CursorSource:
-                found = connection.execute(sqlalchemy.text(f"select {NAMES} from {table}"))
-                return CursorSource(found.mappings() if mappings else found, chunk_rows=7)
+        def result(table: str, *, mappings: bool = False) -> CursorSource:
+            found = connection.execute(sqlalchemy.text(f"select {NAMES} from {table}"))
+            return CursorSource(found.mappings() if mappings else found, chunk_rows=7)
 
-            members = members_of(result("before"), MAPPING, untagged=14)
-            as_rows = first_pass(result("after"), MAPPING, members)
-            as_mappings = first_pass(result("after", mappings=True), MAPPING, members)
-            row_by_row = first_pass(RowByRow(result("after")), MAPPING, members)
-    finally:
-        engine.dispose()
+        members = members_of(result("before"), MAPPING, untagged=14)
+        as_rows = first_pass(result("after"), MAPPING, members)
+        as_mappings = first_pass(result("after", mappings=True), MAPPING, members)
+        row_by_row = first_pass(RowByRow(result("after")), MAPPING, members)
     assert as_rows == row_by_row
     assert as_mappings == row_by_row
     assert as_rows[1] == {"new": 2, "changed": 3, "unchanged": 28}
@@ -125,20 +119,7 @@ def test_rows_known_on_sight_are_never_made_nor_mapped(
     crm: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     members = members_of(cursor(crm, "before"), MAPPING)
-    made: list[int] = []  # rows that reached the mapper's path (made rows)
-    mapped: list[int] = []
-    known, map_row = Diff.known, RowMapper.map
-
-    def known_spy(self: Diff, mapper: RowMapper, number: int, *args: Any) -> Any:
-        made.append(number)
-        return known(self, mapper, number, *args)
-
-    def map_spy(self: RowMapper, number: int, *args: Any, **kwargs: Any) -> Any:
-        mapped.append(number)
-        return map_row(self, number, *args, **kwargs)
-
-    monkeypatch.setattr(Diff, "known", known_spy)
-    monkeypatch.setattr(RowMapper, "map", map_spy)
+    made, mapped = made_rows_spy(monkeypatch), mapped_rows_spy(monkeypatch)
 
     _, changes, *_ = first_pass(cursor(crm, "after", 8), MAPPING, members)
 
@@ -173,3 +154,5 @@ def test_the_text_of_columns_is_the_text_of_their_rows() -> None:
     assert RecordText.joined(columns[2:], 3) == [b"", b"", b"w"]
     assert RecordText.joined([["ok", "not\x1dok"]], 2) == [None, None]
     assert RecordText.joined([["a\x1eb"], [None]], 1) == [None]  # a mark inside a value
+    assert RecordText.joined([["a", "b"], [1, None]], 2) == [None, None]  # told apart by type
+    assert RecordText.joined([[b"a", "b"]], 2) == [None, None]

@@ -10,6 +10,7 @@ over as mappings are covered too.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import decimal
 import sqlite3
@@ -36,18 +37,36 @@ SELECT = "select * from segment"
 
 
 def write_sqlite(
-    path: Path, rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS
+    path: Path,
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...] = COLUMNS,
+    *,
+    table: str = "segment",
 ) -> Path:
+    """The rows as a table of a SQLite file (made, or added to), a missing value as NULL."""
     names = ", ".join(f'"{column}"' for column in columns)
     with sqlite3.connect(path) as db:
-        db.execute(f"create table segment ({names})")
+        db.execute(f"create table {table} ({names})")
         marks = ", ".join("?" * len(columns))
         db.executemany(
-            f"insert into segment values ({marks})",
+            f"insert into {table} values ({marks})",
             [tuple(row.get(column) for column in columns) for row in rows],
         )
     db.close()
     return path
+
+
+@contextlib.contextmanager
+def sqlalchemy_connection(path: Path) -> Iterator[tuple[Any, Any]]:
+    """A SQLAlchemy connection to a SQLite file, and the ``sqlalchemy`` module (the test is
+    skipped without it)."""
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            yield connection, sqlalchemy
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -94,19 +113,14 @@ def test_a_duckdb_cursor_maps_as_row_by_row(tmp_path: Path, name: str) -> None:
 def test_sqlalchemy_results_and_their_mappings_map_as_row_by_row(
     sqlite_file: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    sqlalchemy = pytest.importorskip("sqlalchemy")
-    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'segment.sqlite3'}")
-    try:
-        with engine.connect() as connection:
-            query = sqlalchemy.text(SELECT)
-            result = lambda: connection.execute(query)  # noqa: E731
-            mappings = lambda: connection.execute(query).mappings()  # noqa: E731
-            assert takes_columnar_path(FULL, open_source(result()))
-            assert takes_columnar_path(FULL, open_source(mappings()))
-            as_rows = both_ways(FULL, lambda: open_source(result(), chunk_rows=50))
-            as_mappings = both_ways(FULL, lambda: open_source(mappings(), chunk_rows=50))
-    finally:
-        engine.dispose()
+    with sqlalchemy_connection(tmp_path / "segment.sqlite3") as (connection, sqlalchemy):
+        query = sqlalchemy.text(SELECT)
+        result = lambda: connection.execute(query)  # noqa: E731
+        mappings = lambda: connection.execute(query).mappings()  # noqa: E731
+        assert takes_columnar_path(FULL, open_source(result()))
+        assert takes_columnar_path(FULL, open_source(mappings()))
+        as_rows = both_ways(FULL, lambda: open_source(result(), chunk_rows=50))
+        as_mappings = both_ways(FULL, lambda: open_source(mappings(), chunk_rows=50))
     assert as_rows == as_mappings
     assert len(as_rows) == 400
 
@@ -140,24 +154,23 @@ def test_values_of_other_types_map_as_row_by_row(tmp_path: Path) -> None:
             row["Country"] = ODD_VALUES[(i // 5) % len(ODD_VALUES)]
         if i % 17 == 0:
             row["Email"] = ODD_VALUES[(i // 17) % len(ODD_VALUES)]
-    with sqlite3.connect(":memory:") as db:
-        sqlite3.register_adapter(decimal.Decimal, str)
-        sqlite3.register_adapter(datetime.date, datetime.date.isoformat)
-        names = ", ".join(f'"{column}"' for column in COLUMNS)
-        db.execute(f"create table segment ({names})")
-        db.executemany(
-            f"insert into segment values ({', '.join('?' * len(COLUMNS))})",
-            [tuple(_storable(row.get(column)) for column in COLUMNS) for row in rows],
-        )
-        both_ways(FULL, lambda: open_source(db.execute(SELECT), chunk_rows=40))
+    stored = [{column: _storable(value) for column, value in row.items()} for row in rows]
+    db = sqlite3.connect(write_sqlite(tmp_path / "odd.sqlite3", stored))
+    both_ways(FULL, lambda: open_source(db.execute(SELECT), chunk_rows=40))
+    db.close()
     source = lambda: open_source(PythonCursor(COLUMNS, rows), chunk_rows=30)  # noqa: E731
     assert takes_columnar_path(FULL, source())
     both_ways(FULL, source)
 
 
 def _storable(value: Any) -> Any:
-    """What sqlite3 can store: its integers are 64-bit (a longer one is stored as text)."""
-    return str(value) if isinstance(value, int) and not -(2**63) <= value < 2**63 else value
+    """What sqlite3 stores of a value: its integers are 64-bit (a longer one is stored as
+    text), and a decimal or a date as the text a driver would write."""
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        return str(value)
+    if isinstance(value, decimal.Decimal | datetime.date):
+        return str(value)
+    return value
 
 
 class PythonCursor:

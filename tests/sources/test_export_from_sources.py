@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from omnisend_sdk import export_segment
-from omnisend_sdk.mapping import RowMapper
 from omnisend_sdk.testing import OmnisendEmulator
+from tests.export.test_refresh import mapped_rows_spy
 from tests.sources.segment import KINDS, MAPPING, OUTCOME, SENT, Files, Kind
 
 by_kind = pytest.mark.parametrize("kind", KINDS, ids=[kind.name for kind in KINDS])
@@ -88,14 +88,7 @@ def test_a_refresh_of_the_same_rows_knows_every_member_and_sends_nothing(
     first = export(kind.make(files, stack), client, state_dir, membership="tag")
     emulator.run_until_idle()
     batches = len(emulator.batches())
-    mapped: list[int] = []
-    map_row = RowMapper.map
-
-    def map_spy(self: RowMapper, number: int, *args: Any, **kwargs: Any) -> Any:
-        mapped.append(number)
-        return map_row(self, number, *args, **kwargs)
-
-    monkeypatch.setattr(RowMapper, "map", map_spy)
+    mapped = mapped_rows_spy(monkeypatch)
     again = export(kind.make(files, stack), client, state_dir, membership="tag")
 
     assert (first.status, first.exported) == ("completed", len(SENT))

@@ -9,11 +9,12 @@ Run from the repository root (needs pyarrow and duckdb: ``pip install -e '.[dev]
 
 The segment is ``_segment_gen``'s (the eight seed fields, about 2% defective rows), written
 once as a CSV file, a Parquet file (row groups of ``--row-group-rows``) and a table in a
-DuckDB file; writing them is timed apart and not counted. Each source is then measured twice:
+DuckDB file and in a SQLite file; writing them is timed apart and not counted. Each source is
+then measured twice:
 
-- ``no SDK`` (Parquet and DuckDB): the source's own library alone, in a process that does not
-  import the SDK, each batch's values made Python objects a column at a time: the floor under
-  the SDK's figures, in time and in memory;
+- ``no SDK`` (Parquet, DuckDB, SQLite): the source's own library alone, in a process that does
+  not import the SDK, each batch's values made Python objects a column at a time: the floor
+  under the SDK's figures, in time and in memory;
 - ``read``: the rows only, through ``open_source`` (what the source itself costs);
 - ``read + map``: every row through ``map_rows`` with the benchmarks' ``ContactMapping``, the
   first-wins duplicate check included, as an export maps them. Parquet files, DuckDB relations
@@ -24,7 +25,8 @@ DuckDB file; writing them is timed apart and not counted. Each source is then me
 Sources: the CSV file (``CsvSource``: lines decoded and parsed one at a time, as
 ``csv.writer`` wrote them), the Parquet file (``ParquetSource``: record batches through
 pyarrow), a DuckDB query as a relation (``con.sql(...)``: ``RelationSource``, Arrow record
-batches) and as a cursor (``con.execute(...)``: ``CursorSource``, ``fetchmany``).
+batches) and as a cursor (``con.execute(...)``: ``CursorSource``, ``fetchmany``), and a
+SQLite query (a ``sqlite3`` cursor: ``CursorSource``).
 
 Time is wall-clock time on one core for the Python side (pyarrow and DuckDB may use a second
 core to decode); rows/CPU-s divides by the process's CPU time instead, every thread's, which a
@@ -48,11 +50,13 @@ import csv
 import importlib
 import json
 import resource
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +65,7 @@ sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
 import _segment_gen  # noqa: E402
 
+from omnisend_sdk._constants import QUERY_FETCH_ROWS, SOURCE_CHUNK_ROWS  # noqa: E402
 from omnisend_sdk.mapping import InMemorySeenEmails, SeenEmails, map_rows  # noqa: E402
 from omnisend_sdk.sources import open_source  # noqa: E402
 
@@ -73,15 +78,19 @@ SOURCES = {
     "parquet": "Parquet file (record batches)",
     "duckdb-relation": "DuckDB query: con.sql() (Arrow)",
     "duckdb-cursor": "DuckDB query: con.execute() (fetchmany)",
+    "sqlite-cursor": "SQLite query: sqlite3 cursor (fetchmany)",
 }
+#: The sources read from a query result: fetched in the SDK's query chunks, not its frame chunks.
+CURSORS = ("duckdb-cursor", "sqlite-cursor")
 
 
 def write_files(directory: Path, rows: int, row_group_rows: int) -> tuple[Path, Path]:
-    """The segment as ``segment.parquet``, a ``segment`` table in ``segment.duckdb``, and
-    ``segment.csv``."""
+    """The segment as ``segment.parquet``, a ``segment`` table in ``segment.duckdb`` and in
+    ``segment.sqlite``, and ``segment.csv``."""
     duckdb, pa, pq = map(importlib.import_module, ("duckdb", "pyarrow", "pyarrow.parquet"))
     parquet, database = directory / "segment.parquet", directory / "segment.duckdb"
     write_csv(directory / "segment.csv", rows)
+    write_sqlite(directory / "segment.sqlite", directory / "segment.csv", rows)
     if parquet.exists() and pq.ParquetFile(parquet).metadata.num_rows == rows:
         return parquet, database  # made by an earlier run with the same --rows
     database.unlink(missing_ok=True)
@@ -94,6 +103,21 @@ def write_files(directory: Path, rows: int, row_group_rows: int) -> tuple[Path, 
     with duckdb.connect(str(database)) as db:
         db.execute(f"create table segment as select * from read_parquet('{parquet}')")
     return parquet, database
+
+
+def write_sqlite(path: Path, csv_path: Path, rows: int) -> None:
+    """The CSV file's rows as a ``segment`` table of text columns in a SQLite file."""
+    if path.exists():
+        with closing(sqlite3.connect(path)) as db:
+            if db.execute("select count(*) from segment").fetchone() == (rows,):
+                return  # made by an earlier run with the same --rows
+    path.unlink(missing_ok=True)
+    with csv_path.open(encoding="utf-8", newline="") as file, closing(sqlite3.connect(path)) as db:
+        rows = csv.reader(file)
+        names = next(rows)
+        db.execute(f"create table segment ({', '.join(f'{name} text' for name in names)})")
+        db.executemany(f"insert into segment values ({', '.join('?' * len(names))})", rows)
+        db.commit()
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -120,6 +144,9 @@ def open_segment(kind: str, directory: Path, chunk_rows: int, duckdb_config: str
         return open_source(directory / "segment.csv")
     if kind == "parquet":
         return open_source(directory / "segment.parquet", chunk_rows=chunk_rows)
+    if kind == "sqlite-cursor":
+        db = sqlite3.connect(directory / "segment.sqlite")
+        return open_source(db.execute("select * from segment"), chunk_rows=chunk_rows)
     duckdb = importlib.import_module("duckdb")
     db = duckdb.connect(
         str(directory / "segment.duckdb"), read_only=True, config=config_of(duckdb_config)
@@ -142,6 +169,13 @@ class RowByRow:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._source)
+
+
+def chunk_rows_of(kind: str, args: argparse.Namespace) -> int:
+    """Rows a chunk for the source: ``--chunk-rows``, or the SDK's default for its kind."""
+    if args.chunk_rows is not None:
+        return int(args.chunk_rows)
+    return QUERY_FETCH_ROWS if kind in CURSORS else SOURCE_CHUNK_ROWS
 
 
 def seen_emails(kind: str) -> SeenEmails | None:
@@ -191,7 +225,7 @@ def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """One measurement in this process: read (and map) the whole source once."""
     imported = peak_rss_mb()
     began, began_cpu = time.perf_counter(), time.process_time()
-    source = open_segment(kind, args.dir, args.chunk_rows, args.duckdb_config)
+    source = open_segment(kind, args.dir, chunk_rows_of(kind, args), args.duckdb_config)
     sent = rejected = 0
     if mode == "read":
         rows: Iterator[Any] = iter(source)
@@ -245,6 +279,12 @@ cursor = db.execute("select * from segment")
 while chunk := cursor.fetchmany(CHUNK):
     ROWS += len(chunk)
 """,
+    "sqlite-cursor": """
+import sqlite3
+cursor = sqlite3.connect(DIR + "/segment.sqlite").execute("select * from segment")
+while chunk := cursor.fetchmany(CHUNK):
+    ROWS += len(chunk)
+""",
 }
 LIBRARY_ONLY_FRAME = """
 import json, time
@@ -265,7 +305,7 @@ def library_only(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """Read the source with its library alone in a fresh process: the floor under the SDK."""
     code = LIBRARY_ONLY_FRAME.format(
         directory=str(args.dir),
-        chunk=args.chunk_rows,
+        chunk=chunk_rows_of(kind, args),
         config=config_of(args.duckdb_config),
         body=LIBRARY_ONLY[kind],
     )
@@ -285,8 +325,8 @@ def child(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one measurement in a fresh process, so its peak memory is its own."""
     command = [
         sys.executable, __file__, "--child", kind, mode, "--dir", str(args.dir),
-        "--rows", str(args.rows), "--chunk-rows", str(args.chunk_rows), "--seen", args.seen,
-        "--duckdb-config", args.duckdb_config,
+        "--rows", str(args.rows), "--chunk-rows", str(chunk_rows_of(kind, args)),
+        "--seen", args.seen, "--duckdb-config", args.duckdb_config,
     ]  # fmt: skip
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return last_json(output)
@@ -296,7 +336,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the segment")
     parser.add_argument("--dir", type=Path, help="where the files are written (kept)")
-    parser.add_argument("--chunk-rows", type=int, default=10_000, help="rows per chunk read")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        help=f"rows per chunk read (default: the SDK's, {SOURCE_CHUNK_ROWS:,} and"
+        f" {QUERY_FETCH_ROWS:,} for a query result)",
+    )
     parser.add_argument("--row-group-rows", type=int, default=DEFAULT_ROW_GROUP_ROWS)
     parser.add_argument("--seen", choices=("compact", "dict"), default="compact")
     parser.add_argument(
@@ -321,9 +366,10 @@ def main() -> None:
         args.dir = args.dir or Path(scratch)
         args.dir.mkdir(parents=True, exist_ok=True)
         began = time.perf_counter()
+        chunks = "the SDK's" if args.chunk_rows is None else f"{args.chunk_rows:,}"
         write_files(args.dir, args.rows, args.row_group_rows)
         print(
-            f"Python {sys.version.split()[0]}, {args.rows:,} rows, chunks of {args.chunk_rows:,},"
+            f"Python {sys.version.split()[0]}, {args.rows:,} rows, chunks of {chunks},"
             f" Parquet row groups of {args.row_group_rows:,}, duplicate check {args.seen!r}"
             f" (files ready in {time.perf_counter() - began:.1f} s, not counted)"
         )

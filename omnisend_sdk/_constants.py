@@ -147,6 +147,12 @@ CSV_SNIFF_BYTES: Final = 65_536
 CSV_FALLBACK_ENCODING: Final = "cp1252"
 #: Rows converted at a time from a DataFrame or Arrow table: bounds memory, amortises conversion.
 SOURCE_CHUNK_ROWS: Final = 10_000
+#: Rows a query result fetches at a time. Smaller than a frame's chunk: a cursor's rows are already
+#: Python objects, so a chunk is all working memory, and a smaller one stays in the CPU's caches.
+#: Measured on a million rows mapped with map_rows (2 December): 2,048 against 10,000 was 5% faster
+#: and 7 MB lighter from SQLite, 12% faster and 3 MB lighter from DuckDB (whose own buffers shrink
+#: with the fetch: 118 against 128 MB at their peak).
+QUERY_FETCH_ROWS: Final = 2_048
 
 #: An attempt may last this many timeouts in all, from connecting to the answer's last byte.
 #: httpx's timeouts bound each phase and each read, so a server that drips a byte a second never

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
-from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
+from omnisend_sdk._constants import QUERY_FETCH_ROWS
 from omnisend_sdk.sources._base import SourceError, no_column_names, record_dicts
 from omnisend_sdk.sources._chunked import ChunkedSource
 
@@ -37,7 +37,7 @@ class CursorSource(ChunkedSource):
 
     Args:
         cursor: An executed cursor, or a SQLAlchemy result.
-        chunk_rows: Rows fetched at a time.
+        chunk_rows: Rows fetched at a time (2,048 by default).
 
     Raises:
         SourceError: The cursor has no column names (nothing that returns rows was executed).
@@ -45,7 +45,7 @@ class CursorSource(ChunkedSource):
 
     first_number: ClassVar[int] = 1
 
-    def __init__(self, cursor: Any, *, chunk_rows: int = SOURCE_CHUNK_ROWS) -> None:
+    def __init__(self, cursor: Any, *, chunk_rows: int = QUERY_FETCH_ROWS) -> None:
         super().__init__(
             _column_names(cursor),
             chunk_rows=chunk_rows,

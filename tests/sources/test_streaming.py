@@ -47,10 +47,10 @@ class CountingConnection(sqlite3.Connection):
         return super().cursor(factory)
 
 
-def expected_fetches(rows: int) -> list[tuple[int | None, int]]:
+def expected_fetches(rows: int, chunk: int = CHUNK) -> list[tuple[int | None, int]]:
     """A full chunk per fetch, then the short last one, then the empty one that ends it."""
-    full, rest = divmod(rows, CHUNK)
-    return [(CHUNK, CHUNK)] * full + ([(CHUNK, rest)] if rest else []) + [(CHUNK, 0)]
+    full, rest = divmod(rows, chunk)
+    return [(chunk, chunk)] * full + ([(chunk, rest)] if rest else []) + [(chunk, 0)]
 
 
 def test_a_cursor_is_fetched_a_chunk_at_a_time(big_files: Files) -> None:
@@ -62,6 +62,14 @@ def test_a_cursor_is_fetched_a_chunk_at_a_time(big_files: Files) -> None:
         assert db.fetches == [(CHUNK, CHUNK)]  # one chunk fetched, not the result
         assert sum(1 for _ in rows) == BIG_ROWS - 1
         assert db.fetches == expected_fetches(BIG_ROWS)
+
+
+def test_a_cursor_is_fetched_2048_rows_at_a_time_by_default(big_files: Files) -> None:
+    connect = sqlite3.connect(big_files.sqlite, factory=CountingConnection)
+    with closing(connect) as db:
+        source = open_source(db.cursor().execute(QUERY))
+        assert sum(1 for _ in source) == BIG_ROWS
+        assert db.fetches == expected_fetches(BIG_ROWS, chunk=2_048)
 
 
 @pytest.mark.parametrize("mappings", [False, True], ids=["result", "mappings"])

@@ -83,6 +83,7 @@ _SHORT_EMAIL: Final = min(MAX_EMAIL_LENGTH, MAX_EMAIL_LOCAL_LENGTH + 5)
 _FIELDS: Final = frozenset({*_TEXT_FIELDS, "country"})
 _COUNTRY: Final = CONTACT_FIELDS["country"]
 _COUNTRY_CODE: Final = CONTACT_FIELDS["country_code"]
+_POSTAL: Final = CONTACT_FIELDS["postal_code"]
 _TAGS: Final = CONTACT_FIELDS["tags"]
 #: The types of the values this path reads as the mapper does (``bool`` is not ``int`` here).
 _PLAIN_TYPES: Final = frozenset({str, int, type(None)})
@@ -206,8 +207,11 @@ class _Plan:
         self.email = self.read.index(email)
         #: The columns worth reading dictionary-encoded: all but the email's.
         self.encoded = tuple(column for column in self.read if column != email)
-        #: Each text column's position, and what its values came to.
-        self.texts = [(self.read.index(column), _Column()) for _, column in texts]
+        #: Each text column's position, what its values came to, and the rule they follow.
+        self.texts = [
+            (self.read.index(column), _Column(), _postal_text_of if key == _POSTAL else _text_of)
+            for key, column in texts
+        ]
         self.country = None if country is None else self.read.index(country)
         self.country_column = country or ""
         #: What country values came to, and the code sent for each value sent with a name.
@@ -280,10 +284,10 @@ class _Plan:
         special: set[int] = set()
         missing: set[int] = set()
         lists = []
-        for position, column in self.texts:
+        for position, column, rule in self.texts:
             values = column.values(arrays[position], self.types)
             columns[position] = values
-            lists.append(_mark(*column.outcomes(values, _text_of), special, missing))
+            lists.append(_mark(*column.outcomes(values, rule), special, missing))
         if self.country is not None:
             values = self.countries.values(arrays[self.country], self.types)
             columns[self.country] = values
@@ -557,6 +561,12 @@ def _text_of(value: object) -> str | _Special | None:
         # whole number may be as long as Python allows: those the mapper reads itself.
         return str(value) if -_INT64 <= value < _INT64 else SPECIAL
     return None if value is None else SPECIAL
+
+
+def _postal_text_of(value: object) -> str | _Special | None:
+    """:func:`_text_of` for a postal code: a number is ``SPECIAL`` too, since the mapper puts
+    back the leading zeros it lost, by the row's country (see ``omnisend_sdk.mapping._postal``)."""
+    return SPECIAL if type(value) is int else _text_of(value)
 
 
 def _same(row: MappedRow) -> MappedRow:

@@ -46,6 +46,7 @@ from omnisend_sdk.mapping._phone import (
     phone_rules,
     phone_to_e164,
 )
+from omnisend_sdk.mapping._postal import is_number, postal_code_of_number
 from omnisend_sdk.mapping._spec import MappingSpec
 from omnisend_sdk.mapping._status import channel_state, normalise_status
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS, Constant, RowFunction, describe
@@ -59,6 +60,7 @@ _TEXT_FIELDS: Final = ("first_name", "last_name", "address", "city", "state", "p
 # The keys of a row's fields, spelled as the wire spells them.
 _COUNTRY: Final = CONTACT_FIELDS["country"]
 _COUNTRY_CODE: Final = CONTACT_FIELDS["country_code"]
+_POSTAL_CODE: Final = CONTACT_FIELDS["postal_code"]
 #: The issue of a country no rule recognises (the contact is sent without it).
 _UNKNOWN_COUNTRY: Final = "unknown_country"
 _GENDER: Final = CONTACT_FIELDS["gender"]
@@ -329,12 +331,17 @@ class RowMapper:
     ) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         get = values.get
+        postal_number: object = None
         for key, field, column, function, limit in self._texts:
             value: Any = None
             try:
                 value = get(column) if function is None else function(values)
                 if type(value) is str:
                     text = value.strip() if value.isprintable() else clean_text(value)
+                elif key == _POSTAL_CODE and is_number(value):
+                    # Decided once the row's country is known; it holds its place meanwhile.
+                    fields[key] = postal_number = value
+                    continue
                 else:
                     text = to_text(value) or ""
                 if len(text) > limit:
@@ -352,6 +359,8 @@ class RowMapper:
                 fields[_COUNTRY], fields[_COUNTRY_CODE] = known
             else:
                 self._map_country(number, values, fields, issues)
+        if postal_number is not None:
+            self._map_postal_number(number, postal_number, fields, issues)
         if self._gender is not None:
             gender = self._checked(number, self._gender, values, issues, normalise_gender)
             if gender is not None:
@@ -570,6 +579,33 @@ class RowMapper:
             ip=ip,
             user_agent=agent or None,
         )
+
+    def _map_postal_number(
+        self, number: int, value: object, fields: dict[str, Any], issues: list[RowIssue]
+    ) -> None:
+        """A postal code given as a number: sent with the leading zeros its country's codes
+        have put back (with a warning, the source should hold text), or not sent."""
+        try:
+            code, restored = postal_code_of_number(value, fields.get(_COUNTRY_CODE))
+        except InvalidValueError as err:
+            del fields[_POSTAL_CODE]
+            self._problem(number, "postal_code", err, value, issues)
+            return
+        fields[_POSTAL_CODE] = code
+        if restored:
+            noun = "zero" if restored == 1 else "zeros"
+            issues.append(
+                RowIssue(
+                    row=number,
+                    field="postal_code",
+                    severity="warning",
+                    code="restored_postal_code",
+                    message=f"a number, which lost its leading {noun}: sent with {restored}"
+                    f" {noun} put back, as {fields[_COUNTRY_CODE]} postal codes have"
+                    f" {len(code)} digits (store postal codes as text)",
+                    value=mask_value("postal_code", value),
+                )
+            )
 
     def _too_long(
         self, number: int, field: str, text: str, limit: int, issues: list[RowIssue]

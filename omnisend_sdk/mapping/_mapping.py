@@ -124,7 +124,10 @@ class ContactMapping:
             skipping empty parts.
         city: City.
         state: State or region.
-        postal_code: Postal code, sent as text.
+        postal_code: Postal code. Text is sent as written. A number (a warehouse's INTEGER
+            column) has lost any leading zeros: they are put back when the row's country has
+            postal codes of one fixed number of digits (``2139`` in the US is sent as
+            ``02139``, with a warning); otherwise it is left out with a warning.
         country: Country as a code or name; recognised ones are sent as the English name and
             ``countryCode``, others are left out with a warning.
         phone: Phone number, sent as a second identifier in E.164 when confirmed valid;

@@ -194,7 +194,7 @@ def test_records_are_fingerprinted_as_row_by_row(sqlite_file: sqlite3.Connection
     )
     assert any(row[4] for row in mapped)
     numbered = (
-        'select "Email", "First", "Last", "Street", "City", "State", 7 as "Postal", "Country"'
+        'select "Email", "First", "Last", "Street", "City", 7 as "State", "Postal", "Country"'
         " from segment"
     )
     mapped = both_ways(

@@ -1,0 +1,121 @@
+"""Postal codes that arrive as numbers, whose leading zeros are gone.
+
+A typed source cannot keep a postal code's leading zero when it holds the code as a number: a
+warehouse's INTEGER column, a DataFrame that read a CSV file's codes as numbers, a spreadsheet's
+number cell. Boston's ``02139`` arrives as ``2139``, which is no US postal code, and sent as it
+is, it would be a wrong value in Omnisend. Text is left as it was written: this is only about
+numbers, which say for certain that any leading zeros were dropped.
+
+The row's country says how many digits its postal codes have, where that number is fixed, and
+so how many zeros to put back. Where it does not (no country, or one whose codes hold letters or
+vary in length), the number cannot be confirmed as a postal code, and is not sent.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from decimal import Decimal
+from typing import Final, SupportsInt, cast
+
+from omnisend_sdk.mapping._issues import InvalidValueError
+
+#: Countries whose postal codes are all digits, always as many (a separator some write, such as
+#: Poland's ``00-950`` or Japan's ``100-0001``, is not a digit: the number holds the same
+#: digits). Each national post's published format. A length here that was too long would turn a
+#: right number into a wrong code, so a country is left out when in doubt: one whose codes
+#: changed form or length (Argentina's took letters in 1999) or whose format this table could
+#: not confirm, and those with letters (the UK, Canada, the Netherlands, Ireland) or of several
+#: lengths. Left out, a country gets no postal code from a number, with a warning; its postal
+#: codes written as text are sent as written.
+POSTAL_CODE_DIGITS: Final[dict[str, int]] = {
+    **dict.fromkeys(["FO", "IS", "MG", "OM", "PG"], 3),
+    **dict.fromkeys(
+        [
+            "AF", "AL", "AM", "AT", "AU", "BD", "BE", "BG", "CC", "CH", "CV", "CX", "CY", "DK",
+            "ET", "GE", "GL", "GW", "HM", "HU", "LI", "LR", "LU", "LV", "MD", "MK", "MZ", "NE",
+            "NF", "NO", "NZ", "PH", "SI", "SJ", "TN", "VE", "ZA",
+        ],
+        4,
+    ),
+    **dict.fromkeys(
+        [
+            "AS", "BA", "BL", "BT", "CR", "CU", "CZ", "DE", "DO", "DZ", "EE", "EG", "ES", "FI",
+            "FM", "FR", "GF", "GP", "GR", "GT", "GU", "HR", "ID", "IQ", "IT", "JO", "KE", "KR",
+            "KW", "LA", "LK", "LT", "MA", "MC", "ME", "MF", "MH", "MM", "MP", "MQ", "MV", "MX",
+            "MY", "NC", "NP", "PF", "PK", "PL", "PM", "PR", "PW", "RE", "RS", "SA", "SE", "SK",
+            "SM", "SN", "TH", "TR", "UA", "UM", "US", "UY", "VA", "VI", "WF", "YT", "ZM",
+        ],
+        5,
+    ),
+    **dict.fromkeys(
+        ["BY", "CN", "CO", "EC", "IN", "KG", "NG", "RO", "RU", "SG", "TJ", "TM", "UZ"],
+        6,
+    ),
+    **dict.fromkeys(["CL", "IL", "JP"], 7),
+    "BR": 8,
+    "IR": 10,
+}  # fmt: skip
+
+#: Advice repeated by every issue about a number: the fix is in the source.
+_STORE_AS_TEXT: Final = "store postal codes as text"
+
+
+def is_number(value: object) -> bool:
+    """Whether a postal code's value is a number (a boolean too), which is not how postal codes
+    are written. NaN and infinities are no value, as everywhere else."""
+    if isinstance(value, numbers.Integral):
+        return True
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, numbers.Real):
+        return math.isfinite(value)
+    return isinstance(value, numbers.Number)
+
+
+def postal_code_of_number(value: object, country_code: str | None) -> tuple[str, int]:
+    """The postal code a number stands for in a country, and how many leading zeros were put
+    back into it (``2139`` in the US: ``("02139", 1)``).
+
+    Args:
+        value: A number (see :func:`is_number`).
+        country_code: The row's ISO 3166-1 alpha-2 code, or ``None`` when it has none.
+
+    Raises:
+        InvalidValueError: ``invalid_postal_code`` when the number cannot be a postal code (not a
+            whole positive number, or longer than the country's codes); ``unconfirmed_postal_code``
+            when nothing says how many digits the row's postal code has (no country, or one whose
+            codes are not all digits of one length).
+    """
+    digits = _digits_of(value)
+    if digits is None:
+        kind = "a true or false value" if isinstance(value, bool) else "not a whole positive number"
+        raise InvalidValueError("invalid_postal_code", f"{kind}, so no postal code: not sent")
+    length = POSTAL_CODE_DIGITS.get(country_code or "")
+    if length is None:
+        unknown = (
+            f"{country_code} postal codes are not all digits of one length"
+            if country_code
+            else "the row has no known country to say how many digits it has"
+        )
+        raise InvalidValueError(
+            "unconfirmed_postal_code",
+            f"a number, which may have lost leading zeros, and {unknown}: not sent"
+            f" ({_STORE_AS_TEXT})",
+        )
+    if len(digits) > length:
+        raise InvalidValueError(
+            "invalid_postal_code",
+            f"{len(digits)} digits, where {country_code} postal codes have {length}: not sent",
+        )
+    return digits.zfill(length), length - len(digits)
+
+
+def _digits_of(value: object) -> str | None:
+    """A whole positive number's digits; ``None`` for anything else (a boolean, a fraction)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
+        return None
+    whole = int(cast("SupportsInt", value))  # a Real or a Decimal: each has __int__
+    if whole != value or whole <= 0:
+        return None
+    return str(whole)

@@ -1,0 +1,161 @@
+"""Postal codes stored as numbers in a warehouse: real SQLite, DuckDB and Parquet files and a
+pandas frame, mapped a batch at a time exactly as row by row, and exported with their zeros."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from contextlib import ExitStack, closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnisend_sdk import export_segment
+from omnisend_sdk.mapping import ContactMapping
+from omnisend_sdk.sources import open_source
+from omnisend_sdk.testing import OmnisendEmulator
+from tests.mapping.test_columnar import both_ways
+
+MAPPING = ContactMapping(email="email", postal_code="zip", country="country")
+#: (email, postal code as the warehouse holds it, country)
+ROWS = [
+    ("a@example.com", 2139, "US"),
+    ("b@example.com", 12345, "US"),
+    ("c@example.com", 2139, None),
+    ("d@example.com", 800, "Australia"),
+    ("e@example.com", 123456, "US"),
+    ("f@example.com", None, "US"),
+    ("g@example.com", 1067, "Germany"),
+]
+#: What each row (by position) sends as its postal code, and its postal code's issue.
+EXPECTED = [
+    ("02139", "restored_postal_code"),
+    ("12345", None),
+    (None, "unconfirmed_postal_code"),
+    ("0800", "restored_postal_code"),
+    (None, "invalid_postal_code"),
+    (None, None),
+    ("01067", "restored_postal_code"),
+]
+SELECT = "select email, zip, country from segment order by email"
+
+
+def write_sqlite(path: Path) -> Path:
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("create table segment (email text, zip integer, country text)")
+        db.executemany("insert into segment values (?, ?, ?)", ROWS)
+        db.commit()
+    return path
+
+
+def write_duckdb(path: Path) -> Path:
+    duckdb = pytest.importorskip("duckdb")
+    with duckdb.connect(str(path)) as db:
+        db.execute("create table segment (email varchar, zip integer, country varchar)")
+        db.executemany("insert into segment values (?, ?, ?)", ROWS)
+    return path
+
+
+def write_parquet(path: Path) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    columns = list(zip(*ROWS, strict=True))
+    table = pa.table(
+        {
+            "email": pa.array(columns[0], pa.string()),
+            "zip": pa.array(columns[1], pa.int64()),
+            "country": pa.array(columns[2], pa.string()),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+def sqlite_cursor(tmp_path: Path, stack: ExitStack) -> Callable[[], Any]:
+    db = stack.enter_context(closing(sqlite3.connect(write_sqlite(tmp_path / "crm.sqlite3"))))
+    return lambda: open_source(db.execute(SELECT))
+
+
+def duckdb_cursor(tmp_path: Path, stack: ExitStack) -> Callable[[], Any]:
+    db = duckdb_connection(tmp_path, stack)
+    return lambda: open_source(db.execute(SELECT))
+
+
+def duckdb_relation(tmp_path: Path, stack: ExitStack) -> Callable[[], Any]:
+    pytest.importorskip("pyarrow")
+    db = duckdb_connection(tmp_path, stack)
+    return lambda: open_source(db.sql(SELECT))
+
+
+def duckdb_connection(tmp_path: Path, stack: ExitStack) -> Any:
+    duckdb = pytest.importorskip("duckdb")
+    path = write_duckdb(tmp_path / "lake.duckdb")
+    return stack.enter_context(duckdb.connect(str(path), read_only=True))
+
+
+def parquet_file(tmp_path: Path, stack: ExitStack) -> Callable[[], Any]:
+    path = write_parquet(tmp_path / "segment.parquet")
+    return lambda: open_source(path)
+
+
+def pandas_frame(tmp_path: Path, stack: ExitStack) -> Callable[[], Any]:
+    """A frame whose postal codes have a gap: pandas holds them as floats (2139.0)."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(ROWS, columns=["email", "zip", "country"])
+    assert frame["zip"].dtype == "float64"
+    return lambda: open_source(frame)
+
+
+SOURCES = {
+    "sqlite cursor": sqlite_cursor,
+    "duckdb cursor": duckdb_cursor,
+    "duckdb relation": duckdb_relation,
+    "parquet file": parquet_file,
+    "pandas frame": pandas_frame,
+}
+
+
+@pytest.fixture(params=sorted(SOURCES))
+def source_of(
+    request: pytest.FixtureRequest, tmp_path: Path, stack: ExitStack
+) -> Callable[[], Any]:
+    """Opens the source again each time it is called (a query result is read once)."""
+    return SOURCES[request.param](tmp_path, stack)
+
+
+def test_numbers_get_their_zeros_back_a_batch_at_a_time_as_row_by_row(
+    source_of: Callable[[], Any],
+) -> None:
+    mapped = both_ways(MAPPING, source_of)
+    got = []
+    for _, _, issues, ok, _, _, fields, _ in mapped:
+        assert ok
+        postal = [issue.code for issue in issues if issue.field == "postal_code"]
+        got.append((dict(fields).get("postalCode"), postal[0] if postal else None))
+    assert got == EXPECTED
+
+
+def test_an_export_from_a_duckdb_query_stores_the_zeros(
+    tmp_path: Path, stack: ExitStack, emulator: OmnisendEmulator, client: Any, state_dir: Path
+) -> None:
+    db = duckdb_connection(tmp_path, stack)
+    report = export_segment(
+        db.execute(SELECT),
+        MAPPING,
+        client=client,
+        segment="VIP",
+        state_dir=state_dir,
+        progress=None,
+    )
+    emulator.run_until_idle()
+
+    assert (report.status, report.exported) == ("completed", len(ROWS))
+    stored = {contact["email"]: contact.get("postalCode") for contact in emulator.contacts()}
+    assert stored == {
+        email: postal for (email, _, _), (postal, _) in zip(ROWS, EXPECTED, strict=True)
+    }
+    warned = {(issue.row, issue.code) for issue in report.issues if issue.field == "postal_code"}
+    assert warned == {  # numbered as the query's rows, from 1
+        (position + 1, code) for position, (_, code) in enumerate(EXPECTED) if code is not None
+    }

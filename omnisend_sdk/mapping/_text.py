@@ -50,8 +50,9 @@ def _is_numpy_float(value: object) -> bool:
 def to_text(value: object) -> str | None:
     """Turn a source value into a clean string, or ``None`` when it holds no value.
 
-    ``None``, empty strings and NaN are "no value". Integral floats lose their ``.0`` (a postal
-    code read as a number by pandas: ``62701.0`` -> ``"62701"``); dates become ISO 8601.
+    ``None``, empty strings and NaN are "no value". Integral floats lose their ``.0`` (a column
+    of whole numbers with gaps, which pandas holds as floats: ``12.0`` -> ``"12"``); dates
+    become ISO 8601. (A postal code that is a number is read otherwise: see ``_postal``.)
 
     Raises:
         InvalidValueError: ``unreadable_value`` when the value cannot be turned into text.

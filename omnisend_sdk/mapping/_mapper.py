@@ -46,7 +46,7 @@ from omnisend_sdk.mapping._phone import (
     phone_rules,
     phone_to_e164,
 )
-from omnisend_sdk.mapping._postal import is_number, postal_code_of_number
+from omnisend_sdk.mapping._postal import is_number, postal_code_of_number, restored_message
 from omnisend_sdk.mapping._spec import MappingSpec
 from omnisend_sdk.mapping._status import channel_state, normalise_status
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS, Constant, RowFunction, describe
@@ -593,16 +593,13 @@ class RowMapper:
             return
         fields[_POSTAL_CODE] = code
         if restored:
-            noun = "zero" if restored == 1 else "zeros"
             issues.append(
                 RowIssue(
                     row=number,
                     field="postal_code",
                     severity="warning",
                     code="restored_postal_code",
-                    message=f"a number, which lost its leading {noun}: sent with {restored}"
-                    f" {noun} put back, as {fields[_COUNTRY_CODE]} postal codes have"
-                    f" {len(code)} digits (store postal codes as text)",
+                    message=restored_message(code, restored, fields[_COUNTRY_CODE]),
                     value=mask_value("postal_code", value),
                 )
             )

@@ -111,6 +111,15 @@ def postal_code_of_number(value: object, country_code: str | None) -> tuple[str,
     return digits.zfill(length), length - len(digits)
 
 
+def restored_message(code: str, restored: int, country_code: str) -> str:
+    """What the ``restored_postal_code`` warning says about a code that got zeros back."""
+    zeros = "zero" if restored == 1 else "zeros"
+    return (
+        f"a number, which lost its leading {zeros}: sent with {restored} {zeros} put back, as"
+        f" {country_code} postal codes have {len(code)} digits ({_STORE_AS_TEXT})"
+    )
+
+
 def _digits_of(value: object) -> str | None:
     """A whole positive number's digits; ``None`` for anything else (a boolean, a fraction)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Final
 
 from omnisend_sdk._constants import MIN_BIRTH_YEAR
@@ -42,6 +42,10 @@ _YMD_COMPACT: Final = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _DMY_DOTS: Final = re.compile(r"(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})")
 # Slashes or dashes with the year last: ambiguous between day and month first.
 _XXY: Final = re.compile(r"(\d{1,2})([/-])(\d{1,2})\2(\d{4})(?:[t ].*)?")
+# An ISO 8601 moment with its zone (``Z`` or an offset): a time in one place, not a day.
+_ZONED_MOMENT: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}[t ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}(?::?\d{2})?)"
+)
 _D_MON_Y: Final = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?[ -]([a-z]+)\.?,?[ -](\d{4})")
 _MON_D_Y: Final = re.compile(r"([a-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})")
 #: Epoch timestamps above this are in milliseconds (1e11 s is the year 5138).
@@ -56,7 +60,9 @@ def parse_birthdate(
 
     Accepted: ``date``/``datetime`` objects, ``1990-04-03`` (also with ``/`` or ``.``, or a time
     part), ``19900403``, ``03.04.1990`` (day first), ``03/04/1990`` (see ``day_first``),
-    ``3 April 1990``, ``April 3, 1990``.
+    ``3 April 1990``, ``April 3, 1990``. A moment with a time zone (an aware ``datetime``,
+    ``1990-04-02T22:00:00Z``) is accepted only at midnight in its own zone: at another time, its
+    day depends on the zone it is seen from.
 
     Args:
         value: The source value.
@@ -66,14 +72,22 @@ def parse_birthdate(
 
     Raises:
         InvalidValueError: ``invalid_birthdate`` (unreadable, impossible, in the future or before
-            ``MIN_BIRTH_YEAR``) or ``ambiguous_birthdate``.
+            ``MIN_BIRTH_YEAR``) or ``ambiguous_birthdate`` (day and month either way round, or a
+            moment whose day depends on the time zone).
     """
     if isinstance(value, datetime):
-        found = value.date()
+        found = _day_of(value)
     elif isinstance(value, date):
         found = value
     elif isinstance(value, str):
-        found = _parse_date_text(value.strip().lower(), day_first)
+        text = value.strip().lower()
+        found = _parse_date_text(text, day_first)
+        if _ZONED_MOMENT.fullmatch(text):
+            try:
+                moment = datetime.fromisoformat(text.upper())
+            except ValueError as err:  # a time of day that is none (25:00)
+                raise InvalidValueError("invalid_birthdate", "no such time of day") from err
+            found = _day_of(moment)
     else:
         raise InvalidValueError("invalid_birthdate", f"a {type(value).__name__} is not a date")
     if found.year < MIN_BIRTH_YEAR or found > (today or date.today()):
@@ -81,6 +95,23 @@ def parse_birthdate(
             "invalid_birthdate", f"not between {MIN_BIRTH_YEAR} and today: a placeholder or typo"
         )
     return found
+
+
+def _day_of(moment: datetime) -> date:
+    """A birthdate's day from a datetime: the date it shows, unless it is a moment in a time zone
+    at another time than midnight, whose day depends on the zone it is seen from.
+
+    A warehouse that keeps birthdates as timestamps with a zone (a TIMESTAMPTZ column, a
+    JavaScript date) hands over the moment in its own session's zone: a birthdate written at
+    midnight in Berlin reads as 22:00 the day before in UTC, and that day would be wrong.
+    """
+    if moment.utcoffset() is not None and moment.time() != time(0):
+        raise InvalidValueError(
+            "ambiguous_birthdate",
+            "a moment in a time zone, not at midnight: its day depends on the zone it was"
+            " written in (store birthdates as dates)",
+        )
+    return moment.date()
 
 
 def _parse_date_text(text: str, day_first: bool | None) -> date:

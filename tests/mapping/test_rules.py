@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import numpy as np
@@ -181,7 +181,13 @@ def test_unsafe_phones(raw: str, country: str | None) -> None:
         ("April 3, 1990", None, date(1990, 4, 3)),
         ("3rd Apr 1990", None, date(1990, 4, 3)),
         (date(1990, 4, 3), None, date(1990, 4, 3)),
-        (datetime(1990, 4, 3, 10), None, date(1990, 4, 3)),
+        (datetime(1990, 4, 3, 10), None, date(1990, 4, 3)),  # no zone: the day it shows
+        # A moment at midnight in its own zone: the day it was written for.
+        (datetime(1990, 4, 3, tzinfo=UTC), None, date(1990, 4, 3)),
+        (datetime(1990, 4, 3, tzinfo=timezone(timedelta(hours=2))), None, date(1990, 4, 3)),
+        ("1990-04-03T00:00:00+02:00", None, date(1990, 4, 3)),
+        ("1990-04-03 00:00-0500", None, date(1990, 4, 3)),
+        ("1990-04-03 10:00:00", None, date(1990, 4, 3)),
     ],
 )
 def test_birthdates(raw: object, day_first: bool | None, expected: date) -> None:
@@ -199,6 +205,13 @@ def test_birthdates(raw: object, day_first: bool | None, expected: date) -> None
         ("3 Smarch 1990", "invalid_birthdate"),
         ("90-04-03", "invalid_birthdate"),
         (19900403, "invalid_birthdate"),
+        # Midnight in Berlin, seen from UTC (a TIMESTAMPTZ column): the day depends on the zone.
+        (datetime(1990, 4, 2, 22, tzinfo=UTC), "ambiguous_birthdate"),
+        (datetime(1990, 4, 3, 10, 30, tzinfo=timezone(timedelta(hours=-5))), "ambiguous_birthdate"),
+        ("1990-04-02T22:00:00Z", "ambiguous_birthdate"),
+        ("1990-04-02t22:00:00.000+00:00", "ambiguous_birthdate"),
+        ("1990-04-03 10:00+01", "ambiguous_birthdate"),
+        ("1990-04-03T25:00:00Z", "invalid_birthdate"),
     ],
 )
 def test_bad_birthdates(raw: object, code: str) -> None:

@@ -1,5 +1,9 @@
-"""Postal codes stored as numbers in a warehouse: real SQLite, DuckDB and Parquet files and a
-pandas frame, mapped a batch at a time exactly as row by row, and exported with their zeros."""
+"""Values a warehouse types in ways that could turn into wrong values in Omnisend.
+
+- Postal codes stored as numbers (real SQLite, DuckDB and Parquet files and a pandas frame):
+  mapped a batch at a time exactly as row by row, and exported with their zeros.
+- Birthdates stored as moments (DuckDB's TIMESTAMPTZ): sent only when the day is certain.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from typing import Any
 import pytest
 
 from omnisend_sdk import export_segment
-from omnisend_sdk.mapping import ContactMapping
+from omnisend_sdk.mapping import ContactMapping, map_rows
 from omnisend_sdk.sources import open_source
 from omnisend_sdk.testing import OmnisendEmulator
 from tests.mapping.test_columnar import both_ways
@@ -158,4 +162,34 @@ def test_an_export_from_a_duckdb_query_stores_the_zeros(
     warned = {(issue.row, issue.code) for issue in report.issues if issue.field == "postal_code"}
     assert warned == {  # numbered as the query's rows, from 1
         (position + 1, code) for position, (_, code) in enumerate(EXPECTED) if code is not None
+    }
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        # Seen from UTC, Berlin's midnight is 22:00 the day before: that day would be wrong.
+        ("UTC", {"berlin@example.com": None, "utc@example.com": "1990-04-03"}),
+        ("Europe/Berlin", {"berlin@example.com": "1990-04-03", "utc@example.com": None}),
+    ],
+)
+def test_a_birthdate_kept_as_a_moment_is_sent_only_when_its_day_is_certain(
+    stack: ExitStack, zone: str, expected: dict[str, str | None]
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    db = stack.enter_context(duckdb.connect())
+    db.execute(f"set TimeZone = '{zone}'")
+    db.execute(
+        "create table people as select * from (values"
+        " ('berlin@example.com', timestamptz '1990-04-03 00:00:00+02'),"
+        " ('utc@example.com', timestamptz '1990-04-03 00:00:00+00')) v(email, born)"
+    )
+    mapping = ContactMapping(email="email", birthdate="born")
+    mapped = list(map_rows(mapping, open_source(db.execute("select * from people"))))
+    sent = {row.email: (row.to_json() or {}).get("birthdate") for row in mapped}
+    assert sent == expected
+    assert all(row.ok for row in mapped)  # the contact goes, without the uncertain day
+    warned = {row.email: [issue.code for issue in row.issues] for row in mapped}
+    assert warned == {
+        email: [] if day else ["ambiguous_birthdate"] for email, day in expected.items()
     }

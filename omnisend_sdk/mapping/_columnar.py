@@ -51,6 +51,7 @@ from omnisend_sdk._wire import CONTACT_FIELDS, ContactIdentity
 from omnisend_sdk.mapping._dedupe import SeenEmails, _dropped, first_rows, first_wins
 from omnisend_sdk.mapping._issues import RowIssue
 from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper
+from omnisend_sdk.mapping._postal import number_written
 from omnisend_sdk.mapping._records import (
     RecordFingerprints,
     RecordText,
@@ -564,9 +565,13 @@ def _text_of(value: object) -> str | _Special | None:
 
 
 def _postal_text_of(value: object) -> str | _Special | None:
-    """:func:`_text_of` for a postal code: a number is ``SPECIAL`` too, since the mapper puts
-    back the leading zeros it lost, by the row's country (see ``omnisend_sdk.mapping._postal``)."""
-    return SPECIAL if type(value) is int else _text_of(value)
+    """:func:`_text_of` for a postal code: a number, or a float's writing of one (``2139.0``), is
+    ``SPECIAL`` too, since the mapper puts back the leading zeros it lost by the row's country
+    (see ``omnisend_sdk.mapping._postal``)."""
+    if type(value) is int:
+        return SPECIAL
+    text = _text_of(value)
+    return SPECIAL if type(text) is str and number_written(text) is not None else text
 
 
 def _same(row: MappedRow) -> MappedRow:

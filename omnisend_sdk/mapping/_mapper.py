@@ -46,7 +46,12 @@ from omnisend_sdk.mapping._phone import (
     phone_rules,
     phone_to_e164,
 )
-from omnisend_sdk.mapping._postal import is_number, postal_code_of_number, restored_message
+from omnisend_sdk.mapping._postal import (
+    is_number,
+    number_written,
+    postal_code_of_number,
+    restored_message,
+)
 from omnisend_sdk.mapping._spec import MappingSpec
 from omnisend_sdk.mapping._status import channel_state, normalise_status
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS, Constant, RowFunction, describe
@@ -338,6 +343,9 @@ class RowMapper:
                 value = get(column) if function is None else function(values)
                 if type(value) is str:
                     text = value.strip() if value.isprintable() else clean_text(value)
+                    if key == _POSTAL_CODE and (written := number_written(text)) is not None:
+                        fields[key] = postal_number = written  # "2139.0": a number after all
+                        continue
                 elif key == _POSTAL_CODE and is_number(value):
                     # Decided once the row's country is known; it holds its place meanwhile.
                     fields[key] = postal_number = value

@@ -4,7 +4,8 @@ A typed source cannot keep a postal code's leading zero when it holds the code a
 warehouse's INTEGER column, a DataFrame that read a CSV file's codes as numbers, a spreadsheet's
 number cell. Boston's ``02139`` arrives as ``2139``, which is no US postal code, and sent as it
 is, it would be a wrong value in Omnisend. Text is left as it was written: this is only about
-numbers, which say for certain that any leading zeros were dropped.
+numbers, which say for certain that any leading zeros were dropped, and text that is a float's
+writing of one (``2139.0``: pandas wrote a column of numbers with gaps to a CSV file).
 
 The row's country says how many digits its postal codes have, where that number is fixed, and
 so how many zeros to put back. Where it does not (no country, or one whose codes hold letters or
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from decimal import Decimal
 from typing import Final, SupportsInt, cast
 
@@ -57,6 +59,9 @@ POSTAL_CODE_DIGITS: Final[dict[str, int]] = {
     "IR": 10,
 }  # fmt: skip
 
+#: A whole number written as a float (``62701.0``): what pandas writes to a CSV file for a column
+#: of numbers with gaps. No postal code is written so.
+_FLOAT_WRITING: Final = re.compile(r"(\d+)\.0+")
 #: Advice repeated by every issue about a number: the fix is in the source.
 _STORE_AS_TEXT: Final = "store postal codes as text"
 
@@ -71,6 +76,13 @@ def is_number(value: object) -> bool:
     if isinstance(value, numbers.Real):
         return math.isfinite(value)
     return isinstance(value, numbers.Number)
+
+
+def number_written(text: str) -> int | None:
+    """The number a postal code's text holds when it is a float's writing (``"62701.0"`` ->
+    ``62701``): a number that went through a float, whose leading zeros are gone too."""
+    match = _FLOAT_WRITING.fullmatch(text)
+    return int(match.group(1)) if match else None
 
 
 def postal_code_of_number(value: object, country_code: str | None) -> tuple[str, int]:

@@ -165,6 +165,26 @@ def test_without_a_country_mapped_a_number_is_not_sent() -> None:
     assert [issue.code for issue in mapped.issues] == ["unconfirmed_postal_code"]
 
 
+@pytest.mark.parametrize(
+    ("text", "country", "sent", "code"),
+    [
+        ("2139.0", "US", "02139", "restored_postal_code"),  # pandas wrote a float column
+        (" 800.00 ", "AU", "0800", "restored_postal_code"),
+        ("62701.0", "US", "62701", None),
+        ("2139.0", None, None, "unconfirmed_postal_code"),
+        ("2139.5", "US", "2139.5", None),  # not a float's writing of a whole number: text
+    ],
+)
+def test_a_float_written_as_text_is_read_as_the_number_it_was(
+    text: str, country: str | None, sent: str | None, code: str | None
+) -> None:
+    mapped = _mapped(text, Country=country)
+    assert mapped.contact.postal_code == sent
+    assert [issue.code for issue in mapped.issues if issue.field == "postal_code"] == (
+        [code] if code else []
+    )
+
+
 @pytest.mark.parametrize("text", ["2139", "02139", "02139-4307", "SW1A 1AA", "1234 AB"])
 def test_text_is_sent_as_written(text: str) -> None:
     mapped = _mapped(text, Country="US")

@@ -140,6 +140,23 @@ def test_numbers_get_their_zeros_back_a_batch_at_a_time_as_row_by_row(
     assert got == EXPECTED
 
 
+def test_a_csv_file_pandas_wrote_gets_its_zeros_back_as_row_by_row(tmp_path: Path) -> None:
+    """pandas writes a column of numbers with gaps as floats: ``2139.0``, and empty cells."""
+    path = tmp_path / "written_by_pandas.csv"
+    lines = ["email,zip,country"]
+    lines += [
+        f"{email},{'' if zip_ is None else f'{zip_}.0'},{country or ''}"
+        for email, zip_, country in ROWS
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapped = both_ways(MAPPING, lambda: open_source(path))
+    got = []
+    for _, _, issues, _, _, _, fields, _ in mapped:
+        postal = [issue.code for issue in issues if issue.field == "postal_code"]
+        got.append((dict(fields).get("postalCode"), postal[0] if postal else None))
+    assert got == EXPECTED
+
+
 def test_an_export_from_a_duckdb_query_stores_the_zeros(
     tmp_path: Path, stack: ExitStack, emulator: OmnisendEmulator, client: Any, state_dir: Path
 ) -> None:

@@ -571,7 +571,9 @@ def _postal_text_of(value: object) -> str | _Special | None:
     if type(value) is int:
         return SPECIAL
     text = _text_of(value)
-    return SPECIAL if type(text) is str and number_written(text) is not None else text
+    if type(text) is str and "." in text and number_written(text) is not None:
+        return SPECIAL
+    return text
 
 
 def _same(row: MappedRow) -> MappedRow:

@@ -82,7 +82,7 @@ def parse_birthdate(
     elif isinstance(value, str):
         text = value.strip().lower()
         found = _parse_date_text(text, day_first)
-        if _ZONED_MOMENT.fullmatch(text):
+        if ":" in text and _ZONED_MOMENT.fullmatch(text):  # a time part: rare in birthdates
             try:
                 moment = datetime.fromisoformat(text.upper())
             except ValueError as err:  # a time of day that is none (25:00)

@@ -79,8 +79,8 @@ _REJECTING: Final = frozenset({"callable_failed", "too_long"})
 
 # (field, column, None) to read a column; (field, "", function) to call a function of the row
 _Getter = tuple[str, str, RowFunction | None]
-# (key in the row's fields, issue field name, column, function, length limit)
-_TextStep = tuple[str, str, str, RowFunction | None, int]
+# (key in the row's fields, issue field name, column, function, length limit, is the postal code)
+_TextStep = tuple[str, str, str, RowFunction | None, int, bool]
 
 
 class MappedRow:
@@ -190,7 +190,12 @@ class RowMapper:
         self._today = self._now.date()
         self._email = self._getter("email", mapping.email)
         self._texts: list[_TextStep] = [
-            (CONTACT_FIELDS[name], *self._getter(name, source), MAX_TEXT_LENGTH)
+            (
+                CONTACT_FIELDS[name],
+                *self._getter(name, source),
+                MAX_TEXT_LENGTH,
+                name == "postal_code",
+            )
             for name in _TEXT_FIELDS
             if (source := getattr(mapping, name)) is not None
         ]
@@ -337,16 +342,20 @@ class RowMapper:
         fields: dict[str, Any] = {}
         get = values.get
         postal_number: object = None
-        for key, field, column, function, limit in self._texts:
+        for key, field, column, function, limit, postal in self._texts:
             value: Any = None
             try:
                 value = get(column) if function is None else function(values)
                 if type(value) is str:
                     text = value.strip() if value.isprintable() else clean_text(value)
-                    if key == _POSTAL_CODE and (written := number_written(text)) is not None:
+                    if (
+                        postal
+                        and "." in text  # rare: spares the other codes a regular expression
+                        and (written := number_written(text)) is not None
+                    ):
                         fields[key] = postal_number = written  # "2139.0": a number after all
                         continue
-                elif key == _POSTAL_CODE and is_number(value):
+                elif postal and is_number(value):
                     # Decided once the row's country is known; it holds its place meanwhile.
                     fields[key] = postal_number = value
                     continue

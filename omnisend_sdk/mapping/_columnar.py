@@ -59,7 +59,7 @@ from omnisend_sdk.mapping._records import (
 )
 from omnisend_sdk.mapping._row import Row
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS
-from omnisend_sdk.mapping._text import clean_text
+from omnisend_sdk.mapping._text import MISSING_VALUE_TEXTS, clean_text
 
 _ATOM: Final = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL: Final = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -554,7 +554,7 @@ def _text_of(value: object) -> str | _Special | None:
     a whole number)."""
     if type(value) is str:
         text = clean_text(value)
-        if len(text) > MAX_TEXT_LENGTH:
+        if len(text) > MAX_TEXT_LENGTH or text in MISSING_VALUE_TEXTS:
             return SPECIAL
         return text or None
     if type(value) is int:

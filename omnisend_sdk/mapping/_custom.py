@@ -21,7 +21,7 @@ from omnisend_sdk._constants import MAX_CUSTOM_PROPERTIES, MAX_CUSTOM_PROPERTY_N
 from omnisend_sdk._errors import MappingError
 from omnisend_sdk._models import CustomPropertyValue
 from omnisend_sdk.mapping._issues import InvalidValueError
-from omnisend_sdk.mapping._text import to_text
+from omnisend_sdk.mapping._text import MISSING_VALUE_TEXTS, missing_value_error, to_text
 
 _NAME: Final = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_CUSTOM_PROPERTY_NAME_LENGTH}}}")
 #: Integers beyond this lose precision in JavaScript, where Omnisend's data is likely read: sent as
@@ -65,12 +65,17 @@ def normalise_property_value(value: object) -> CustomPropertyValue | None:
     sent as something else: never a Python repr, never a silently missing value.
 
     Raises:
-        InvalidValueError: ``invalid_number`` for NaN and infinities; ``nested_value`` for an
+        InvalidValueError: ``missing_value_text`` for text that stands for a missing value
+            (``NULL``, ``nan``: see ``MISSING_VALUE_TEXTS``); ``invalid_number`` for NaN and
+            infinities; ``nested_value`` for an
             object (a nested dict, as JSON Lines gives) or a list holding objects or lists;
             ``unreadable_value`` for objects that cannot be read as text.
     """
     if type(value) is str:  # the common case first: CSV gives only strings
-        return to_text(value)
+        text = to_text(value)
+        if text in MISSING_VALUE_TEXTS:
+            raise missing_value_error(text)
+        return text
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -99,7 +104,7 @@ def _string_array(items: Collection[object]) -> tuple[str, ...] | None:
     for item in items:
         _refuse_unstorable(item, "a list holding ")
         text = to_text(item)
-        if text is not None:
+        if text is not None and text not in MISSING_VALUE_TEXTS:  # NULL in a list: no item
             texts.append(text)
     if isinstance(items, set | frozenset):  # no order of its own: sorted, so each run sends one
         texts.sort()

@@ -55,7 +55,13 @@ from omnisend_sdk.mapping._postal import (
 from omnisend_sdk.mapping._spec import MappingSpec
 from omnisend_sdk.mapping._status import channel_state, normalise_status
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS, Constant, RowFunction, describe
-from omnisend_sdk.mapping._text import clean_text, to_text, truncate
+from omnisend_sdk.mapping._text import (
+    MISSING_VALUE_TEXTS,
+    clean_text,
+    missing_value_error,
+    to_text,
+    truncate,
+)
 
 T = TypeVar("T")
 
@@ -285,7 +291,11 @@ class RowMapper:
 
         def join(values: Mapping[str, object]) -> object:
             parts = (to_text(values.get(column)) for column in columns)
-            return separator.join(part for part in parts if part)
+            # A part that says it is missing (a second address line of NULL) is skipped as an
+            # empty one is: the address is whole without it.
+            return separator.join(
+                part for part in parts if part and part not in MISSING_VALUE_TEXTS
+            )
 
         return join
 
@@ -364,6 +374,8 @@ class RowMapper:
                 if len(text) > limit:
                     text = self._too_long(number, field, text, limit, issues)
                 if text:
+                    if text in MISSING_VALUE_TEXTS:
+                        raise missing_value_error(text)
                     fields[key] = text
             except InvalidValueError as err:
                 self._problem(number, field, err, value, issues)

@@ -25,6 +25,23 @@ LONG_TEXT_POLICIES: Final[tuple[LongTextPolicy, ...]] = ("truncate", "drop", "re
 _BREAKS: Final = re.compile(r"[\t\n\r\x0b\x0c\x1c-\x1f\x85\u2028\u2029]+")
 _CONTROLS: Final = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u200b\ufeff\ud800-\udfff]")
 
+#: Text that databases, spreadsheets and programs write where a value is missing: SQL tools'
+#: NULL, MySQL's and PostgreSQL's \N, Python's None and pandas' nan and NaT, JavaScript's null
+#: and undefined, Excel's #N/A, C's (null), and the N/A and "-" people type. Sent as a name it
+#: would greet someone as "Hi NULL". Compared exactly: "Null" and "Nan" are people's names.
+MISSING_VALUE_TEXTS: Final = frozenset(
+    {"NULL", "null", "\\N", "None", "nan", "NaN", "NaT", "undefined", "#N/A", "(null)", "N/A",
+     "n/a", "-"}
+)  # fmt: skip
+
+
+def missing_value_error(text: str) -> InvalidValueError:
+    """The ``missing_value_text`` problem of a text field that holds one of
+    :data:`MISSING_VALUE_TEXTS`: the field is not sent."""
+    return InvalidValueError(
+        "missing_value_text", f'"{text}" is how a missing value is written out: not sent'
+    )
+
 
 def clean_text(text: str) -> str:
     """Trim a string and remove control characters; line breaks become a space.

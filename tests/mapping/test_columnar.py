@@ -202,7 +202,8 @@ def described(row: MappedRow) -> tuple[Any, ...]:
 
 
 def both_ways(mapping: ContactMapping, open_it: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
-    """Map a source both ways; assert they agree and the columnar path was taken."""
+    """Map a source both ways and assert they agree (whether the first way was the columnar
+    path is for the caller to check, with :func:`takes_columnar_path`)."""
     fast = [described(row) for row in map_rows(mapping, open_it(), **kwargs)]
     slow = [described(row) for row in map_rows(mapping, RowByRow(open_it()), **kwargs)]
     assert len(fast) == len(slow)

@@ -19,7 +19,7 @@ from omnisend_sdk import export_segment
 from omnisend_sdk.mapping import ContactMapping, map_rows
 from omnisend_sdk.sources import open_source
 from omnisend_sdk.testing import OmnisendEmulator
-from tests.mapping.test_columnar import both_ways
+from tests.mapping.test_columnar import both_ways, takes_columnar_path
 
 MAPPING = ContactMapping(email="email", postal_code="zip", country="country")
 #: (email, postal code as the warehouse holds it, country)
@@ -120,17 +120,13 @@ SOURCES = {
 }
 
 
-@pytest.fixture(params=sorted(SOURCES))
-def source_of(
-    request: pytest.FixtureRequest, tmp_path: Path, stack: ExitStack
-) -> Callable[[], Any]:
-    """Opens the source again each time it is called (a query result is read once)."""
-    return SOURCES[request.param](tmp_path, stack)
-
-
+@pytest.mark.parametrize("kind", sorted(SOURCES))
 def test_numbers_get_their_zeros_back_a_batch_at_a_time_as_row_by_row(
-    source_of: Callable[[], Any],
+    kind: str, tmp_path: Path, stack: ExitStack
 ) -> None:
+    source_of = SOURCES[kind](tmp_path, stack)  # opens the source again at each call
+    # A frame is read row by row; the others hand over batches of columns.
+    assert takes_columnar_path(MAPPING, source_of()) is (kind != "pandas frame")
     mapped = both_ways(MAPPING, source_of)
     got = []
     for _, _, issues, ok, _, _, fields, _ in mapped:
@@ -149,6 +145,7 @@ def test_a_csv_file_pandas_wrote_gets_its_zeros_back_as_row_by_row(tmp_path: Pat
         for email, zip_, country in ROWS
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert takes_columnar_path(MAPPING, open_source(path))
     mapped = both_ways(MAPPING, lambda: open_source(path))
     got = []
     for _, _, issues, _, _, _, fields, _ in mapped:

@@ -133,7 +133,9 @@ DEFAULT_DUPLICATE_POLICY: Final = "first"
 #: Joins the parts of an address mapped from several columns ("1 Main St" + "Apt 4").
 DEFAULT_ADDRESS_SEPARATOR: Final = ", "
 #: Birthdates in an earlier year are placeholders or typos ("0001-01-01"): dropped with a warning.
-MIN_BIRTH_YEAR: Final = 1900
+#: 1900 is refused too: "1900-01-01" is the commonest placeholder of all (the first day of
+#: spreadsheets' and many databases' calendars), and nobody born in 1900 is alive to mail.
+MIN_BIRTH_YEAR: Final = 1901
 #: E.164 numbers have at most 15 digits (country code included); the shortest in service have 7.
 MAX_E164_DIGITS: Final = 15
 MIN_E164_DIGITS: Final = 7

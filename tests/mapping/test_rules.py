@@ -168,6 +168,7 @@ def test_unsafe_phones(raw: str, country: str | None) -> None:
     ("raw", "day_first", "expected"),
     [
         ("1990-04-03", None, date(1990, 4, 3)),
+        ("1901-01-01", None, date(1901, 1, 1)),
         ("1990/4/3", None, date(1990, 4, 3)),
         ("1990-04-03T00:00:00Z", None, date(1990, 4, 3)),
         ("19900403", None, date(1990, 4, 3)),
@@ -200,6 +201,8 @@ def test_birthdates(raw: object, day_first: bool | None, expected: date) -> None
         ("03/04/1990", "ambiguous_birthdate"),
         ("1990-02-30", "invalid_birthdate"),
         ("1899-12-31", "invalid_birthdate"),
+        ("1900-01-01", "invalid_birthdate"),  # the commonest placeholder date
+        (datetime(1900, 1, 1), "invalid_birthdate"),
         ("2030-01-01", "invalid_birthdate"),
         ("yesterday", "invalid_birthdate"),
         ("3 Smarch 1990", "invalid_birthdate"),

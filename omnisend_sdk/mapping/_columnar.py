@@ -59,7 +59,7 @@ from omnisend_sdk.mapping._records import (
 )
 from omnisend_sdk.mapping._row import Row
 from omnisend_sdk.mapping._targets import SOURCE_FIELDS
-from omnisend_sdk.mapping._text import MISSING_VALUE_TEXTS, clean_text
+from omnisend_sdk.mapping._text import MISSING_VALUE_TEXTS, clean_text, repaired_encoding
 
 _ATOM: Final = r"[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL: Final = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -553,6 +553,8 @@ def _text_of(value: object) -> str | _Special | None:
     it reports something about it (a text over its limit) or reads it otherwise (not text or
     a whole number)."""
     if type(value) is str:
+        if not value.isascii() and repaired_encoding(value) is not None:
+            return SPECIAL  # garbled: the mapper repairs it, with a warning
         text = clean_text(value)
         if len(text) > MAX_TEXT_LENGTH or text in MISSING_VALUE_TEXTS:
             return SPECIAL

@@ -58,7 +58,9 @@ from omnisend_sdk.mapping._targets import SOURCE_FIELDS, Constant, RowFunction, 
 from omnisend_sdk.mapping._text import (
     MISSING_VALUE_TEXTS,
     clean_text,
+    may_be_garbled,
     missing_value_error,
+    repaired_encoding,
     to_text,
     truncate,
 )
@@ -290,12 +292,16 @@ class RowMapper:
         separator = self.mapping.address_separator
 
         def join(values: Mapping[str, object]) -> object:
-            parts = (to_text(values.get(column)) for column in columns)
-            # A part that says it is missing (a second address line of NULL) is skipped as an
-            # empty one is: the address is whole without it.
-            return separator.join(
-                part for part in parts if part and part not in MISSING_VALUE_TEXTS
-            )
+            parts = []
+            for column in columns:
+                raw = values.get(column)
+                part = to_text(raw)
+                # A part that says it is missing (a second address line of NULL) is skipped as
+                # an empty one is: the address is whole without it. Text is joined as read, so
+                # that the address is cleaned (and a garbled one repaired) whole, as any text is.
+                if part and part not in MISSING_VALUE_TEXTS:
+                    parts.append(raw.strip() if type(raw) is str else part)
+            return separator.join(parts)
 
         return join
 
@@ -357,6 +363,8 @@ class RowMapper:
             try:
                 value = get(column) if function is None else function(values)
                 if type(value) is str:
+                    if not value.isascii() and may_be_garbled(value):
+                        value = self._unless_garbled(number, field, value, issues)
                     text = value.strip() if value.isprintable() else clean_text(value)
                     if (
                         postal
@@ -608,6 +616,24 @@ class RowMapper:
             ip=ip,
             user_agent=agent or None,
         )
+
+    def _unless_garbled(self, number: int, field: str, text: str, issues: list[RowIssue]) -> str:
+        """Text a UTF-8 -> Latin-1 round trip garbled (``JosÃ©``), repaired with a warning; any
+        other text as it is."""
+        repaired = repaired_encoding(text)
+        if repaired is None:
+            return text
+        issues.append(
+            RowIssue(
+                row=number,
+                field=field,
+                severity="warning",
+                code="repaired_encoding",
+                message="UTF-8 text that was read as Latin-1 (é as Ã©): sent repaired",
+                value=mask_value(field, repaired),
+            )
+        )
+        return repaired
 
     def _map_postal_number(
         self, number: int, value: object, fields: dict[str, Any], issues: list[RowIssue]

@@ -35,6 +35,36 @@ MISSING_VALUE_TEXTS: Final = frozenset(
 )  # fmt: skip
 
 
+# A UTF-8 lead byte read as Latin-1 or Windows-1252 (Ã, Â, Ä, Å...), then a continuation byte
+# read so: a C1 control, a Latin-1 sign (© ¶ ¼...) or the Windows-1252 punctuation in 0x80-0x9F.
+_GARBLED_PAIR: Final = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
+    "\u20ac\u2122]"
+)
+
+
+#: Whether text may be garbled so (a quick look, before :func:`repaired_encoding` makes sure).
+may_be_garbled: Final = _GARBLED_PAIR.search
+
+
+def repaired_encoding(text: str) -> str | None:
+    """The text as written, when a UTF-8 -> Latin-1 (or Windows-1252) round trip garbled it
+    (``"JosÃ©"`` -> ``"José"``); ``None`` when it was not garbled so.
+
+    The repair is the round trip undone, taken only when it decodes as UTF-8 whole: text that
+    was written so, with an ``Ã`` before a ``©``, does not, so it is never "repaired".
+    """
+    if text.isascii() or not _GARBLED_PAIR.search(text):
+        return None
+    for codec in ("latin-1", "cp1252"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except UnicodeError:
+            continue
+    return None
+
+
 def missing_value_error(text: str) -> InvalidValueError:
     """The ``missing_value_text`` problem of a text field that holds one of
     :data:`MISSING_VALUE_TEXTS`: the field is not sent."""

@@ -40,10 +40,19 @@ _EMAIL: Final = re.compile(
 )
 
 
+# An address after a display name, in angle brackets, as mail programs write one:
+# ``Ann Lee <ann@example.com>``, ``"Lee, Ann" <ann@example.com>``, ``<ann@example.com>``.
+_NAME_ADDRESS: Final = re.compile(r'(?:"[^"]*"\s*|[^<>"]*)<([^<>\s]+)>')
+_MAILTO: Final = "mailto:"
+
+
 def normalise_email(value: str) -> str:
     """Trim and lower-case an email address and check that it can be delivered to.
 
-    Idempotent: a normalised address normalises to itself.
+    An address that comes wrapped is unwrapped first, where nothing else can be meant:
+    ``Ann Lee <ann@example.com>`` (the display name is dropped), ``mailto:ann@example.com``,
+    ``ann@example.com.`` (a sentence's full stop). Idempotent: a normalised address normalises
+    to itself.
 
     Args:
         value: The address as found in the source.
@@ -70,6 +79,7 @@ def normalise_email(value: str) -> str:
 def _slow_path(text: str) -> str:
     if not text:
         raise InvalidValueError("missing_email", "no email address")
+    text = _unwrapped(text)
     if any(c.isspace() or c in ",;" for c in text):
         raise InvalidValueError("invalid_email", "contains a space, comma or semicolon")
     count = text.count("@")
@@ -100,6 +110,18 @@ def _slow_path(text: str) -> str:
     if not _EMAIL.fullmatch(address):
         raise InvalidValueError("invalid_email", "not a valid address")
     return address
+
+
+def _unwrapped(text: str) -> str:
+    """The address alone, when it comes wrapped so that nothing else can be meant: after a display
+    name in angle brackets, as a ``mailto:`` link, or with the full stop that ends a sentence."""
+    if match := _NAME_ADDRESS.fullmatch(text):
+        text = match.group(1)
+    if text.startswith(_MAILTO):
+        text = text[len(_MAILTO) :]
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1]
+    return text
 
 
 def _to_idna(domain: str) -> str:

@@ -42,6 +42,14 @@ NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
         ("user@xn--bcher-kva.de", "user@xn--bcher-kva.de"),
         ("x@" + "a" * 63 + ".com", "x@" + "a" * 63 + ".com"),
         ("a" * 64 + "@example.com", "a" * 64 + "@example.com"),
+        # Wrapped so that nothing else can be meant: the address alone is kept.
+        ("Ann Lee <Ann@Example.com>", "ann@example.com"),
+        ('"Lee, Ann" <ann@example.com>', "ann@example.com"),
+        ("<ann@example.com>", "ann@example.com"),
+        ("ann@example.com <ann@example.com>", "ann@example.com"),
+        ("mailto:ann@example.com", "ann@example.com"),
+        ("MailTo:Ann@Example.com", "ann@example.com"),
+        ("ann@example.com.", "ann@example.com"),  # a sentence's full stop
     ],
 )
 def test_valid_emails(raw: str, expected: str) -> None:
@@ -71,6 +79,13 @@ def test_valid_emails(raw: str, expected: str) -> None:
         ("x@" + ".".join(["a" * 60] * 5) + ".com", "invalid_email"),
         ('"john"@example.com', "invalid_email"),
         ("john@[127.0.0.1]", "invalid_email"),
+        # Wrapped in ways that leave a doubt: refused.
+        ("Ann <ann@example.com> (work)", "invalid_email"),
+        ("<ann@example.com>, <bob@example.com>", "invalid_email"),
+        ("Ann <ann at example.com>", "invalid_email"),
+        ("Ann <>", "invalid_email"),
+        ("ann@example.com..", "invalid_email"),
+        ("mailto:", "invalid_email"),
     ],
 )
 def test_invalid_emails(raw: str, code: str) -> None:

@@ -51,7 +51,7 @@ from omnisend_sdk._wire import CONTACT_FIELDS, ContactIdentity
 from omnisend_sdk.mapping._dedupe import SeenEmails, _dropped, first_rows, first_wins
 from omnisend_sdk.mapping._issues import RowIssue
 from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper
-from omnisend_sdk.mapping._postal import number_written
+from omnisend_sdk.mapping._postal import POSTAL_CODE_DIGITS, number_written
 from omnisend_sdk.mapping._records import (
     RecordFingerprints,
     RecordText,
@@ -213,6 +213,9 @@ class _Plan:
             (self.read.index(column), _Column(), _postal_text_of if key == _POSTAL else _text_of)
             for key, column in texts
         ]
+        #: Which of the texts is the postal code (``None``: none is), whose digits a row's
+        #: country may say are too few (see ``omnisend_sdk.mapping._postal``).
+        self.postal = next((i for i, (key, _) in enumerate(texts) if key == _POSTAL), None)
         self.country = None if country is None else self.read.index(country)
         self.country_column = country or ""
         #: What country values came to, and the code sent for each value sent with a name.
@@ -294,6 +297,8 @@ class _Plan:
             columns[self.country] = values
             names = _mark(*self.countries.outcomes(values, self._country_of), special, missing)
             codes, _ = self.countries.outcomes(values, self.code_of, remember=False)
+            if self.postal is not None:
+                special.update(_short_postal_codes(lists[self.postal], codes))
             lists += [names, codes]
         emails_in = columns[self.email] or _Values.of(arrays[self.email], self.types)
         columns[self.email] = emails_in
@@ -576,6 +581,17 @@ def _postal_text_of(value: object) -> str | _Special | None:
     if type(text) is str and "." in text and number_written(text) is not None:
         return SPECIAL
     return text
+
+
+def _short_postal_codes(postal_codes: list[Any], country_codes: list[Any]) -> list[int]:
+    """The rows whose postal code is digits fewer than their country's codes have: the mapper
+    puts back the zeros a spreadsheet dropped, with a warning."""
+    lengths = list(map(POSTAL_CODE_DIGITS.get, country_codes, itertools.repeat(0)))
+    return [
+        offset
+        for offset, (code, length) in enumerate(zip(postal_codes, lengths, strict=True))
+        if length and type(code) is str and len(code) < length and code.isdigit()
+    ]
 
 
 def _same(row: MappedRow) -> MappedRow:

@@ -47,8 +47,10 @@ from omnisend_sdk.mapping._phone import (
     phone_to_e164,
 )
 from omnisend_sdk.mapping._postal import (
+    POSTAL_CODE_DIGITS,
     is_number,
     number_written,
+    padded_digits,
     postal_code_of_number,
     restored_message,
 )
@@ -207,6 +209,7 @@ class RowMapper:
             for name in _TEXT_FIELDS
             if (source := getattr(mapping, name)) is not None
         ]
+        self._postal_mapped = any(step[-1] for step in self._texts)
         self._country = self._optional("country")
         self._countries: dict[str, tuple[str, str]] = {}
         self._gender = self._optional("gender")
@@ -398,6 +401,12 @@ class RowMapper:
                 self._map_country(number, values, fields, issues)
         if postal_number is not None:
             self._map_postal_number(number, postal_number, fields, issues)
+        elif (
+            self._postal_mapped
+            and (code := fields.get(_POSTAL_CODE)) is not None
+            and len(code) < POSTAL_CODE_DIGITS.get(fields.get(_COUNTRY_CODE), 0)  # type: ignore[arg-type]
+        ):
+            self._pad_postal_digits(number, code, fields, issues)
         if self._gender is not None:
             gender = self._checked(number, self._gender, values, issues, normalise_gender)
             if gender is not None:
@@ -634,6 +643,27 @@ class RowMapper:
             )
         )
         return repaired
+
+    def _pad_postal_digits(
+        self, number: int, code: str, fields: dict[str, Any], issues: list[RowIssue]
+    ) -> None:
+        """A postal code written as fewer digits than its country's codes have, with the zeros
+        a spreadsheet dropped put back (and a warning); any other as written."""
+        country = fields.get(_COUNTRY_CODE)
+        padded = padded_digits(code, country)
+        if padded is None:
+            return
+        fields[_POSTAL_CODE], restored = padded
+        issues.append(
+            RowIssue(
+                row=number,
+                field="postal_code",
+                severity="warning",
+                code="restored_postal_code",
+                message=restored_message(padded[0], restored, country or "", text=True),
+                value=mask_value("postal_code", code),
+            )
+        )
 
     def _map_postal_number(
         self, number: int, value: object, fields: dict[str, Any], issues: list[RowIssue]

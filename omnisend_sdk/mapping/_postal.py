@@ -1,15 +1,16 @@
-"""Postal codes that arrive as numbers, whose leading zeros are gone.
+"""Postal codes whose leading zeros are gone.
 
 A typed source cannot keep a postal code's leading zero when it holds the code as a number: a
 warehouse's INTEGER column, a DataFrame that read a CSV file's codes as numbers, a spreadsheet's
 number cell. Boston's ``02139`` arrives as ``2139``, which is no US postal code, and sent as it
-is, it would be a wrong value in Omnisend. Text is left as it was written: this is only about
-numbers, which say for certain that any leading zeros were dropped, and text that is a float's
-writing of one (``2139.0``: pandas wrote a column of numbers with gaps to a CSV file).
+is, it would be a wrong value in Omnisend. Text that went through such a number comes back the
+same way: ``2139.0`` (pandas wrote a column of numbers with gaps to a CSV file) or ``2139`` (a
+spreadsheet read the file's codes as numbers and saved it again).
 
 The row's country says how many digits its postal codes have, where that number is fixed, and
 so how many zeros to put back. Where it does not (no country, or one whose codes hold letters or
-vary in length), the number cannot be confirmed as a postal code, and is not sent.
+vary in length), a number cannot be confirmed as a postal code, and is not sent; text is sent as
+written (it may be a code of that country, which the number never is).
 """
 
 from __future__ import annotations
@@ -123,12 +124,26 @@ def postal_code_of_number(value: object, country_code: str | None) -> tuple[str,
     return digits.zfill(length), length - len(digits)
 
 
-def restored_message(code: str, restored: int, country_code: str) -> str:
-    """What the ``restored_postal_code`` warning says about a code that got zeros back."""
+def padded_digits(text: str, country_code: str | None) -> tuple[str, int] | None:
+    """A postal code written as fewer digits than its country's codes have (``2139`` in the US),
+    with the leading zeros put back, and how many: a spreadsheet drops them when it reads a
+    CSV file's codes as numbers and writes them out again. ``None`` for any other text, which is
+    sent as written."""
+    length = POSTAL_CODE_DIGITS.get(country_code or "")
+    if length is None or len(text) >= length or not (text.isascii() and text.isdigit()):
+        return None
+    return text.zfill(length), length - len(text)
+
+
+def restored_message(code: str, restored: int, country_code: str, *, text: bool = False) -> str:
+    """What the ``restored_postal_code`` warning says about a code that got zeros back (given as
+    a number, or as digits in ``text``)."""
     zeros = "zero" if restored == 1 else "zeros"
+    given = "digits, which lost their" if text else "a number, which lost its"
+    advice = "a spreadsheet drops them: have it read the column as text" if text else _STORE_AS_TEXT
     return (
-        f"a number, which lost its leading {zeros}: sent with {restored} {zeros} put back, as"
-        f" {country_code} postal codes have {len(code)} digits ({_STORE_AS_TEXT})"
+        f"{given} leading {zeros}: sent with {restored} {zeros} put back, as"
+        f" {country_code} postal codes have {len(code)} digits ({advice})"
     )
 
 

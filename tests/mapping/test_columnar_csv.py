@@ -134,9 +134,9 @@ def test_values_holding_the_record_separators(tmp_path: Path) -> None:
     """A value holding a record separator cannot be fingerprinted with its batch: its rows get
     the row path's fingerprints (0 for the ambiguous one itself)."""
     lines = [",".join(HEADER)]
-    lines += [f"u{i}@example.com,Ann,Lee,St,City,State,{i},LT" for i in range(50)]
-    lines[10] = "marked@example.com,A\x1fB,Lee,St,City,State,1,LT"
-    lines[20] = "missing@example.com,A\x1eB,Lee,St,City,State,1,LT"
+    lines += [f"u{i}@example.com,Ann,Lee,St,City,State,{10000 + i},LT" for i in range(50)]
+    lines[10] = "marked@example.com,A\x1fB,Lee,St,City,State,10001,LT"
+    lines[20] = "missing@example.com,A\x1eB,Lee,St,City,State,10001,LT"
     path = tmp_path / "marked.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -185,11 +185,53 @@ def test_a_float_written_as_text_is_read_as_the_number_it_was(
     )
 
 
-@pytest.mark.parametrize("text", ["2139", "02139", "02139-4307", "SW1A 1AA", "1234 AB"])
+@pytest.mark.parametrize("text", ["02139", "02139-4307", "021394307", "213945", "SW1A 1AA"])
 def test_text_is_sent_as_written(text: str) -> None:
     mapped = _mapped(text, Country="US")
     assert mapped.contact.postal_code == text
     assert mapped.issues == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "sent"),
+    [
+        ("2139", "US", "02139"),  # a spreadsheet read the column as numbers, then saved it
+        ("501", "US", "00501"),
+        ("800", "Australia", "0800"),
+        ("1067", "DE", "01067"),
+    ],
+)
+def test_digits_fewer_than_the_countrys_codes_get_their_zeros_back(
+    text: str, country: str, sent: str
+) -> None:
+    mapped = _mapped(text, Country=country)
+    assert mapped.contact.postal_code == sent
+    [issue] = mapped.issues
+    assert (issue.field, issue.severity, issue.code) == (
+        "postal_code",
+        "warning",
+        "restored_postal_code",
+    )
+    assert "digits, which lost their leading zero" in issue.message
+    assert "a spreadsheet drops them" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("2139", None),  # no country to say how many digits: sent as written
+        ("2139", "Narnia"),
+        ("1234", "GB"),  # not a code of one length: sent as written
+        ("٢١٣٩", "US"),  # Arabic-Indic digits: not what a spreadsheet leaves
+        ("21 39", "US"),
+    ],
+)
+def test_digits_nothing_says_are_too_few_are_sent_as_written(
+    text: str, country: str | None
+) -> None:
+    mapped = _mapped(text, Country=country)
+    assert mapped.contact.postal_code == text
+    assert [issue.field for issue in mapped.issues if issue.field == "postal_code"] == []
 
 
 @pytest.mark.parametrize("value", [None, math.nan, ""])

@@ -154,6 +154,31 @@ def test_a_csv_file_pandas_wrote_gets_its_zeros_back_as_row_by_row(tmp_path: Pat
     assert got == EXPECTED
 
 
+def test_a_csv_file_a_spreadsheet_saved_gets_its_zeros_back_as_row_by_row(
+    tmp_path: Path,
+) -> None:
+    """A spreadsheet reads a CSV file's postal codes as numbers and saves them so: 2139."""
+    path = tmp_path / "saved_by_a_spreadsheet.csv"
+    lines = ["email,zip,country"]
+    lines += [f"{email},{zip_ or ''},{country or ''}" for email, zip_, country in ROWS]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert takes_columnar_path(MAPPING, open_source(path))
+    mapped = both_ways(MAPPING, lambda: open_source(path))
+    got = []
+    for _, _, issues, _, _, _, fields, _ in mapped:
+        postal = [issue.code for issue in issues if issue.field == "postal_code"]
+        got.append((dict(fields).get("postalCode"), postal[0] if postal else None))
+    assert got == [
+        ("02139", "restored_postal_code"),
+        ("12345", None),
+        ("2139", None),  # text, and no country to say it is short: as written
+        ("0800", "restored_postal_code"),
+        ("123456", None),  # text longer than a US code: as written
+        (None, None),
+        ("01067", "restored_postal_code"),
+    ]
+
+
 def test_an_export_from_a_duckdb_query_stores_the_zeros(
     tmp_path: Path, stack: ExitStack, emulator: OmnisendEmulator, client: Any, state_dir: Path
 ) -> None:

@@ -84,13 +84,18 @@ _TAGS: Final = CONTACT_FIELDS["tags"]
 _CUSTOM_PROPERTIES: Final = CONTACT_FIELDS["custom_properties"]
 #: Distinct raw country values remembered per source (a few hundred spellings in practice).
 _MAX_CACHED_COUNTRIES: Final = 4096
+#: Distinct values a text field remembers the text of, when they came to it without an issue:
+#: names, cities and postal codes repeat, and a value seen before skips the rules (trimming,
+#: cleaning, the garbled-text and missing-value checks). About 100 kB a field when full.
+_MAX_KNOWN_TEXTS: Final = 1024
 #: Issue codes that reject the whole row, whatever field they come from.
 _REJECTING: Final = frozenset({"callable_failed", "too_long"})
 
 # (field, column, None) to read a column; (field, "", function) to call a function of the row
 _Getter = tuple[str, str, RowFunction | None]
-# (key in the row's fields, issue field name, column, function, length limit, is the postal code)
-_TextStep = tuple[str, str, str, RowFunction | None, int, bool]
+# (key in the row's fields, issue field name, column, function, length limit, is the postal code,
+# the texts its values came to: see _MAX_KNOWN_TEXTS)
+_TextStep = tuple[str, str, str, RowFunction | None, int, bool, dict[str, str]]
 
 
 class MappedRow:
@@ -205,11 +210,12 @@ class RowMapper:
                 *self._getter(name, source),
                 MAX_TEXT_LENGTH,
                 name == "postal_code",
+                {},
             )
             for name in _TEXT_FIELDS
             if (source := getattr(mapping, name)) is not None
         ]
-        self._postal_mapped = any(step[-1] for step in self._texts)
+        self._postal_mapped = any(is_postal for *_, is_postal, _ in self._texts)
         self._country = self._optional("country")
         self._countries: dict[str, tuple[str, str]] = {}
         self._gender = self._optional("gender")
@@ -355,17 +361,29 @@ class RowMapper:
             issues.append(_issue(number, "email", "error", err, raw))
             raise _Rejected from None
 
-    def _map_fields(
-        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
-    ) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
+    def _map_texts(
+        self,
+        number: int,
+        values: Mapping[str, object],
+        fields: dict[str, Any],
+        issues: list[RowIssue],
+    ) -> object:
+        """The text fields into ``fields``; a postal code given as a number is returned (it
+        holds its place in ``fields`` until the row's country is known), else ``None``."""
         get = values.get
         postal_number: object = None
-        for key, field, column, function, limit, postal in self._texts:
+        for key, field, column, function, limit, postal, seen in self._texts:
             value: Any = None
             try:
                 value = get(column) if function is None else function(values)
+                read = value
                 if type(value) is str:
+                    text = seen.get(value)
+                    if text is not None:  # a value seen before, that came to this text cleanly
+                        if text:
+                            fields[key] = text
+                        continue
+                    issued = len(issues)
                     if not value.isascii() and may_be_garbled(value):
                         value = self._unless_garbled(number, field, value, issues)
                     text = value.strip() if value.isprintable() else clean_text(value)
@@ -388,8 +406,18 @@ class RowMapper:
                     if text in MISSING_VALUE_TEXTS:
                         raise missing_value_error(text)
                     fields[key] = text
+                if type(read) is str and len(issues) == issued and len(seen) < _MAX_KNOWN_TEXTS:
+                    seen[read] = text
             except InvalidValueError as err:
                 self._problem(number, field, err, value, issues)
+        return postal_number
+
+    def _map_fields(
+        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        get = values.get
+        postal_number = self._map_texts(number, values, fields, issues)
         if self._country is not None:
             # Country columns repeat a few spellings: recognised raw values skip the rules.
             _, column, function = self._country

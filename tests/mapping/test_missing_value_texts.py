@@ -146,3 +146,17 @@ def test_map_rows_reports_each_marker_with_its_row() -> None:
         ["missing_value_text"],
         [],
     ]
+
+
+def test_every_row_that_holds_a_marker_or_garbled_text_is_reported() -> None:
+    """The mapper remembers the texts values came to, but never a value that raised an issue:
+    the tenth row with the same NULL or the same garbled name is reported as the first was."""
+    garbled = "José".encode().decode("latin-1")
+    rows = [{"email": f"u{i}@example.com", "first": garbled, "last": "NULL"} for i in range(10)]
+    rows += [{"email": "v@example.com", "first": "Ann", "last": "Lee"}] * 2
+    mapped = list(map_rows(MAPPING, open_source(rows, columns=list(MAPPING_COLUMNS))))
+    assert [[issue.code for issue in row.issues] for row in mapped[:10]] == [
+        ["repaired_encoding", "missing_value_text"]
+    ] * 10
+    assert [row.to_json()["firstName"] for row in mapped[:10]] == ["José"] * 10  # type: ignore[index]
+    assert [row.to_json().get("lastName") for row in mapped[:10]] == [None] * 10  # type: ignore[union-attr]

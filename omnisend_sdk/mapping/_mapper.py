@@ -681,17 +681,8 @@ class RowMapper:
         padded = padded_digits(code, country)
         if padded is None:
             return
-        fields[_POSTAL_CODE], restored = padded
-        issues.append(
-            RowIssue(
-                row=number,
-                field="postal_code",
-                severity="warning",
-                code="restored_postal_code",
-                message=restored_message(padded[0], restored, country or "", text=True),
-                value=mask_value("postal_code", code),
-            )
-        )
+        fields[_POSTAL_CODE] = padded[0]
+        issues.append(_restored(number, code, restored_message(*padded, country or "", text=True)))
 
     def _map_postal_number(
         self, number: int, value: object, fields: dict[str, Any], issues: list[RowIssue]
@@ -706,16 +697,8 @@ class RowMapper:
             return
         fields[_POSTAL_CODE] = code
         if restored:
-            issues.append(
-                RowIssue(
-                    row=number,
-                    field="postal_code",
-                    severity="warning",
-                    code="restored_postal_code",
-                    message=restored_message(code, restored, fields[_COUNTRY_CODE]),
-                    value=mask_value("postal_code", value),
-                )
-            )
+            message = restored_message(code, restored, fields[_COUNTRY_CODE])
+            issues.append(_restored(number, value, message))
 
     def _too_long(
         self, number: int, field: str, text: str, limit: int, issues: list[RowIssue]
@@ -772,6 +755,18 @@ def _ip_address(text: str) -> str:
         return str(ipaddress.ip_address(text))
     except ValueError:
         raise InvalidValueError("invalid_ip", "not an IPv4 or IPv6 address") from None
+
+
+def _restored(number: int, value: object, message: str) -> RowIssue:
+    """The warning of a postal code that got back the leading zeros it lost."""
+    return RowIssue(
+        row=number,
+        field="postal_code",
+        severity="warning",
+        code="restored_postal_code",
+        message=message,
+        value=mask_value("postal_code", value),
+    )
 
 
 def _issue(

@@ -546,6 +546,8 @@ class RowMapper:
         for name, column in self._custom:
             field = f"custom_properties.{name}"
             value = values.get(column)
+            if type(value) is str and not value.isascii() and may_be_garbled(value):
+                value = self._unless_garbled(number, field, value, issues)
             try:
                 found = normalise_property_value(value)
                 if isinstance(found, str) and len(found) > limit:

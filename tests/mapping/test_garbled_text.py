@@ -108,3 +108,15 @@ def test_map_rows_reports_each_repair_with_its_row(tmp_path: Path) -> None:
         [(0, "repaired_encoding")],
         [],
     ]
+
+
+def test_a_custom_property_is_repaired_too() -> None:
+    mapping = ContactMapping(email="email", custom_properties={"tier": "tier", "city": "city"})
+    mapped = mapping.preview(
+        {"email": "a@example.com", "tier": garbled("Gold Ölöf"), "city": "Köln"}
+    )
+    assert mapped.contact is not None
+    assert mapped.contact.custom_properties == {"tier": "Gold Ölöf", "city": "Köln"}
+    assert [(issue.field, issue.code) for issue in mapped.issues] == [
+        ("custom_properties.tier", "repaired_encoding")
+    ]

@@ -234,6 +234,8 @@ class RowMapper:
             (name, columns[column]) for column, name in mapping.custom_properties.items()
         ]
         self._tags = list(mapping.tags)
+        #: Whether the mapping maps anything past the texts and the country (see _map_more).
+        self._more = any((self._gender, self._birthdate, self._tags, self._custom))
         self._plain_identity: ContactIdentity = (mapping.send_welcome_message, None, None, None)
         self._long_text = mapping.long_text
         self._needs_identity = any(
@@ -361,15 +363,10 @@ class RowMapper:
             issues.append(_issue(number, "email", "error", err, raw))
             raise _Rejected from None
 
-    def _map_texts(
-        self,
-        number: int,
-        values: Mapping[str, object],
-        fields: dict[str, Any],
-        issues: list[RowIssue],
-    ) -> object:
-        """The text fields into ``fields``; a postal code given as a number is returned (it
-        holds its place in ``fields`` until the row's country is known), else ``None``."""
+    def _map_fields(
+        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
         get = values.get
         postal_number: object = None
         for key, field, column, function, limit, postal, seen in self._texts:
@@ -410,14 +407,6 @@ class RowMapper:
                     seen[read] = text
             except InvalidValueError as err:
                 self._problem(number, field, err, value, issues)
-        return postal_number
-
-    def _map_fields(
-        self, number: int, values: Mapping[str, object], issues: list[RowIssue]
-    ) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
-        get = values.get
-        postal_number = self._map_texts(number, values, fields, issues)
         if self._country is not None:
             # Country columns repeat a few spellings: recognised raw values skip the rules.
             _, column, function = self._country
@@ -435,6 +424,18 @@ class RowMapper:
             and len(code) < POSTAL_CODE_DIGITS.get(fields.get(_COUNTRY_CODE), 0)  # type: ignore[arg-type]
         ):
             self._pad_postal_digits(number, code, fields, issues)
+        if self._more:
+            self._map_more(number, values, fields, issues)
+        return fields
+
+    def _map_more(
+        self,
+        number: int,
+        values: Mapping[str, object],
+        fields: dict[str, Any],
+        issues: list[RowIssue],
+    ) -> None:
+        """Gender, birthdate, tags and custom properties into ``fields``."""
         if self._gender is not None:
             gender = self._checked(number, self._gender, values, issues, normalise_gender)
             if gender is not None:
@@ -449,7 +450,6 @@ class RowMapper:
             fields[_TAGS] = list(self._tags)
         if self._custom and (properties := self._map_custom(number, values, issues)):
             fields[_CUSTOM_PROPERTIES] = properties
-        return fields
 
     def _fetch(
         self,

@@ -380,7 +380,6 @@ class RowMapper:
                         if text:
                             fields[key] = text
                         continue
-                    issued = len(issues)
                     if not value.isascii() and may_be_garbled(value):
                         value = self._unless_garbled(number, field, value, issues)
                     text = value.strip() if value.isprintable() else clean_text(value)
@@ -403,7 +402,9 @@ class RowMapper:
                     if text in MISSING_VALUE_TEXTS:
                         raise missing_value_error(text)
                     fields[key] = text
-                if type(read) is str and len(issues) == issued and len(seen) < _MAX_KNOWN_TEXTS:
+                # Kept as read (no repair, trimming, cleaning or cutting, so nothing reported):
+                # the same value comes to the same text next time.
+                if text is read and len(seen) < _MAX_KNOWN_TEXTS:
                     seen[read] = text
             except InvalidValueError as err:
                 self._problem(number, field, err, value, issues)

@@ -160,3 +160,14 @@ def test_every_row_that_holds_a_marker_or_garbled_text_is_reported() -> None:
     ] * 10
     assert [row.to_json()["firstName"] for row in mapped[:10]] == ["José"] * 10  # type: ignore[index]
     assert [row.to_json().get("lastName") for row in mapped[:10]] == [None] * 10  # type: ignore[union-attr]
+
+
+def test_every_row_with_a_value_cut_or_trimmed_is_mapped_as_the_first() -> None:
+    """A value whose text is not the string read (cut to the limit, trimmed) is worked out on
+    every row: the tenth row with the same over-long city is reported as the first was."""
+    long_city = "C" * 300
+    rows = [{"email": f"u{i}@example.com", "city": long_city, "first": " Ann "} for i in range(10)]
+    mapped = list(map_rows(MAPPING, open_source(rows, columns=list(MAPPING_COLUMNS))))
+    assert [[issue.code for issue in row.issues] for row in mapped] == [["too_long"]] * 10
+    assert {row.contact.city for row in mapped if row.contact} == {"C" * 255}
+    assert {row.contact.first_name for row in mapped if row.contact} == {"Ann"}

@@ -3,7 +3,8 @@
 A refresh reads the whole segment, most of it unchanged since the last run, and mapping and
 validating a row costs several times reading it. A 64-bit fingerprint of the values a mapping
 reads from a row, keyed by everything else that decides what the row becomes (the mapping, the
-columns it binds, the phone rules, the API version and this library's version), lets a refresh
+columns it binds, the phone rules, the API version, this library's version and the rules'
+edition), lets a refresh
 recognise a row it mapped cleanly before and skip mapping it again.
 
 Only plain values are fingerprinted: text, whole numbers, booleans and missing values. A row with
@@ -17,13 +18,20 @@ import hashlib
 import importlib.metadata
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Final, cast
 
 import attrs
 
 from omnisend_sdk._version import __version__
 from omnisend_sdk.mapping._mapper import MappedRow, RowMapper
 from omnisend_sdk.mapping._row import Row
+
+#: The edition of the mapping rules: changed with any rule that maps some row differently, so
+#: that a refresh maps again the records it fingerprinted under the rules before (and sends
+#: what they now map to) rather than take them as known. Between releases the library's version
+#: stays the same, so it cannot tell. 2026-12-02: postal codes' lost zeros, missing-value texts,
+#: garbled text, birthdates kept as moments or in 1900, wrapped emails.
+RULES_EDITION: Final = "2026-12-02"
 
 #: Between two values; a missing value; a number's mark. A value holding one of them as text is
 #: told apart by counting them, and gets no fingerprint when the counts do not add up.
@@ -169,7 +177,15 @@ def record_text(
         return None  # nothing read from the row: every row maps alike, nothing to tell apart
     # The order of the values is among what decides: reordered, the same text is another record.
     decided_by = repr(
-        (__version__, context, repr(mapping), sorted(mapper.columns.items()), phones, read)
+        (
+            __version__,
+            RULES_EDITION,
+            context,
+            repr(mapping),
+            sorted(mapper.columns.items()),
+            phones,
+            read,
+        )
     )
     # Hashed in front of every record: a record fingerprinted under anything else differs.
     prefix = hashlib.blake2b(decided_by.encode(), digest_size=16).hexdigest() + _BETWEEN

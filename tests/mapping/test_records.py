@@ -61,6 +61,16 @@ def test_whatever_else_decides_the_contact_changes_every_fingerprint() -> None:
     assert fingerprint_of(ROW, mapping=renamed) != fingerprint_of(ROW)
 
 
+def test_a_new_edition_of_the_rules_changes_every_fingerprint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Records fingerprinted under older rules are mapped again by the next refresh, which
+    sends what they now map to (a name the old rules sent garbled, say)."""
+    before = fingerprint_of(ROW)
+    monkeypatch.setattr("omnisend_sdk.mapping._records.RULES_EDITION", "a later edition")
+    assert fingerprint_of(ROW) != before
+
+
 def test_a_mapping_with_a_function_of_the_row_gets_no_fingerprints() -> None:
     mapping = attrs.evolve(MAPPING, first_name=lambda row: str(row["First"]).upper())
     assert record_fingerprinter(RowMapper.bind(mapping, COLUMNS), "2026-03-15") is None

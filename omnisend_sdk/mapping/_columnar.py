@@ -51,7 +51,7 @@ from omnisend_sdk._wire import CONTACT_FIELDS, ContactIdentity
 from omnisend_sdk.mapping._dedupe import SeenEmails, _dropped, first_rows, first_wins
 from omnisend_sdk.mapping._issues import RowIssue
 from omnisend_sdk.mapping._mapper import _TEXT_FIELDS, MappedRow, RowMapper
-from omnisend_sdk.mapping._postal import POSTAL_CODE_DIGITS, number_written
+from omnisend_sdk.mapping._postal import POSTAL_CODE_DIGITS, number_written, too_few_digits
 from omnisend_sdk.mapping._records import (
     RecordFingerprints,
     RecordText,
@@ -590,7 +590,8 @@ def _short_postal_codes(postal_codes: list[Any], country_codes: list[Any]) -> li
     return [
         offset
         for offset, (code, length) in enumerate(zip(postal_codes, lengths, strict=True))
-        if length and type(code) is str and len(code) < length and code.isdigit()
+        # The length first: it rules out nearly every row before a call.
+        if type(code) is str and len(code) < length and too_few_digits(code, length)
     ]
 
 

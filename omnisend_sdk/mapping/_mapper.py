@@ -422,7 +422,7 @@ class RowMapper:
         elif (
             self._postal_mapped
             and (code := fields.get(_POSTAL_CODE)) is not None
-            and len(code) < POSTAL_CODE_DIGITS.get(fields.get(_COUNTRY_CODE), 0)  # type: ignore[arg-type]
+            and len(code) < POSTAL_CODE_DIGITS.get(fields.get(_COUNTRY_CODE, ""), 0)
         ):
             self._pad_postal_digits(number, code, fields, issues)
         if self._more:

@@ -129,10 +129,16 @@ def padded_digits(text: str, country_code: str | None) -> tuple[str, int] | None
     with the leading zeros put back, and how many: a spreadsheet drops them when it reads a
     CSV file's codes as numbers and writes them out again. ``None`` for any other text, which is
     sent as written."""
-    length = POSTAL_CODE_DIGITS.get(country_code or "")
-    if length is None or len(text) >= length or not (text.isascii() and text.isdigit()):
+    length = POSTAL_CODE_DIGITS.get(country_code or "", 0)
+    if not too_few_digits(text, length):
         return None
     return text.zfill(length), length - len(text)
+
+
+def too_few_digits(text: str, length: int) -> bool:
+    """Whether a postal code is digits (ASCII: not what a spreadsheet leaves otherwise), fewer
+    than ``length`` (0 for a country whose codes have no one length)."""
+    return len(text) < length and text.isascii() and text.isdigit()
 
 
 def restored_message(code: str, restored: int, country_code: str, *, text: bool = False) -> str:

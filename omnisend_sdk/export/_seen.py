@@ -26,15 +26,14 @@ from omnisend_sdk.mapping import FirstRowTable
 
 class SeenEmailKeys:
     """The emails seen so far: the members' in an array by position, the others by 64-bit
-    :func:`email_key` in a :class:`~omnisend_sdk.mapping.FirstRowTable` (12 bytes a slot).
+    :func:`email_key` in a :class:`~omnisend_sdk.mapping.FirstRowTable` (about 17 bytes a key).
 
     Two addresses sharing a key (about one chance in 30 million at a million rows) would report
     the second as a duplicate of the first.
 
     Args:
         expected: The rows expected that are not members, when known (a counted file): the
-            table is sized for them up front, since growing costs time and briefly holds both
-            tables.
+            table is sized for them up front, since growing costs time.
         members: The members of a refresh: their rows are kept by position (see
             :attr:`member_rows`), and a known member costs no lookup by key.
 

@@ -1,15 +1,19 @@
-"""The first row of each email, kept compactly: about 17 bytes an email instead of a dict entry.
+"""The first row of each email, kept compactly: about 15 bytes an email instead of a dict entry.
 
 A dict of a million addresses costs about 180 MB: the strings, the row numbers and the entries.
 What the "first" duplicate policy needs is less: for each address a 64-bit key and the row it was
-first seen in. :class:`FirstRowTable` keeps exactly that, in two flat arrays in the order the
-keys came, found through a table of 4-byte entry numbers searched by linear probing (about 17 MB
-at a million addresses), and :class:`CompactSeenEmails` keys it by Python's own string hash,
-which a ``str`` computes once and caches.
+first seen in. :class:`FirstRowTable` keeps the keys as they come, 8 bytes a row (repeats
+included), found through a table of 4-byte positions searched by linear probing (about 15 MB at
+a million addresses), and :class:`CompactSeenEmails` keys it by Python's own string hash, which a
+``str`` computes once and caches.
 
-Only the table of entry numbers is rebuilt when it grows: the keys and rows stay where they are,
-so a table that could not be sized up front briefly holds 4 bytes a slot twice, not 12 (a million
-addresses: 21 MB at the peak, where a table of keys and rows took 38).
+A row number is not stored with each key: rows come in runs of consecutive numbers (a batch's,
+or a whole source's), so a position's row is its run's first row plus its place in the run. A
+source whose rows skip numbers (one mapped a row at a time records only rows with an email)
+starts a run at each gap, 16 bytes, and a repeat's row is then found by a binary search.
+Only the table of positions is rebuilt when it grows, so a table that could not be sized up
+front briefly holds 4 bytes a slot twice (a million addresses: about 17 MB at the peak, where a
+table of keys and rows by slot took 37).
 
 Two addresses sharing a 64-bit key (about one chance in 30 million at a million addresses) would
 report the second as a duplicate of the first. Python's string hash is salted per process, so a
@@ -19,19 +23,16 @@ rerun does not meet the same pair again.
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from itertools import islice
-from typing import Final
+from typing import Final, cast
 
-#: The table of entry numbers grows past this share of its slots taken. Linear probing stays
-#: short up to here (a new key looks at two or three slots on average while the table fills);
-#: it is 1/0.75 = 1.33 slots, 5.3 bytes, an address, beside the 12 of its key and row.
-_MAX_LOAD: Final = 0.75
+#: The table of positions grows past this share of its slots taken. A look at a taken slot costs
+#: two array reads (the position, then its key), so the table is kept sparser than one of keys
+#: would be: 1/0.6 = 1.67 slots, 6.7 bytes, an address, beside the 8 of its key.
+_MAX_LOAD: Final = 0.6
 #: Slots in the smallest table.
 _MIN_SLOTS: Final = 1 << 12
-#: How much room for entries is added at once, as a share of the entries held: small, since an
-#: array grows in place, and it is memory held until the table is dropped.
-_ENTRY_GROWTH: Final = 8
 
 
 class FirstRowTable:
@@ -39,27 +40,59 @@ class FirstRowTable:
 
     Args:
         expected: How many distinct keys to expect, when known (a counted source): the table is
-            sized for them up front, since growing costs time and briefly holds two tables of
-            entry numbers.
+            sized for them up front, since growing costs time.
     """
 
-    __slots__ = ("_count", "_keys", "_room", "_rows", "_slots")
+    __slots__ = (
+        "_count",
+        "_keys",
+        "_limit",
+        "_next_row",
+        "_row_shift",
+        "_run_positions",
+        "_run_rows",
+        "_slots",
+    )
 
     def __init__(self, expected: int = 0) -> None:
         self._count = 0
-        # Entry 0 is never used: a slot holding 0 is empty.
-        self._keys = array("q", [0]) * (expected + 1)
-        self._rows = array("i", [0]) * (expected + 1)  # a row past 2**31 raises OverflowError
+        # The key at each position: every key looked up, in order (0 for a row without one).
+        self._keys = array("q")
+        # Where each run of consecutive rows starts: its first position and its first row.
+        self._run_positions = array("q")
+        self._run_rows = array("q")
+        self._next_row: int | None = None  # the row a run going on would number next
+        self._row_shift: int | None = None
         self._allocate(max(_MIN_SLOTS, int(expected / _MAX_LOAD) + 1))
-        self._room = 0
-        self._make_room(expected)
 
     def __len__(self) -> int:
         return self._count
 
     def first_row_of(self, key: int, row: int) -> int:
-        """The row ``key`` was first recorded with; records ``row`` for it when it is new."""
-        return self.first_rows_of((key,), row)[0]  # type: ignore[return-value]
+        """The row ``key`` was first recorded with; records ``row`` for it when it is new.
+
+        A source mapped a row at a time calls this for every row, so the row that goes on the
+        current run, in a table with room, is looked up here: :meth:`first_rows_of`'s loop for
+        one key, without the batch's lists (about 0.2 µs a row less).
+        """
+        if row != self._next_row or self._count >= self._limit:
+            return self.first_rows_of((key,), row)[0]  # type: ignore[return-value]
+        self._next_row = row + 1
+        keys_of, slots = self._keys, self._slots
+        position = len(keys_of)
+        keys_of.append(key)
+        size = len(slots)
+        slot = key % size
+        while found := slots[slot]:
+            if keys_of[found - 1] == key:
+                shift = self._row_shift
+                return self._row_at(found - 1) if shift is None else found - 1 + shift
+            slot += 1
+            if slot == size:
+                slot = 0
+        slots[slot] = position + 1
+        self._count += 1
+        return row
 
     def first_rows_of(self, keys: Sequence[int | None], first: int) -> list[int | None]:
         """:meth:`first_row_of` for each key of consecutive rows numbered from ``first``:
@@ -68,60 +101,76 @@ class FirstRowTable:
         One loop over the batch, with the table in local names: this runs once a row, and a
         method call a row would cost more than the search itself.
         """
-        if self._count + len(keys) > self._room:
-            self._make_room(self._count + len(keys))
-        slots, keys_of, rows_of = self._slots, self._keys, self._rows
+        if not keys:
+            return []
+        count = self._count
+        if count + len(keys) > self._limit:
+            self._grow(count + len(keys))
+        keys_of = self._keys
+        position = len(keys_of)  # the first key's
+        if first != self._next_row:
+            self._start_run(position, first)
+        self._next_row = first + len(keys)
+        if None in keys:  # a row without a key still takes a position: its rows stay a sum
+            keys_of.extend([0 if key is None else key for key in keys])
+        else:
+            keys_of.extend(cast("Sequence[int]", keys))
+        row_shift = self._row_shift
+        slots = self._slots
         size = len(slots)
-        entry = self._count  # the last entry taken
         kept: list[int | None] = []
         append = kept.append
         row = first
         for key in keys:
             if key is None:
                 append(None)
-                row += 1
-                continue
-            slot = key % size
-            while found := slots[slot]:
-                if keys_of[found] == key:
-                    break
-                slot += 1
-                if slot == size:
-                    slot = 0
-            if found:
-                append(rows_of[found])
             else:
-                entry += 1
-                slots[slot] = entry
-                keys_of[entry] = key
-                rows_of[entry] = row
-                append(row)
+                slot = key % size
+                while found := slots[slot]:
+                    if keys_of[found - 1] == key:
+                        break
+                    slot += 1
+                    if slot == size:
+                        slot = 0
+                if found:
+                    append(self._row_at(found - 1) if row_shift is None else found - 1 + row_shift)
+                else:
+                    slots[slot] = position + 1
+                    count += 1
+                    append(row)
             row += 1
-        self._count = entry
+            position += 1
+        self._count = count
         return kept
 
-    def _make_room(self, needed: int) -> None:
-        """Make room for ``needed`` entries in all: in the arrays of keys and rows, and in the
-        table of entry numbers (rebuilt at least twice as large when it must grow)."""
-        held = len(self._keys) - 1
-        if needed > held:
-            more = max(needed - held, held // _ENTRY_GROWTH)
-            self._keys.extend(array("q", [0]) * more)
-            self._rows.extend(array("i", [0]) * more)
-        size = len(self._slots)
-        if needed > int(size * _MAX_LOAD):
-            self._allocate(max(2 * size, int(needed / _MAX_LOAD) + 1))
-            slots, size = self._slots, len(self._slots)
-            keys = islice(self._keys, 1, self._count + 1)
-            for entry, key in enumerate(keys, 1):
-                slot = key % size
+    def _start_run(self, position: int, row: int) -> None:
+        """Number the keys from ``position`` on from ``row``."""
+        self._run_positions.append(position)
+        self._run_rows.append(row)
+        # While there is one run, a position's row is a sum (see _row_at).
+        self._row_shift = row - position if len(self._run_rows) == 1 else None
+
+    def _row_at(self, position: int) -> int:
+        """The row the key at ``position`` came with."""
+        run = bisect_right(self._run_positions, position) - 1
+        return self._run_rows[run] + position - self._run_positions[run]
+
+    def _grow(self, needed: int) -> None:
+        """Rebuild the table of positions for ``needed`` keys (at least twice as large)."""
+        old = self._slots
+        self._allocate(max(2 * len(old), int(needed / _MAX_LOAD) + 1))
+        slots, keys_of = self._slots, self._keys
+        size = len(slots)
+        for found in old:
+            if found:
+                slot = keys_of[found - 1] % size
                 while slots[slot]:
                     slot = slot + 1 if slot + 1 < size else 0
-                slots[slot] = entry
-        self._room = min(len(self._keys) - 1, int(len(self._slots) * _MAX_LOAD))
+                slots[slot] = found
 
     def _allocate(self, size: int) -> None:
-        self._slots = array("i", [0]) * size
+        self._slots = array("i", [0]) * size  # a position past 2**31 raises OverflowError
+        self._limit = int(size * _MAX_LOAD)
 
 
 class CompactSeenEmails:

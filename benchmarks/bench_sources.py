@@ -34,10 +34,9 @@ busy machine disturbs less than the wall clock (on a quiet one the two differ by
 own threads add). Memory is the peak resident set size (``VmHWM``) of a fresh child process per
 measurement, imports included; the resident size after the imports is shown beside it, so
 the difference is what reading and mapping added. The duplicate check is ``map_rows``' default,
-one compact entry per distinct email (``CompactSeenEmails``: about 17 bytes an email sized up
-front, 21 for a source with no row count at a million, a record batch's emails looked up at
-once); ``--seen dict`` for ``InMemorySeenEmails``, a dict of the addresses (about 180 bytes an
-email).
+one compact entry per email (``CompactSeenEmails``: about 14 bytes an email sized up front,
+17 for a source with no row count at a million, a record batch's emails looked up at once);
+``--seen dict`` for ``InMemorySeenEmails``, a dict of the addresses (about 180 bytes an email).
 "After imports" is Python and the SDK only: the source's library (pyarrow, DuckDB) is imported
 by the measured run, and counts in its peak. "Of it code" is the part of the resident set
 mapped from files at the end of the run (``RssFile``: the machine code and read-only data of

@@ -26,7 +26,7 @@ from omnisend_sdk.mapping import FirstRowTable
 
 class SeenEmailKeys:
     """The emails seen so far: the members' in an array by position, the others by 64-bit
-    :func:`email_key` in a :class:`~omnisend_sdk.mapping.FirstRowTable` (about 17 bytes a key).
+    :func:`email_key` in a :class:`~omnisend_sdk.mapping.FirstRowTable` (about 15 bytes a key).
 
     Two addresses sharing a key (about one chance in 30 million at a million rows) would report
     the second as a duplicate of the first.

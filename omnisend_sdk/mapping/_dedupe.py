@@ -45,11 +45,12 @@ def _dropped(row: MappedRow, kept: int, policy: DuplicatePolicy) -> MappedRow:
 class SeenEmails(Protocol):
     """Where the "first" policy remembers the emails it has sent.
 
-    The default keeps a 64-bit key and a row number for each address (:class:`CompactSeenEmails`,
-    about 17 bytes an address); :class:`InMemorySeenEmails` keeps the addresses themselves in a
-    dict (about 180 bytes an address); the export engine passes one kept on disk. One that also
-    has a ``first_rows(emails, first)`` method, as :class:`CompactSeenEmails` has, is handed a
-    record batch's emails at once (see :func:`first_rows`).
+    The default keeps a 64-bit key for each address and knows its row by its place
+    (:class:`CompactSeenEmails`, about 15 bytes an address); :class:`InMemorySeenEmails` keeps
+    the addresses themselves in a dict (about 180 bytes an address); the export engine passes
+    one kept on disk. One that also has a ``first_rows(emails, first)`` method, as
+    :class:`CompactSeenEmails` has, is handed a record batch's emails at once (see
+    :func:`first_rows`).
     """
 
     def first_row(self, email: str, row: int) -> int:

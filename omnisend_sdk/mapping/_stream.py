@@ -37,7 +37,7 @@ def map_rows(
         mapping: The mapping (a :class:`~omnisend_sdk.mapping.ContactMapping`).
         source: A row source (see :func:`omnisend_sdk.sources.open_source`).
         seen: Where the "first" policy keeps the emails sent so far (by default a
-            :class:`CompactSeenEmails` sized for the source's row count: 17 MB at a million).
+            :class:`CompactSeenEmails` sized for the source's row count: 14 MB at a million).
         records: Fingerprint the rows' records, and skip mapping records known to map as
             before (a refresh's unchanged members). The "first" policy only.
 

@@ -25,8 +25,10 @@ then measured twice:
 Sources: the CSV file (``CsvSource``: lines decoded and parsed one at a time, as
 ``csv.writer`` wrote them), the Parquet file (``ParquetSource``: record batches through
 pyarrow), a DuckDB query as a relation (``con.sql(...)``: ``RelationSource``, Arrow record
-batches) and as a cursor (``con.execute(...)``: ``CursorSource``, ``fetchmany``), and a
-SQLite query (a ``sqlite3`` cursor: ``CursorSource``).
+batches) and as a cursor (``con.execute(...)``: ``CursorSource``, ``fetchmany``), a
+SQLite query (a ``sqlite3`` cursor: ``CursorSource``), and a pandas DataFrame (``FrameSource``:
+chunks of its columns made Python objects; the frame is read from the Parquet file before the
+clock starts, and its memory counts in the peak).
 
 Time is wall-clock time on one core for the Python side (pyarrow and DuckDB may use a second
 core to decode); rows/CPU-s divides by the process's CPU time instead, every thread's, which a
@@ -79,6 +81,7 @@ SOURCES = {
     "duckdb-relation": "DuckDB query: con.sql() (Arrow)",
     "duckdb-cursor": "DuckDB query: con.execute() (fetchmany)",
     "sqlite-cursor": "SQLite query: sqlite3 cursor (fetchmany)",
+    "pandas": "pandas DataFrame (from the Parquet file)",
 }
 #: The sources read from a query result: fetched in the SDK's query chunks, not its frame chunks.
 CURSORS = ("duckdb-cursor", "sqlite-cursor")
@@ -134,12 +137,24 @@ def write_csv(path: Path, rows: int) -> None:
     marker.touch()
 
 
-def open_segment(kind: str, directory: Path, chunk_rows: int, duckdb_config: str = "") -> Any:
+def ready_frame(kind: str, directory: Path) -> Any:
+    """For ``pandas``, the segment as a DataFrame, read from the Parquet file before the clock
+    starts (a frame is in memory before it is exported: its memory counts, its reading not)."""
+    if kind != "pandas":
+        return None
+    return importlib.import_module("pandas").read_parquet(directory / "segment.parquet")
+
+
+def open_segment(
+    kind: str, directory: Path, chunk_rows: int, duckdb_config: str = "", frame: Any = None
+) -> Any:
     """The source to measure; a DuckDB query reads the table in stored order (no ORDER BY).
 
     Libraries are imported here, not at the top, so that each child loads only what its
     source needs (as a real run would), and its peak memory counts that import.
     """
+    if kind == "pandas":
+        return open_source(frame, chunk_rows=chunk_rows)
     if kind == "csv":
         return open_source(directory / "segment.csv")
     if kind == "parquet":
@@ -224,8 +239,9 @@ def file_backed_mb() -> float | None:
 def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """One measurement in this process: read (and map) the whole source once."""
     imported = peak_rss_mb()
+    frame = ready_frame(kind, args.dir)
     began, began_cpu = time.perf_counter(), time.process_time()
-    source = open_segment(kind, args.dir, chunk_rows_of(kind, args), args.duckdb_config)
+    source = open_segment(kind, args.dir, chunk_rows_of(kind, args), args.duckdb_config, frame)
     sent = rejected = 0
     if mode == "read":
         rows: Iterator[Any] = iter(source)

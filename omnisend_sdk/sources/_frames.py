@@ -95,12 +95,32 @@ class FrameSource(ChunkedSource):
             batches, first=self.first_number, once=self._once, columns=self._columns, wanted=columns
         )
 
+    def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]]] | None:
+        """A pandas DataFrame's rows as columns of Python values, a chunk at a time, each with
+        its first row's number: how ``map_rows`` maps them a batch at a time (see
+        ``ColumnBatchSource`` in ``omnisend_sdk.mapping._columnar``). Only ``columns`` are
+        converted, to the values the frame's rows hold. ``None`` for the other kinds: they hand
+        over Arrow record batches (:meth:`arrow_batches`) or are read row by row."""
+        if self._kind != "pandas":
+            return None
+        # A name that repeats means its last column, as in a row's values.
+        last = {name: place for place, name in enumerate(self._columns)}
+        return self._pandas_columns([last[name] for name in columns])
+
+    def _pandas_columns(self, places: list[int]) -> Iterator[tuple[int, list[Any]]]:
+        frame, size = self._frame, self._chunk_rows
+        for start in range(0, len(frame), size):
+            chunk = _python_values(frame.iloc[start : start + size, places])
+            yield (
+                self.first_number + start,
+                [chunk.iloc[:, place].tolist() for place in range(len(places))],
+            )
+
     def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
         frame, size, columns = self._frame, self._chunk_rows, self._columns
         if self._kind == "pandas":
             for start in range(0, len(frame), size):
-                chunk = frame.iloc[start : start + size].astype(object)
-                chunk = chunk.where(chunk.notna(), None)
+                chunk = _python_values(frame.iloc[start : start + size])
                 yield record_dicts(columns, chunk.itertuples(index=False, name=None))
         elif self._kind == "polars":
             for chunk in frame.iter_slices(n_rows=size):
@@ -111,6 +131,13 @@ class FrameSource(ChunkedSource):
             yield batch_dicts(columns, frame)  # a RecordBatch: one chunk already
         else:
             yield from batches_dicts(columns, frame)
+
+
+def _python_values(chunk: Any) -> Any:
+    """A chunk of a pandas DataFrame with its cells as Python objects (pandas' own scalars such
+    as ``Timestamp`` stay), missing values (NaN, NaT, NA) as ``None``."""
+    chunk = chunk.astype(object)
+    return chunk.where(chunk.notna(), None)
 
 
 def arrow_installed() -> bool:

@@ -569,3 +569,73 @@ def test_polars_without_pyarrow_maps_row_by_row(monkeypatch: pytest.MonkeyPatch)
     source = open_source(frame.lazy())
     assert not takes_columnar_path(FULL, source)  # and nothing read: it maps all the same
     assert len(list(map_rows(FULL, source))) == 50
+
+
+def pandas_frame(rows: list[dict[str, Any]]) -> Any:
+    pd = pytest.importorskip("pandas")
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+@pytest.mark.parametrize("name", sorted(MAPPINGS))
+@pytest.mark.parametrize(("seed", "chunk_rows"), [(31, 10_000), (32, 16), (33, 1)])
+def test_a_pandas_frame_maps_as_row_by_row(name: str, seed: int, chunk_rows: int) -> None:
+    frame = pandas_frame(segment(400, seed))
+    assert takes_columnar_path(MAPPINGS[name], open_source(frame))
+    rows = both_ways(MAPPINGS[name], lambda: open_source(frame, chunk_rows=chunk_rows))
+    assert [row[0] for row in rows] == list(range(400))
+
+
+def test_pandas_frames_of_pandas_own_types_map_as_row_by_row() -> None:
+    """What pandas holds that a query's rows do not: NaN in text, nullable integers with NA,
+    floats, categories, a string column of NA, timestamps with and without a zone and NaT,
+    booleans; a column labelled by a number, a label given twice (its last column counts, as in
+    a row's values); a filtered frame (its index has gaps: rows are numbered by position)."""
+    pd = pytest.importorskip("pandas")
+    count = 300
+    frame = pandas_frame(segment(count, 34))
+    frame["First"] = [float("nan") if i % 6 == 0 else v for i, v in enumerate(frame["First"])]
+    frame["Country"] = frame["Country"].astype("category")
+    frame["Postal"] = pd.array(
+        [None if i % 9 == 0 else i * 37 - 500 for i in range(count)], dtype="Int64"
+    )
+    frame["State"] = [float(i) / 4 if i % 5 else float("nan") for i in range(count)]
+    frame["City"] = pd.Series([pd.NA] * count, dtype="string")
+    moments = pd.to_datetime(
+        ["1980-05-17", None, "2001-01-31 10:30"] * (count // 3), format="ISO8601"
+    )
+    frame["Born"] = moments
+    frame["Zoned"] = moments.tz_localize("Europe/Berlin")
+    frame["Vip"] = [i % 2 == 0 for i in range(count)]
+    frame[7] = [f"{i} Main St" for i in range(count)]
+    twice = pd.concat([frame, pd.DataFrame({"Last": ["Twice"] * count})], axis=1)
+    mappings = [
+        FULL,
+        ContactMapping(email="Email", first_name="First", birthdate="Born", city="7"),
+        ContactMapping(email="Email", last_name="Last", birthdate="Zoned", tags=("vip",)),
+        ContactMapping(email="Email", first_name="Vip", postal_code="Postal", country="Country"),
+    ]
+    for mapping in mappings:
+        both_ways(mapping, lambda: open_source(frame, chunk_rows=64))
+        both_ways(mapping, lambda: open_source(frame[frame["Vip"]], chunk_rows=50))
+    assert takes_columnar_path(FULL, open_source(twice))
+    rows = both_ways(FULL, lambda: open_source(twice, chunk_rows=64))
+    last_names = {dict(fields).get("lastName") for *_, fields, _ in rows if fields}
+    assert last_names == {"Twice"}
+
+
+def test_an_empty_pandas_frame_maps_to_no_rows() -> None:
+    frame = pandas_frame([])
+    assert takes_columnar_path(FULL, open_source(frame))
+    assert list(map_rows(FULL, open_source(frame))) == []
+
+
+def test_a_pandas_frame_s_records_are_fingerprinted_as_row_by_row() -> None:
+    """An export from a frame fingerprints each clean row's record a batch at a time, as a
+    refresh's first pass does row by row: pandas' own values (NaN, NA, whole numbers) too."""
+    pd = pytest.importorskip("pandas")
+    records = RecordFingerprints(DEFAULT_API_VERSION, columns=COLUMNS)
+    frame = pandas_frame(segment(300, 35))
+    frame["First"] = [float("nan") if i % 6 == 0 else v for i, v in enumerate(frame["First"])]
+    frame["Postal"] = pd.array([None if i % 9 == 0 else i * 37 for i in range(300)], dtype="Int64")
+    mapped = both_ways(FULL, lambda: open_source(frame, chunk_rows=64), records=records)
+    assert any(row[4] for row in mapped)

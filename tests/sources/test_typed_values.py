@@ -142,8 +142,8 @@ def test_numbers_get_their_zeros_back_a_batch_at_a_time_as_row_by_row(
     kind: str, tmp_path: Path, stack: ExitStack
 ) -> None:
     source_of = SOURCES[kind](tmp_path, stack)  # opens the source again at each call
-    # A frame is read row by row; the others hand over batches of columns.
-    assert takes_columnar_path(MAPPING, source_of()) is (kind != "pandas frame")
+    # Each hands over batches of columns (a pandas frame since 2 December).
+    assert takes_columnar_path(MAPPING, source_of())
     mapped = both_ways(MAPPING, source_of)
     assert all(ok for _, _, _, ok, *_ in mapped)  # every contact goes, with or without its code
     assert postal_outcomes(mapped) == EXPECTED

@@ -3,7 +3,8 @@
 Most rows of a refresh are unchanged, and reading one as a row (a dict of its values) costs more
 than all the rest of knowing it. So where a source can hand over its records a run at a time
 without making rows of them (a CSV file's plain lines, see :meth:`CsvSource.runs`; an Arrow
-source's record batches; a query result's fetched chunks), each record is fingerprinted from its
+source's record batches; a query result's fetched chunks; a pandas DataFrame's chunks of
+columns), each record is fingerprinted from its
 text here, as :class:`RecordText` defines it, and looked up among the members. When a member was
 mapped from that record and needs nothing (what :meth:`Diff.known` asks), the row is counted
 unchanged on the spot: it is the member's first row in the source, and admission has room for
@@ -28,7 +29,7 @@ import attrs
 from omnisend_sdk.export._members import MemberIndex
 from omnisend_sdk.export._seen import SeenEmailKeys
 from omnisend_sdk.mapping import ContactMapping, RecordText, Row, RowMapper, RowSource, record_text
-from omnisend_sdk.sources import CsvSource, CursorSource, PlainLines, batch_dicts
+from omnisend_sdk.sources import CsvSource, CursorSource, FrameSource, PlainLines, batch_dicts
 
 #: RecordText.MARKERS, encoded.
 _MARKER_BYTES: Final = tuple(marker.encode() for marker in RecordText.MARKERS)
@@ -75,6 +76,8 @@ def known_rows(
         return None
     if isinstance(source, CsvSource):
         return PlainLineRows(source, texts, members, seen, reading, tagging=tagging)
+    if isinstance(source, FrameSource) and source.kind == "pandas":
+        return FrameChunkRows(source, texts, members, seen, reading, tagging=tagging)
     if callable(getattr(source, "arrow_batches", None)):
         return ArrowBatchRows(source, texts, members, seen, reading, tagging=tagging)
     if isinstance(source, CursorSource):
@@ -244,6 +247,34 @@ class QueryChunkRows(KnownRows):
 
         values = source.columns_of(number, rows, self._texts.columns)
         return self._run(number, RecordText.joined(values, len(rows)), row_at)
+
+
+class FrameChunkRows(KnownRows):
+    """A pandas DataFrame's rows, each chunk of its columns known on sight."""
+
+    def __iter__(self) -> Iterator[Row]:
+        source: FrameSource = self._source
+        # Each column once: a name given twice means its last column, as in a row's values.
+        names = tuple(dict.fromkeys(source.columns))
+        chunks = source.column_batches(names)
+        if chunks is None:  # not a pandas frame after all: its rows, as they are
+            yield from source
+            return
+        record = [names.index(name) for name in self._texts.columns]
+        self._known, self._room = 0, self._reading.room()
+        for number, values in chunks:
+            yield from self._chunk(number, names, values, record)
+        self._tell()
+
+    def _chunk(
+        self, number: int, names: Sequence[str], values: list[Any], record: Sequence[int]
+    ) -> Iterator[Row]:
+        def row_at(index: int, number: int) -> Row:
+            row = [column[index] for column in values]
+            return Row(number, dict(zip(names, row, strict=True)), ())
+
+        texts = RecordText.joined([values[place] for place in record], len(values[0]))
+        return self._run(number, texts, row_at)
 
 
 def batch_texts(batch: Any, columns: Sequence[str]) -> Sequence[bytes | None]:

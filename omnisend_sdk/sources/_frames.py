@@ -74,6 +74,11 @@ class FrameSource(ChunkedSource):
         self._frame = frame
         self._kind = kind
 
+    @property
+    def kind(self) -> str:
+        """What the frame is: ``"pandas"``, ``"polars"``, ``"arrow"`` or ``"arrow-reader"``."""
+        return self._kind
+
     def arrow_batches(
         self, columns: Sequence[str], encoded: Collection[str] = ()
     ) -> Iterator[tuple[int, Any]] | None:

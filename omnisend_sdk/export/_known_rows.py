@@ -4,12 +4,11 @@ Most rows of a refresh are unchanged, and reading one as a row (a dict of its va
 than all the rest of knowing it. So where a source can hand over its records a run at a time
 without making rows of them (a CSV file's plain lines, see :meth:`CsvSource.runs`; an Arrow
 source's record batches; a query result's fetched chunks; a pandas DataFrame's chunks of
-columns), each record is fingerprinted from its
-text here, as :class:`RecordText` defines it, and looked up among the members. When a member was
-mapped from that record and needs nothing (what :meth:`Diff.known` asks), the row is counted
-unchanged on the spot: it is the member's first row in the source, and admission has room for
-it. Every other row is made and goes on to the mapper, which asks :meth:`Diff.known` again and
-maps it when that says no.
+columns), each record is fingerprinted from its text here, as :class:`RecordText` defines it,
+and looked up among the members. When a member was mapped from that record and needs nothing
+(what :meth:`Diff.known` asks), the row is counted unchanged on the spot: it is the member's
+first row in the source, and admission has room for it. Every other row is made and goes on to
+the mapper, which asks :meth:`Diff.known` again and maps it when that says no.
 
 A record's text made here must be the text the mapper's path fingerprints for the same row, or
 the lookup misses (and the row is mapped, as it would be anyway): never another record's, since

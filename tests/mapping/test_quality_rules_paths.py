@@ -7,6 +7,7 @@ import csv
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,3 +49,31 @@ def test_any_mix_of_values_maps_as_row_by_row(rows: list[dict[str, str]]) -> Non
             writer.writerows(rows)
         assert takes_columnar_path(FULL, open_source(path))
         both_ways(FULL, lambda: open_source(path))
+
+
+#: What a frame's cells hold besides text: pandas' missing values, and postal codes as numbers
+#: (a column of them with gaps is floats).
+FRAME_VALUES = st.sampled_from([None, float("nan"), 2139, 2139.0, 800.0, 12345, 0.5, True])
+FRAME_ROW = st.fixed_dictionaries(
+    {
+        "Email": EMAILS,
+        "First": TEXTS | FRAME_VALUES,
+        "Last": TEXTS,
+        "Street": TEXTS | FRAME_VALUES,
+        "City": TEXTS,
+        "State": TEXTS,
+        "Postal": POSTAL | FRAME_VALUES,
+        "Country": COUNTRIES | st.none(),
+    }
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(FRAME_ROW, min_size=1, max_size=15), st.integers(min_value=1, max_value=6))
+def test_any_mix_of_values_in_a_pandas_frame_maps_as_row_by_row(
+    rows: list[dict[str, object]], chunk_rows: int
+) -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    assert takes_columnar_path(FULL, open_source(frame))
+    both_ways(FULL, lambda: open_source(frame, chunk_rows=chunk_rows))

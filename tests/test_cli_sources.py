@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from omnisend_sdk.sources import masked_url
+from omnisend_sdk.sources import masked_url, query_rows
 
 from .test_cli import run
 
@@ -186,3 +186,55 @@ def test_plan_reads_a_query_too(
 
     assert status == 0
     assert out.splitlines()[0].split() == ["rows", "4"]
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    path = tmp_path / "lake.duckdb"
+    with duckdb.connect(str(path)) as db:
+        db.execute("CREATE TABLE people (email TEXT, first_name TEXT, tier TEXT)")
+        db.executemany("INSERT INTO people VALUES (?, ?, 'gold')", PEOPLE)
+    return path
+
+
+def test_a_duckdb_url_s_query_string_sets_duckdb_s_settings(lake: Path) -> None:
+    url = f"duckdb:///{lake}?threads=1&memory_limit=64MB"
+    settings = "SELECT current_setting('threads'), current_setting('memory_limit')"
+
+    with query_rows(url, settings) as rows:
+        ((threads, memory),) = rows.fetchall()
+    with query_rows(f"duckdb:///{lake}", "SELECT count(*) FROM people") as rows:
+        assert rows.fetchall() == [(3,)]  # no query string: the file, DuckDB's defaults
+
+    assert threads == 1
+    assert memory.endswith("MiB")
+    assert float(memory.split()[0]) <= 64
+
+
+def test_an_export_from_a_duckdb_url_with_settings(
+    capsys: pytest.CaptureFixture[str], mapping: Path, tmp_path: Path, lake: Path
+) -> None:
+    status, _, report = export(
+        capsys,
+        mapping,
+        tmp_path,
+        "--db",
+        f"duckdb:///{lake}?threads=1",
+        "--query",
+        "SELECT email, first_name FROM people ORDER BY email",
+    )
+
+    assert report is not None
+    assert (report["rows_read"], report["exported"], status) == (3, 2, 0)
+
+
+def test_a_setting_duckdb_does_not_know_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], mapping: Path, tmp_path: Path, lake: Path
+) -> None:
+    status, err, report = export(
+        capsys, mapping, tmp_path, "--db", f"duckdb:///{lake}?thread=1", "--query", "SELECT 1"
+    )
+
+    assert (status, report) == (2, None)
+    assert f"cannot open duckdb:///{lake}?thread=1" in err
+    assert "thread" in err.split("cannot open", 1)[1].split(":", 1)[1]

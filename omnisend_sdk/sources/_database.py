@@ -3,7 +3,8 @@
 ``sqlite:///crm.db``, ``postgresql://user:password@host/db`` and any other SQLAlchemy URL go
 through SQLAlchemy (the ``sql`` extra), with the result streamed from the server rather than
 fetched whole. ``duckdb:///lake.duckdb`` goes straight to DuckDB (the ``duckdb`` extra), whose
-own cursor streams, so no SQLAlchemy dialect package is needed for it.
+own cursor streams, so no SQLAlchemy dialect package is needed for it; its query string sets
+DuckDB's own settings (``duckdb:///lake.duckdb?threads=1&memory_limit=1GB``).
 
 The URL may hold a password: every message shows the URL masked, and a database's own error text
 is scrubbed of it too.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any, Final
 
@@ -70,15 +72,26 @@ def query_rows(url: str, query: str) -> Iterator[Any]:
         engine.dispose()
 
 
+def duckdb_target(url: str) -> tuple[str, dict[str, str]]:
+    """The database file a ``duckdb:///`` URL names (``""``: an in-memory database) and the
+    DuckDB settings its query string gives: ``duckdb:///lake.duckdb?threads=1`` runs the query
+    on one thread (DuckDB's memory falls with its threads, see the Sources guide)."""
+    rest = url.split(":///", 1)[1] if ":///" in url else ""
+    path, _, settings = rest.partition("?")
+    return path, dict(urllib.parse.parse_qsl(settings, keep_blank_values=True))
+
+
 @contextlib.contextmanager
 def _duckdb_rows(url: str, query: str) -> Iterator[Any]:
     duckdb = optional_module("duckdb", extra="duckdb", purpose="reading a DuckDB database")
-    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path, settings = duckdb_target(url)
     try:
-        connection = duckdb.connect(path or ":memory:", read_only=bool(path))
-        try:
-            yield connection.execute(query)  # a DB-API cursor: read with fetchmany
-        finally:
-            connection.close()
+        connection = duckdb.connect(path or ":memory:", read_only=bool(path), config=settings)
+    except duckdb.Error as error:
+        raise SourceError(f"cannot open {masked_url(url)}: {error}") from None
+    try:
+        yield connection.execute(query)  # a DB-API cursor: read with fetchmany
     except duckdb.Error as error:
         raise SourceError(f"the query on {masked_url(url)} failed: {error}") from None
+    finally:
+        connection.close()

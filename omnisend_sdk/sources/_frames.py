@@ -101,11 +101,15 @@ class FrameSource(ChunkedSource):
         )
 
     def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]]] | None:
-        """A pandas DataFrame's rows as columns of Python values, a chunk at a time, each with
-        its first row's number: how ``map_rows`` maps them a batch at a time (see
-        ``ColumnBatchSource`` in ``omnisend_sdk.mapping._columnar``). Only ``columns`` are
-        converted, to the values the frame's rows hold. ``None`` for the other kinds: they hand
-        over Arrow record batches (:meth:`arrow_batches`) or are read row by row."""
+        """A pandas or polars DataFrame's rows as columns of Python values, a chunk at a time,
+        each with its first row's number: how ``map_rows`` maps them a batch at a time when
+        there are no Arrow record batches (see ``ColumnBatchSource`` in
+        ``omnisend_sdk.mapping._columnar``; a polars frame hands over record batches when
+        pyarrow is installed). Only ``columns`` are converted, to the values the frame's rows
+        hold. ``None`` for Arrow data, which hands over record batches."""
+        if self._kind == "polars":
+            slices = self._frame.iter_slices(n_rows=self._chunk_rows)
+            return polars_columns(slices, columns, self.first_number)
         if self._kind != "pandas":
             return None
         # A name that repeats means its last column, as in a row's values.
@@ -143,6 +147,18 @@ def _python_values(chunk: Any) -> Any:
     as ``Timestamp`` stay), missing values (NaN, NaT, NA) as ``None``."""
     chunk = chunk.astype(object)
     return chunk.where(chunk.notna(), None)
+
+
+def polars_columns(
+    frames: Iterable[Any], columns: Sequence[str], first: int = 0
+) -> Iterator[tuple[int, list[Any]]]:
+    """The values of ``columns`` in each of a run of polars DataFrames (``Series.to_list``: the
+    values ``DataFrame.rows`` gives), with the number of its first row, rows numbered on from
+    ``first``. A polars frame has no repeated column names."""
+    for frame in frames:
+        if len(frame):
+            yield first, [frame.get_column(name).to_list() for name in columns]
+            first += len(frame)
 
 
 def arrow_installed() -> bool:

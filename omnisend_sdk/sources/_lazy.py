@@ -10,7 +10,12 @@ from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
 from omnisend_sdk.sources._arrow import numbered_batches
 from omnisend_sdk.sources._base import record_dicts
 from omnisend_sdk.sources._chunked import ChunkedSource
-from omnisend_sdk.sources._frames import arrow_installed, polars_batches, type_of
+from omnisend_sdk.sources._frames import (
+    arrow_installed,
+    polars_batches,
+    polars_columns,
+    type_of,
+)
 
 
 def is_lazy_frame(obj: object) -> bool:
@@ -63,6 +68,14 @@ class LazyFrameSource(ChunkedSource):
             columns=self._columns,
             wanted=columns,
         )
+
+    def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]]]:
+        """The query's chunks as columns of Python values, each with its first row's number:
+        how ``map_rows`` maps them a batch at a time without pyarrow (see ``ColumnBatchSource``
+        in ``omnisend_sdk.mapping._columnar``). Runs the query (it is read once)."""
+        if self._once is not None:
+            self._once.claim()
+        return polars_columns(self._frames(), columns, self.first_number)
 
     def _chunks(self) -> Iterator[Iterable[Mapping[str, object]]]:
         for frame in self._frames():

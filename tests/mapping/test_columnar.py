@@ -558,17 +558,34 @@ def test_a_polars_lazy_frame_maps_as_row_by_row_and_is_read_once() -> None:
         next(iter(map_rows(FULL, source)))
 
 
-def test_polars_without_pyarrow_maps_row_by_row(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_polars_without_pyarrow_maps_columns_of_values_as_row_by_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without pyarrow a polars frame has no record batches: it hands over its columns as
+    Python values instead (``Series.to_list``), frame and LazyFrame alike."""
     import omnisend_sdk.sources._frames as frames  # noqa: PLC0415 - the module to patch
     import omnisend_sdk.sources._lazy as lazy  # noqa: PLC0415
 
+    pl = pytest.importorskip("polars")
     monkeypatch.setattr(frames, "arrow_installed", lambda: False)
     monkeypatch.setattr(lazy, "arrow_installed", lambda: False)
-    frame = polars_frame(segment(50, 24))
-    assert not takes_columnar_path(FULL, open_source(frame))
+    count = 200
+    frame = polars_frame(segment(count, 24)).with_columns(
+        pl.col("Country").cast(pl.Categorical),
+        pl.Series("Postal", [None if i % 9 == 0 else i * 37 - 500 for i in range(count)]),
+        pl.Series("State", [float(i) / 4 for i in range(count)]),
+    )
+    for name in ("full", "tags-and-welcome", "reject-long-text"):
+        assert takes_columnar_path(MAPPINGS[name], open_source(frame))
+        assert open_source(frame).arrow_batches(COLUMNS) is None  # the columns, then
+        rows = both_ways(MAPPINGS[name], lambda: open_source(frame, chunk_rows=64))
+        assert [row[0] for row in rows] == list(range(count))
+        rows = both_ways(MAPPINGS[name], lambda: open_source(frame.lazy(), chunk_rows=64))
+        assert [row[0] for row in rows] == list(range(count))
     source = open_source(frame.lazy())
-    assert not takes_columnar_path(FULL, source)  # and nothing read: it maps all the same
-    assert len(list(map_rows(FULL, source))) == 50
+    assert len(list(map_rows(FULL, source))) == count
+    with pytest.raises(SourceError, match="read only once"):
+        next(iter(map_rows(FULL, source)))
 
 
 def pandas_frame(rows: list[dict[str, Any]]) -> Any:

@@ -7,6 +7,7 @@ Run from the repository root::
     python benchmarks/bench_refresh.py --breakdown        # + the first pass stage by stage
     python benchmarks/bench_refresh.py --sqlite           # the rows of a query on a SQLite file
     python benchmarks/bench_refresh.py --pandas           # a pandas DataFrame of the segment
+    python benchmarks/bench_refresh.py --polars           # a polars DataFrame of the segment
     python benchmarks/bench_refresh.py --rows 200000 --profile   # + that and cProfile of it
 
 The goal (issue 10): after a full export of a 1,000,000-member segment, a refresh with 1% churn
@@ -345,8 +346,11 @@ def run_main(args: argparse.Namespace) -> None:
 
     limiter = RateLimiter(window=60.0 / args.time_scale)
     source: Any = args.csv
-    if args.pandas:  # a frame is in memory before its export: read before the clock starts
+    # A frame is in memory before its export: read before the clock starts.
+    if args.pandas:
         source = importlib.import_module("pandas").read_parquet(args.csv)
+    if args.polars:
+        source = importlib.import_module("polars").read_parquet(args.csv)
     wall, cpu = time.perf_counter(), time.process_time()
     if args.csv.endswith(".sqlite3"):  # --sqlite: the rows of a query, in stored order
         database = sqlite3.connect(args.csv, check_same_thread=False)
@@ -507,8 +511,8 @@ def run_child(
     command = [sys.executable, __file__, "_run", "--url", url, "--csv", str(csv_path)]
     command += ["--state-dir", state_dir, "--rows", str(args.rows)]
     command += ["--time-scale", str(args.time_scale)]
-    if args.pandas:
-        command += ["--pandas"]
+    command += ["--pandas"] if args.pandas else []
+    command += ["--polars"] if args.polars else []
     if profile:
         command += ["--profile", profile]
     result: dict[str, Any] = _child_result(mode, command)
@@ -575,9 +579,9 @@ def _code_version() -> str:
 
 
 def _segment_file(csv_path: Path, args: argparse.Namespace) -> Path:
-    """The file the export reads: the CSV file, or (``--parquet``, ``--pandas``, ``--sqlite``)
-    made of it."""
-    if args.parquet or args.pandas:
+    """The file the export reads: the CSV file, or (``--parquet``, ``--pandas``, ``--polars``,
+    ``--sqlite``) made of it."""
+    if args.parquet or args.pandas or args.polars:
         return _as_parquet(csv_path)
     if args.sqlite:
         return _as_sqlite(csv_path)
@@ -924,6 +928,7 @@ def main() -> None:
         parser.add_argument("--state-dir", required=True)
         parser.add_argument("--profile", default="", help="write the first pass's profile here")
         parser.add_argument("--pandas", action="store_true", help="read the file into a frame")
+        parser.add_argument("--polars", action="store_true", help="read the file into a frame")
         run_main(parser.parse_args())
     else:
         parser.add_argument(
@@ -944,6 +949,11 @@ def main() -> None:
             action="store_true",
             help="export and refresh a pandas DataFrame read from the segment as Parquet (every "
             "column text) instead of the CSV file; the frame is read before the clock starts",
+        )
+        parser.add_argument(
+            "--polars",
+            action="store_true",
+            help="the same with a polars DataFrame",
         )
         parser.add_argument(
             "--sqlite",

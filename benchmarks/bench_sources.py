@@ -26,9 +26,9 @@ Sources: the CSV file (``CsvSource``: lines decoded and parsed one at a time, as
 ``csv.writer`` wrote them), the Parquet file (``ParquetSource``: record batches through
 pyarrow), a DuckDB query as a relation (``con.sql(...)``: ``RelationSource``, Arrow record
 batches) and as a cursor (``con.execute(...)``: ``CursorSource``, ``fetchmany``), a
-SQLite query (a ``sqlite3`` cursor: ``CursorSource``), and a pandas DataFrame (``FrameSource``:
-chunks of its columns made Python objects; the frame is read from the Parquet file before the
-clock starts, and its memory counts in the peak).
+SQLite query (a ``sqlite3`` cursor: ``CursorSource``), a pandas and a polars DataFrame
+(``FrameSource``; each read from the Parquet file before the clock starts, its memory counted
+in the peak) and a polars LazyFrame scanning the file (``LazyFrameSource``).
 
 Time is wall-clock time on one core for the Python side (pyarrow and DuckDB may use a second
 core to decode); rows/CPU-s divides by the process's CPU time instead, every thread's, which a
@@ -82,7 +82,11 @@ SOURCES = {
     "duckdb-cursor": "DuckDB query: con.execute() (fetchmany)",
     "sqlite-cursor": "SQLite query: sqlite3 cursor (fetchmany)",
     "pandas": "pandas DataFrame (from the Parquet file)",
+    "polars": "polars DataFrame (from the Parquet file)",
+    "polars-lazy": "polars LazyFrame (scan of the Parquet file)",
 }
+#: The sources read as frames: made before the clock starts (a LazyFrame is a plan, not rows).
+FRAMES = ("pandas", "polars", "polars-lazy")
 #: The sources read from a query result: fetched in the SDK's query chunks, not its frame chunks.
 CURSORS = ("duckdb-cursor", "sqlite-cursor")
 
@@ -137,12 +141,21 @@ def write_csv(path: Path, rows: int) -> None:
     marker.touch()
 
 
-def ready_frame(kind: str, directory: Path) -> Any:
-    """For ``pandas``, the segment as a DataFrame, read from the Parquet file before the clock
-    starts (a frame is in memory before it is exported: its memory counts, its reading not)."""
-    if kind != "pandas":
+def ready_frame(kind: str, directory: Path, polars_without_pyarrow: bool = False) -> Any:
+    """For a frame, the segment read from the Parquet file before the clock starts (a frame is
+    in memory before it is exported: its memory counts, its reading not); a LazyFrame scanning
+    it. ``polars_without_pyarrow``: the SDK is told pyarrow is missing, as on a machine with
+    polars alone, so polars frames hand over their columns rather than Arrow record batches."""
+    path = directory / "segment.parquet"
+    if kind == "pandas":
+        return importlib.import_module("pandas").read_parquet(path)
+    if kind not in FRAMES:
         return None
-    return importlib.import_module("pandas").read_parquet(directory / "segment.parquet")
+    if polars_without_pyarrow:
+        for module in ("omnisend_sdk.sources._frames", "omnisend_sdk.sources._lazy"):
+            importlib.import_module(module).arrow_installed = lambda: False
+    polars = importlib.import_module("polars")
+    return polars.scan_parquet(path) if kind == "polars-lazy" else polars.read_parquet(path)
 
 
 def open_segment(
@@ -153,7 +166,7 @@ def open_segment(
     Libraries are imported here, not at the top, so that each child loads only what its
     source needs (as a real run would), and its peak memory counts that import.
     """
-    if kind == "pandas":
+    if kind in FRAMES:
         return open_source(frame, chunk_rows=chunk_rows)
     if kind == "csv":
         return open_source(directory / "segment.csv")
@@ -239,7 +252,7 @@ def file_backed_mb() -> float | None:
 def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """One measurement in this process: read (and map) the whole source once."""
     imported = peak_rss_mb()
-    frame = ready_frame(kind, args.dir)
+    frame = ready_frame(kind, args.dir, args.polars_without_pyarrow)
     began, began_cpu = time.perf_counter(), time.process_time()
     source = open_segment(kind, args.dir, chunk_rows_of(kind, args), args.duckdb_config, frame)
     sent = rejected = 0
@@ -343,6 +356,7 @@ def child(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         sys.executable, __file__, "--child", kind, mode, "--dir", str(args.dir),
         "--rows", str(args.rows), "--chunk-rows", str(chunk_rows_of(kind, args)),
         "--seen", args.seen, "--duckdb-config", args.duckdb_config,
+        *(["--polars-without-pyarrow"] if args.polars_without_pyarrow else []),
     ]  # fmt: skip
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return last_json(output)
@@ -372,6 +386,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--sources", default=",".join(SOURCES), help=f"which to measure, of {','.join(SOURCES)}"
+    )
+    parser.add_argument(
+        "--polars-without-pyarrow",
+        action="store_true",
+        help="tell the SDK pyarrow is missing, as on a machine with polars alone: polars frames "
+        "hand over columns of values instead of Arrow record batches",
     )
     parser.add_argument("--child", nargs=2, metavar=("SOURCE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()

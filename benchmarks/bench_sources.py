@@ -141,19 +141,15 @@ def write_csv(path: Path, rows: int) -> None:
     marker.touch()
 
 
-def ready_frame(kind: str, directory: Path, polars_without_pyarrow: bool = False) -> Any:
+def ready_frame(kind: str, directory: Path) -> Any:
     """For a frame, the segment read from the Parquet file before the clock starts (a frame is
     in memory before it is exported: its memory counts, its reading not); a LazyFrame scanning
-    it. ``polars_without_pyarrow``: the SDK is told pyarrow is missing, as on a machine with
-    polars alone, so polars frames hand over their columns rather than Arrow record batches."""
+    it."""
     path = directory / "segment.parquet"
     if kind == "pandas":
         return importlib.import_module("pandas").read_parquet(path)
     if kind not in FRAMES:
         return None
-    if polars_without_pyarrow:
-        for module in ("omnisend_sdk.sources._frames", "omnisend_sdk.sources._lazy"):
-            importlib.import_module(module).arrow_installed = lambda: False
     polars = importlib.import_module("polars")
     return polars.scan_parquet(path) if kind == "polars-lazy" else polars.read_parquet(path)
 
@@ -252,7 +248,7 @@ def file_backed_mb() -> float | None:
 def measure(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
     """One measurement in this process: read (and map) the whole source once."""
     imported = peak_rss_mb()
-    frame = ready_frame(kind, args.dir, args.polars_without_pyarrow)
+    frame = ready_frame(kind, args.dir)
     began, began_cpu = time.perf_counter(), time.process_time()
     source = open_segment(kind, args.dir, chunk_rows_of(kind, args), args.duckdb_config, frame)
     sent = rejected = 0
@@ -356,7 +352,6 @@ def child(kind: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         sys.executable, __file__, "--child", kind, mode, "--dir", str(args.dir),
         "--rows", str(args.rows), "--chunk-rows", str(chunk_rows_of(kind, args)),
         "--seen", args.seen, "--duckdb-config", args.duckdb_config,
-        *(["--polars-without-pyarrow"] if args.polars_without_pyarrow else []),
     ]  # fmt: skip
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return last_json(output)
@@ -386,12 +381,6 @@ def main() -> None:
     )
     parser.add_argument(
         "--sources", default=",".join(SOURCES), help=f"which to measure, of {','.join(SOURCES)}"
-    )
-    parser.add_argument(
-        "--polars-without-pyarrow",
-        action="store_true",
-        help="tell the SDK pyarrow is missing, as on a machine with polars alone: polars frames "
-        "hand over columns of values instead of Arrow record batches",
     )
     parser.add_argument("--child", nargs=2, metavar=("SOURCE", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -3,7 +3,7 @@
 Most rows of a refresh are unchanged, and reading one as a row (a dict of its values) costs more
 than all the rest of knowing it. So where a source can hand over its records a run at a time
 without making rows of them (a CSV file's plain lines, see :meth:`CsvSource.runs`; an Arrow
-source's record batches; a query result's fetched chunks; a pandas DataFrame's chunks of
+source's record batches; a query result's fetched chunks; a pandas or polars frame's chunks of
 columns), each record is fingerprinted from its text here, as :class:`RecordText` defines it,
 and looked up among the members. When a member was mapped from that record and needs nothing
 (what :meth:`Diff.known` asks), the row is counted unchanged on the spot: it is the member's
@@ -28,7 +28,14 @@ import attrs
 from omnisend_sdk.export._members import MemberIndex
 from omnisend_sdk.export._seen import SeenEmailKeys
 from omnisend_sdk.mapping import ContactMapping, RecordText, Row, RowMapper, RowSource, record_text
-from omnisend_sdk.sources import CsvSource, CursorSource, FrameSource, PlainLines, batch_dicts
+from omnisend_sdk.sources import (
+    CsvSource,
+    CursorSource,
+    FrameSource,
+    LazyFrameSource,
+    PlainLines,
+    batch_dicts,
+)
 
 #: RecordText.MARKERS, encoded.
 _MARKER_BYTES: Final = tuple(marker.encode() for marker in RecordText.MARKERS)
@@ -75,7 +82,9 @@ def known_rows(
         return None
     if isinstance(source, CsvSource):
         return PlainLineRows(source, texts, members, seen, reading, tagging=tagging)
-    if isinstance(source, FrameSource) and source.kind == "pandas":
+    if isinstance(source, LazyFrameSource) or (
+        isinstance(source, FrameSource) and source.kind in ("pandas", "polars")
+    ):
         return FrameChunkRows(source, texts, members, seen, reading, tagging=tagging)
     if callable(getattr(source, "arrow_batches", None)):
         return ArrowBatchRows(source, texts, members, seen, reading, tagging=tagging)
@@ -205,7 +214,8 @@ class PlainLineRows(KnownRows):
 
 
 class ArrowBatchRows(KnownRows):
-    """An Arrow source's rows (Parquet, DuckDB, polars), its record batches known on sight."""
+    """An Arrow source's rows (Parquet, DuckDB, pyarrow data), its record batches known on
+    sight."""
 
     def __iter__(self) -> Iterator[Row]:
         batches = self._source.arrow_batches(self._source.columns)
@@ -249,14 +259,15 @@ class QueryChunkRows(KnownRows):
 
 
 class FrameChunkRows(KnownRows):
-    """A pandas DataFrame's rows, each chunk of its columns known on sight."""
+    """A pandas or polars DataFrame's rows, or a LazyFrame's, each chunk of its columns known on
+    sight."""
 
     def __iter__(self) -> Iterator[Row]:
-        source: FrameSource = self._source
+        source: FrameSource | LazyFrameSource = self._source
         # Each column once: a name given twice means its last column, as in a row's values.
         names = tuple(dict.fromkeys(source.columns))
         chunks = source.column_batches(names)
-        if chunks is None:  # not a pandas frame after all: its rows, as they are
+        if chunks is None:  # not a frame of columns after all: its rows, as they are
             yield from source
             return
         record = [names.index(name) for name in self._texts.columns]

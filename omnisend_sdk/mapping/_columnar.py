@@ -2,10 +2,10 @@
 
 Row by row, a warehouse source spends most of its time making a dict of each row and mapping the
 dict field by field. A source that can hand over its record batches is mapped here a batch at a
-time instead: Parquet files, DuckDB relations, Arrow tables and readers, polars frames when
-pyarrow is there (Arrow batches: see :class:`ArrowBatchSource`), query results (DB-API cursors,
-SQLAlchemy results) and CSV files, whose rows are turned into columns of Python values a chunk
-or a run of plain lines at a time (see :class:`ColumnBatchSource`):
+time instead: Parquet files, DuckDB relations, Arrow tables and readers (Arrow batches: see
+:class:`ArrowBatchSource`), query results (DB-API cursors, SQLAlchemy results), pandas and
+polars frames and CSV files, whose rows are turned into columns of Python values a chunk or a
+run of plain lines at a time (see :class:`ColumnBatchSource`):
 
 - only the columns the mapping reads are read, each turned into Python values at once; a
   Parquet file's text columns come dictionary-encoded, as the file stores them, so each row is

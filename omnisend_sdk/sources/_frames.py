@@ -8,7 +8,6 @@ missing values (NaN, NaT, NA, null) become ``None``, and rows are numbered by po
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -82,9 +81,9 @@ class FrameSource(ChunkedSource):
     def arrow_batches(
         self, columns: Sequence[str], encoded: Collection[str] = ()
     ) -> Iterator[tuple[int, Any]] | None:
-        """Arrow data and polars DataFrames as record batches of ``columns``, each with its
-        first row's number: how ``map_rows`` maps them a batch at a time. ``None`` for a pandas
-        DataFrame (the types pandas holds are its own), and for a polars one without pyarrow."""
+        """Arrow data as record batches of ``columns``, each with its first row's number: how
+        ``map_rows`` maps them a batch at a time. ``None`` for a pandas or polars DataFrame,
+        which hands over columns of values instead (:meth:`column_batches`)."""
         frame, size = self._frame, self._chunk_rows
         if self._kind == "arrow":
             batches = (
@@ -92,8 +91,6 @@ class FrameSource(ChunkedSource):
             )
         elif self._kind == "arrow-reader":
             batches = frame
-        elif self._kind == "polars" and arrow_installed():
-            batches = polars_batches(frame.iter_slices(n_rows=size))
         else:
             return None
         return numbered_batches(
@@ -102,11 +99,12 @@ class FrameSource(ChunkedSource):
 
     def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]]] | None:
         """A pandas or polars DataFrame's rows as columns of Python values, a chunk at a time,
-        each with its first row's number: how ``map_rows`` maps them a batch at a time when
-        there are no Arrow record batches (see ``ColumnBatchSource`` in
-        ``omnisend_sdk.mapping._columnar``; a polars frame hands over record batches when
-        pyarrow is installed). Only ``columns`` are converted, to the values the frame's rows
-        hold. ``None`` for Arrow data, which hands over record batches."""
+        each with its first row's number: how ``map_rows`` maps them a batch at a time (see
+        ``ColumnBatchSource`` in ``omnisend_sdk.mapping._columnar``). Only ``columns`` are
+        converted, to the values the frame's rows hold: the rows and their issues are those of
+        the row-by-row path by construction, and no pyarrow is needed (a polars frame made
+        Arrow record batches was slower, and pyarrow's import costs 40 MB). ``None`` for Arrow
+        data, which hands over record batches (:meth:`arrow_batches`)."""
         if self._kind == "polars":
             slices = self._frame.iter_slices(n_rows=self._chunk_rows)
             return polars_columns(slices, columns, self.first_number)
@@ -159,15 +157,3 @@ def polars_columns(
         if len(frame):
             yield first, [frame.get_column(name).to_list() for name in columns]
             first += len(frame)
-
-
-def arrow_installed() -> bool:
-    """Whether pyarrow can be imported (polars hands its frames over as Arrow through it)."""
-    return importlib.util.find_spec("pyarrow") is not None
-
-
-def polars_batches(frames: Iterable[Any]) -> Iterator[Any]:
-    """polars DataFrames as Arrow record batches: the same values, as polars shares its memory
-    with Arrow (``to_arrow()`` copies nothing but what it must)."""
-    for frame in frames:
-        yield from frame.to_arrow().to_batches()

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from omnisend_sdk._constants import SOURCE_CHUNK_ROWS
-from omnisend_sdk.sources._arrow import numbered_batches
 from omnisend_sdk.sources._base import record_dicts
 from omnisend_sdk.sources._chunked import ChunkedSource
-from omnisend_sdk.sources._frames import (
-    arrow_installed,
-    polars_batches,
-    polars_columns,
-    type_of,
-)
+from omnisend_sdk.sources._frames import polars_columns, type_of
 
 
 def is_lazy_frame(obj: object) -> bool:
@@ -53,26 +47,11 @@ class LazyFrameSource(ChunkedSource):
         )
         self._frame = frame
 
-    def arrow_batches(
-        self, columns: Sequence[str], encoded: Collection[str] = ()
-    ) -> Iterator[tuple[int, Any]] | None:
-        """The query's chunks as Arrow record batches of ``columns``, each with its first row's
-        number: how ``map_rows`` maps them a batch at a time (``None`` without pyarrow). Runs
-        the query (it is read once)."""
-        if not arrow_installed():
-            return None
-        return numbered_batches(
-            polars_batches(self._frames()),
-            first=self.first_number,
-            once=self._once,
-            columns=self._columns,
-            wanted=columns,
-        )
-
     def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]]]:
         """The query's chunks as columns of Python values, each with its first row's number:
-        how ``map_rows`` maps them a batch at a time without pyarrow (see ``ColumnBatchSource``
-        in ``omnisend_sdk.mapping._columnar``). Runs the query (it is read once)."""
+        how ``map_rows`` maps them a batch at a time (see ``ColumnBatchSource`` in
+        ``omnisend_sdk.mapping._columnar``, and :meth:`FrameSource.column_batches`). Runs the
+        query (it is read once)."""
         if self._once is not None:
             self._once.claim()
         return polars_columns(self._frames(), columns, self.first_number)

@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from omnisend_sdk.export import _known_rows
 from omnisend_sdk.export._known_rows import batch_texts
 from omnisend_sdk.export._refresh import Diff
 from omnisend_sdk.mapping import ContactMapping, RowMapper
-from omnisend_sdk.sources import ParquetSource, RelationSource, open_source
+from omnisend_sdk.sources import ParquetSource, RelationSource
 from tests.export.test_refresh import mapped_rows_spy
 from tests.export.test_refresh_plain_lines import MAPPING, SOME, RowByRow, first_pass, members_of
 
@@ -122,32 +121,6 @@ def test_a_duckdb_relation_decides_as_rows_do(tmp_path: Path) -> None:
     assert fast == rows
     # Changed: the renamed, the separator character, the member whose tag is not confirmed.
     assert fast[1] == {"new": 2, "changed": 3, "unchanged": 28}
-
-
-@pytest.mark.parametrize("lazy", [False, True], ids=["DataFrame", "LazyFrame"])
-def test_a_polars_frame_decides_as_rows_do(lazy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    polars = pytest.importorskip("polars")
-    batches: list[int] = []
-    real = _known_rows.batch_texts
-
-    def spy(batch: Any, columns: Any) -> Any:
-        batches.append(batch.num_rows)
-        return real(batch, columns)
-
-    monkeypatch.setattr(_known_rows, "batch_texts", spy)
-
-    def frame(rows: list[dict]) -> Any:
-        found = polars.DataFrame(rows, schema=dict.fromkeys(COLUMNS, polars.Utf8))
-        return found.lazy() if lazy else found
-
-    members = members_of(open_source(frame(BEFORE)), MAPPING, untagged=14)
-
-    fast = first_pass(open_source(frame(AFTER)), MAPPING, members)
-    rows = first_pass(RowByRow(open_source(frame(AFTER))), MAPPING, members)
-
-    assert fast == rows
-    assert fast[1] == {"new": 2, "changed": 3, "unchanged": 28}
-    assert sum(batches) == len(AFTER)  # known on sight a batch at a time
 
 
 def made_rows_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -15,7 +15,7 @@ import pytest
 from omnisend_sdk.export._known_rows import FrameChunkRows, known_rows
 from omnisend_sdk.export._members import MemberIndex
 from omnisend_sdk.export._seen import SeenEmailKeys
-from omnisend_sdk.sources import FrameSource
+from omnisend_sdk.sources import FrameSource, open_source
 from tests.export.test_refresh import mapped_rows_spy
 from tests.export.test_refresh_known_batches import (
     AFTER,
@@ -103,3 +103,30 @@ def test_pandas_own_values_and_a_label_given_twice_decide_as_rows_do() -> None:
     fast = first_pass(numbered(BEFORE), SOME, members)
     assert fast == first_pass(RowByRow(numbered(BEFORE)), SOME, members)
     assert fast[1] == {"new": 0, "changed": 0, "unchanged": 40}
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["DataFrame", "LazyFrame"])
+def test_a_polars_frame_decides_as_rows_do(lazy: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    polars = pytest.importorskip("polars")
+    chunks: list[int] = []
+    real = FrameChunkRows._chunk
+
+    def spy(self: FrameChunkRows, number: int, names: Any, values: Any, record: Any) -> Any:
+        chunks.append(len(values[0]))
+        return real(self, number, names, values, record)
+
+    monkeypatch.setattr(FrameChunkRows, "_chunk", spy)
+
+    def frame(rows: list[dict[str, Any]]) -> Any:
+        found = polars.DataFrame(rows, schema=dict.fromkeys(COLUMNS, polars.Utf8))
+        return open_source(found.lazy() if lazy else found, chunk_rows=7)
+
+    members = members_of(frame(BEFORE), MAPPING, untagged=14)
+
+    fast = first_pass(frame(AFTER), MAPPING, members)
+    rows = first_pass(RowByRow(frame(AFTER)), MAPPING, members)
+
+    assert fast == rows
+    assert fast[1] == {"new": 2, "changed": 3, "unchanged": 28}
+    assert sum(chunks) == len(AFTER)  # known on sight a chunk of columns at a time
+    assert max(chunks) <= 7

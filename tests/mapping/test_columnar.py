@@ -13,6 +13,8 @@ import json
 import random
 import re
 from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -558,29 +560,37 @@ def test_a_polars_lazy_frame_maps_as_row_by_row_and_is_read_once() -> None:
         next(iter(map_rows(FULL, source)))
 
 
-def test_polars_without_pyarrow_maps_columns_of_values_as_row_by_row(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Without pyarrow a polars frame has no record batches: it hands over its columns as
-    Python values instead (``Series.to_list``), frame and LazyFrame alike."""
-    import omnisend_sdk.sources._frames as frames  # noqa: PLC0415 - the module to patch
-    import omnisend_sdk.sources._lazy as lazy  # noqa: PLC0415
-
+def test_polars_hands_over_columns_of_values_as_row_by_row() -> None:
+    """A polars frame hands over its columns as Python values (``Series.to_list``), not Arrow
+    record batches, so pyarrow is not needed: frame and LazyFrame alike, with categories,
+    whole numbers, floats, dates, zoned moments, decimals and booleans."""
     pl = pytest.importorskip("polars")
-    monkeypatch.setattr(frames, "arrow_installed", lambda: False)
-    monkeypatch.setattr(lazy, "arrow_installed", lambda: False)
     count = 200
+    moments = [None if i % 7 == 0 else datetime(1980, 1, 1 + i % 28, i % 3) for i in range(count)]
     frame = polars_frame(segment(count, 24)).with_columns(
         pl.col("Country").cast(pl.Categorical),
         pl.Series("Postal", [None if i % 9 == 0 else i * 37 - 500 for i in range(count)]),
         pl.Series("State", [float(i) / 4 for i in range(count)]),
+        pl.Series("Born", [None if m is None else m.date() for m in moments]),
+        pl.Series("Zoned", moments).dt.replace_time_zone("Europe/Berlin"),
+        pl.Series("Spent", [Decimal(i) / 8 for i in range(count)]),
+        pl.Series("Vip", [i % 2 == 0 for i in range(count)]),
     )
-    for name in ("full", "tags-and-welcome", "reject-long-text"):
-        assert takes_columnar_path(MAPPINGS[name], open_source(frame))
-        assert open_source(frame).arrow_batches(COLUMNS) is None  # the columns, then
-        rows = both_ways(MAPPINGS[name], lambda: open_source(frame, chunk_rows=64))
+    columnar = [MAPPINGS[name] for name in ("full", "tags-and-welcome", "reject-long-text")]
+    for mapping in columnar:
+        assert takes_columnar_path(mapping, open_source(frame))
+    assert open_source(frame).arrow_batches(COLUMNS) is None  # the columns, then
+    mappings = [
+        *columnar,
+        ContactMapping(email="Email", city="Spent", first_name="Vip", postal_code="Postal"),
+        # A birthdate is mapped row by row on every path: the same rows, whatever the source.
+        ContactMapping(email="Email", birthdate="Born"),
+        ContactMapping(email="Email", birthdate="Zoned", country="Country"),
+    ]
+    for mapping in mappings:
+        rows = both_ways(mapping, lambda: open_source(frame, chunk_rows=64))
         assert [row[0] for row in rows] == list(range(count))
-        rows = both_ways(MAPPINGS[name], lambda: open_source(frame.lazy(), chunk_rows=64))
+        rows = both_ways(mapping, lambda: open_source(frame.lazy(), chunk_rows=64))
         assert [row[0] for row in rows] == list(range(count))
     source = open_source(frame.lazy())
     assert len(list(map_rows(FULL, source))) == count

@@ -43,6 +43,15 @@ def crm_db(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    path = tmp_path / "lake.duckdb"
+    with duckdb.connect(str(path)) as db:
+        db.execute("CREATE TABLE people (email TEXT, first_name TEXT, tier TEXT)")
+        db.executemany("INSERT INTO people VALUES (?, ?, 'gold')", PEOPLE)
+    return path
+
+
 def export(
     capsys: pytest.CaptureFixture[str], mapping: Path, tmp_path: Path, *source: str
 ) -> tuple[int, str, dict[str, Any] | None]:
@@ -64,15 +73,14 @@ def export(
 
 @pytest.mark.parametrize("scheme", ["sqlite", "duckdb"])
 def test_export_reads_the_rows_of_a_query(
-    capsys: pytest.CaptureFixture[str], mapping: Path, tmp_path: Path, crm_db: Path, scheme: str
+    capsys: pytest.CaptureFixture[str],
+    mapping: Path,
+    tmp_path: Path,
+    crm_db: Path,
+    lake: Path,
+    scheme: str,
 ) -> None:
-    if scheme == "duckdb":
-        db = tmp_path / "lake.duckdb"
-        with duckdb.connect(str(db)) as lake:
-            lake.execute("CREATE TABLE people (email TEXT, first_name TEXT, tier TEXT)")
-            lake.executemany("INSERT INTO people VALUES (?, ?, 'gold')", PEOPLE)
-    else:
-        db = crm_db
+    db = lake if scheme == "duckdb" else crm_db
     query = "SELECT email, first_name FROM people WHERE tier = 'gold' ORDER BY email"
 
     status, _, report = export(
@@ -186,15 +194,6 @@ def test_plan_reads_a_query_too(
 
     assert status == 0
     assert out.splitlines()[0].split() == ["rows", "4"]
-
-
-@pytest.fixture
-def lake(tmp_path: Path) -> Path:
-    path = tmp_path / "lake.duckdb"
-    with duckdb.connect(str(path)) as db:
-        db.execute("CREATE TABLE people (email TEXT, first_name TEXT, tier TEXT)")
-        db.executemany("INSERT INTO people VALUES (?, ?, 'gold')", PEOPLE)
-    return path
 
 
 def test_a_duckdb_url_s_query_string_sets_duckdb_s_settings(lake: Path) -> None:

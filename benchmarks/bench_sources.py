@@ -27,8 +27,9 @@ Sources: the CSV file (``CsvSource``: lines decoded and parsed one at a time, as
 pyarrow), a DuckDB query as a relation (``con.sql(...)``: ``RelationSource``, Arrow record
 batches) and as a cursor (``con.execute(...)``: ``CursorSource``, ``fetchmany``), a
 SQLite query (a ``sqlite3`` cursor: ``CursorSource``), a pandas and a polars DataFrame
-(``FrameSource``; each read from the Parquet file before the clock starts, its memory counted
-in the peak) and a polars LazyFrame scanning the file (``LazyFrameSource``).
+(``FrameSource``) and a list of dicts (``IterableSource``), each read from the Parquet file
+before the clock starts, its memory counted in the peak, and a polars LazyFrame scanning the
+file (``LazyFrameSource``).
 
 Time is wall-clock time on one core for the Python side (pyarrow and DuckDB may use a second
 core to decode); rows/CPU-s divides by the process's CPU time instead, every thread's, which a
@@ -84,9 +85,10 @@ SOURCES = {
     "pandas": "pandas DataFrame (from the Parquet file)",
     "polars": "polars DataFrame (from the Parquet file)",
     "polars-lazy": "polars LazyFrame (scan of the Parquet file)",
+    "dicts": "a list of dicts (from the Parquet file)",
 }
-#: The sources read as frames: made before the clock starts (a LazyFrame is a plan, not rows).
-FRAMES = ("pandas", "polars", "polars-lazy")
+#: The sources held in memory, made before the clock starts (a LazyFrame is a plan, not rows).
+FRAMES = ("pandas", "polars", "polars-lazy", "dicts")
 #: The sources read from a query result: fetched in the SDK's query chunks, not its frame chunks.
 CURSORS = ("duckdb-cursor", "sqlite-cursor")
 
@@ -146,6 +148,8 @@ def ready_frame(kind: str, directory: Path) -> Any:
     in memory before it is exported: its memory counts, its reading not); a LazyFrame scanning
     it."""
     path = directory / "segment.parquet"
+    if kind == "dicts":
+        return importlib.import_module("pyarrow.parquet").read_table(path).to_pylist()
     if kind == "pandas":
         return importlib.import_module("pandas").read_parquet(path)
     if kind not in FRAMES:
@@ -162,6 +166,8 @@ def open_segment(
     Libraries are imported here, not at the top, so that each child loads only what its
     source needs (as a real run would), and its peak memory counts that import.
     """
+    if kind == "dicts":
+        return open_source(frame)  # its runs are the SDK's, not chunks of a size given
     if kind in FRAMES:
         return open_source(frame, chunk_rows=chunk_rows)
     if kind == "csv":

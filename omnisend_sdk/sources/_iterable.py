@@ -4,9 +4,10 @@ tuples, or tuples with the column names given."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Final
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
 
+from omnisend_sdk._constants import QUERY_FETCH_ROWS
 from omnisend_sdk.mapping import Row
 from omnisend_sdk.sources._base import (
     ReadOnce,
@@ -81,6 +82,33 @@ class IterableSource:
         items = self._stream if self._collection is None else self._collection
         return itertools.starmap(self._row, enumerate(items))
 
+    def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]] | Row]:
+        """Runs of mappings as columns of their values (``mapping.get(name)``, what the row
+        mapper reads from a row), up to :data:`QUERY_FETCH_ROWS` rows at a time, each with its
+        first row's number: how ``map_rows`` maps them a batch at a time (see
+        ``ColumnBatchSource`` in ``omnisend_sdk.mapping._columnar``). An item that is not a
+        mapping comes between them as the row :meth:`__iter__` makes of it. Reads the rows."""
+        if self._once is not None:
+            self._once.claim()
+        items = self._stream if self._collection is None else self._collection
+        return self._column_runs(iter(items), columns)
+
+    def _column_runs(
+        self, items: Iterator[object], columns: Sequence[str]
+    ) -> Iterator[tuple[int, list[Any]] | Row]:
+        first = 0
+        while chunk := list(itertools.islice(items, QUERY_FETCH_ROWS)):
+            start = 0  # the first item of the chunk not given yet
+            for place, item in enumerate(chunk):
+                if not isinstance(item, Mapping):
+                    if place > start:
+                        yield first + start, _columns_of(chunk[start:place], columns)
+                    yield self._row(first + place, item)
+                    start = place + 1
+            if start < len(chunk):
+                yield first + start, _columns_of(chunk[start:] if start else chunk, columns)
+            first += len(chunk)
+
     def _row(self, number: int, item: object) -> Row:
         if isinstance(item, Mapping):
             return Row(number, item)
@@ -92,6 +120,11 @@ class IterableSource:
             return Row(number, None, (source_issue(number, "ragged_row", message),))
         message = f"a {type(item).__name__}, not a mapping of column -> value"
         return Row(number, None, (source_issue(number, "not_a_mapping", message),))
+
+
+def _columns_of(rows: list[Any], columns: Sequence[str]) -> list[Any]:
+    """The values of ``columns`` in a run of mappings, a list a column."""
+    return [[row.get(name) for row in rows] for name in columns]
 
 
 def _column_names(head: object, given: Iterable[str] | None) -> tuple[tuple[str, ...], bool]:

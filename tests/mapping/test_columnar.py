@@ -397,9 +397,62 @@ def test_mappings_it_does_not_handle_are_mapped_row_by_row(tmp_path: Path, name:
 
 
 def test_sources_without_record_batches_are_mapped_row_by_row(tmp_path: Path) -> None:
-    rows = segment(30, 11)
-    source = open_source([{column: row[column] for column in COLUMNS} for row in rows])
+    path = tmp_path / "segment.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in segment(30, 11)), encoding="utf-8")
+    source = open_source(path)
     assert not takes_columnar_path(FULL, source)
+    assert len(both_ways(FULL, lambda: open_source(path))) == 30
+
+
+@pytest.mark.parametrize("name", sorted(MAPPINGS))
+def test_a_list_of_dicts_maps_as_row_by_row(name: str) -> None:
+    rows = segment(400, 41)
+    assert takes_columnar_path(MAPPINGS[name], open_source(rows))
+    mapped = both_ways(MAPPINGS[name], lambda: open_source(rows))
+    assert [row[0] for row in mapped] == list(range(400))
+
+
+def test_rows_of_any_shape_map_as_row_by_row() -> None:
+    """Dicts missing a column or holding more, keys that are not text, numbers and floats, items
+    that are not rows between them (each its own rejected row), records by position; a
+    generator, read once; more rows than a chunk."""
+    rows: list[Any] = segment(5_000, 42)
+    for i, row in enumerate(rows):
+        if i % 11 == 5:  # the first row names the columns: it keeps them all
+            del row["City"]
+        if i % 13 == 6:
+            row["Extra"] = i
+            row[7] = "not text"
+        if i % 17 == 7:
+            row["Postal"] = i * 37
+        if i % 19 == 8:
+            row["State"] = float(i)
+    # Not rows: alone, two together, one ending a chunk of 2,048, and one before the last row.
+    rows[3] = "not a row"
+    rows[2_500:2_502] = [None, ("a", "tuple")]
+    rows[2_047] = rows[-2] = 42
+    for records in (rows, [tuple(row.values()) for row in segment(50, 43)]):
+        source = open_source(records) if records is rows else open_source(records, columns=COLUMNS)
+        assert takes_columnar_path(FULL, source)
+        kwargs = {} if records is rows else {"columns": COLUMNS}
+        mapped = both_ways(FULL, lambda: open_source(records, **kwargs))  # noqa: B023
+        assert [row[0] for row in mapped] == list(range(len(records)))
+    mapped = both_ways(FULL, lambda: open_source(iter(rows)))
+    assert len(mapped) == len(rows)
+    source = open_source(iter(rows))
+    assert len(list(map_rows(FULL, source))) == len(rows)
+    with pytest.raises(SourceError, match="read only once"):
+        next(iter(map_rows(FULL, source)))
+
+
+def test_a_list_of_dicts_s_records_are_fingerprinted_as_row_by_row() -> None:
+    records = RecordFingerprints(DEFAULT_API_VERSION, columns=COLUMNS)
+    rows = segment(300, 44)
+    for i, row in enumerate(rows):
+        if i % 9 == 0:
+            row["Postal"] = i
+    mapped = both_ways(FULL, lambda: open_source(rows), records=records)
+    assert any(row[4] for row in mapped)
 
 
 @pytest.mark.parametrize("name", ["full", "tags-and-welcome", "ignore-case"])

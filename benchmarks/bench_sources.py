@@ -144,9 +144,9 @@ def write_csv(path: Path, rows: int) -> None:
 
 
 def ready_frame(kind: str, directory: Path) -> Any:
-    """For a frame, the segment read from the Parquet file before the clock starts (a frame is
-    in memory before it is exported: its memory counts, its reading not); a LazyFrame scanning
-    it."""
+    """For a source held in memory (a frame, a list of dicts), the segment read from the Parquet
+    file before the clock starts (it is in memory before it is exported: its memory counts, its
+    reading not); a LazyFrame scanning the file; ``None`` for the other sources."""
     path = directory / "segment.parquet"
     if kind == "dicts":
         return importlib.import_module("pyarrow.parquet").read_table(path).to_pylist()

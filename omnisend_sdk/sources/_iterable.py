@@ -77,10 +77,7 @@ class IterableSource:
         Raises:
             SourceError: A one-shot iterable is read a second time.
         """
-        if self._once is not None:
-            self._once.claim()
-        items = self._stream if self._collection is None else self._collection
-        return itertools.starmap(self._row, enumerate(items))
+        return itertools.starmap(self._row, enumerate(self._items()))
 
     def column_batches(self, columns: Sequence[str]) -> Iterator[tuple[int, list[Any]] | Row]:
         """Runs of mappings as columns of their values (``mapping.get(name)``, what the row
@@ -88,10 +85,13 @@ class IterableSource:
         first row's number: how ``map_rows`` maps them a batch at a time (see
         ``ColumnBatchSource`` in ``omnisend_sdk.mapping._columnar``). An item that is not a
         mapping comes between them as the row :meth:`__iter__` makes of it. Reads the rows."""
+        return self._column_runs(iter(self._items()), columns)
+
+    def _items(self) -> Iterable[object]:
+        """The items, once for a one-shot iterable (a second read raises ``SourceError``)."""
         if self._once is not None:
             self._once.claim()
-        items = self._stream if self._collection is None else self._collection
-        return self._column_runs(iter(items), columns)
+        return self._stream if self._collection is None else self._collection
 
     def _column_runs(
         self, items: Iterator[object], columns: Sequence[str]
